@@ -1,0 +1,2 @@
+//! `horao-pack`: runs packing algorithms over BPPLIB and VPSolver instance files.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Delta-state CRDTs for HORAO (being built).

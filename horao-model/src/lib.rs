@@ -1,0 +1,1 @@
+//! HORAO's replicated domain model (being built; see docs/ARCHITECTURE.md).

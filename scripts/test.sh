@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+#! The one command that runs every HORAO test on a fresh machine (README: "Run all tests").
+#! It installs the system packages the tests need when it runs as root with apt, and otherwise
+#! stops with a message naming them. CI (.ci/run) calls exactly this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages the test suite needs, as "command:debian-package" pairs. The pure crates
+# need none; the server and agent suites add redis-server and btrfs-progs here when they land.
+REQUIRED=()
+
+missing=()
+for pair in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    echo "error: the tests need these system packages: ${missing[*]}" >&2
+    echo "install them (e.g. apt-get install ${missing[*]}) or run this script as root" >&2
+    exit 1
+  fi
+fi
+
+# Property tests: at least 1,000 cases per law unless the caller asks for more.
+export PROPTEST_CASES="${PROPTEST_CASES:-1000}"
+
+# The pure crates must stay pure (no I/O crates in their trees, no clock or global RNG).
+bash scripts/check-pure.sh
+
+# Release builds: the property and simulation suites are CPU-heavy.
+cargo test --workspace --release --locked
+
+# Benches never rot: run every criterion bench once in test mode.
+cargo bench --workspace --locked -- --test
