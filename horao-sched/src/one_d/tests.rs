@@ -1,0 +1,120 @@
+//! Unit tests of the 1-D algorithms on tiny hand-checked cases.
+
+use super::*;
+use crate::check::check_packing;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn run(items: &[u64], capacity: u64, algorithm: Algorithm) -> Packing {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let packing = pack(items, capacity, algorithm, &mut rng);
+    assert!(packing.is_ok(), "{algorithm}: {packing:?}");
+    let packing = packing.unwrap_or_else(|_| unreachable!());
+    assert_eq!(
+        check_packing(items, capacity, &packing.bins),
+        Ok(()),
+        "{algorithm}"
+    );
+    packing
+}
+
+#[test]
+fn next_fit_never_looks_back() {
+    // 6 | 5,5 | 4: next fit cannot put the 4 back next to the 6, first fit does.
+    let p = run(&[6, 5, 5, 4], 10, Algorithm::NextFit);
+    assert_eq!(p.bins, vec![vec![0], vec![1, 2], vec![3]]);
+    let p = run(&[6, 5, 5, 4], 10, Algorithm::FirstFit);
+    assert_eq!(p.bins, vec![vec![0, 3], vec![1, 2]]);
+}
+
+#[test]
+fn first_best_worst_fit_differ_as_documented() {
+    let items = [5, 7, 3, 2];
+    assert_eq!(
+        run(&items, 10, Algorithm::FirstFit).bins,
+        vec![vec![0, 2, 3], vec![1]]
+    );
+    assert_eq!(
+        run(&items, 10, Algorithm::BestFit).bins,
+        vec![vec![0, 3], vec![1, 2]]
+    );
+    assert_eq!(
+        run(&items, 10, Algorithm::WorstFit).bins,
+        vec![vec![0, 2], vec![1, 3]]
+    );
+}
+
+#[test]
+fn decreasing_variants_sort_first() {
+    let p = run(&[2, 5, 3, 5, 5], 10, Algorithm::FirstFitDecreasing);
+    assert_eq!(p.bins, vec![vec![1, 3], vec![4, 2, 0]]);
+    assert!(p.is_proven_optimal());
+}
+
+#[test]
+fn harmonic_keeps_classes_apart() {
+    // 6 (class 1) and 4 (class 2) would fit together, but harmonic keeps them apart.
+    let p = run(&[6, 4], 10, Algorithm::Harmonic);
+    assert_eq!(p.bins.len(), 2);
+    let p = run(&[3, 3, 3, 3], 10, Algorithm::Harmonic);
+    assert_eq!(p.bins, vec![vec![0, 1, 2], vec![3]]);
+}
+
+#[test]
+fn refined_harmonic_pairs_medium_items() {
+    // Six B items (in (1/3, 37/96]) pair up; the seventh waits for an A item.
+    let mut items = vec![35; 7];
+    items.push(55);
+    let p = run(&items, 96, Algorithm::RefinedHarmonic);
+    assert_eq!(p.bins.len(), 4);
+    assert!(p.bins.contains(&vec![6, 7]));
+}
+
+#[test]
+fn local_search_and_exact_find_a_triplet_optimum() {
+    // Three bins filled exactly by triplets, shuffled so that FFD needs four.
+    let items = [45, 30, 25, 44, 29, 27, 43, 33, 24];
+    let ffd = run(&items, 100, Algorithm::FirstFitDecreasing);
+    assert_eq!(ffd.bin_count(), 4);
+    assert_eq!(run(&items, 100, Algorithm::LocalSearch).bin_count(), 3);
+    let exact = run(&items, 100, Algorithm::Exact);
+    assert_eq!(exact.bin_count(), 3);
+    assert!(exact.is_proven_optimal());
+}
+
+#[test]
+fn exact_proves_optimum_above_the_bound() {
+    // Five items of 4 in bins of 10: L2 = 2, but only two fit per bin, so 3 are needed.
+    let p = run(&[4, 4, 4, 4, 4], 10, Algorithm::Exact);
+    assert_eq!(p.lower_bound, 2);
+    assert_eq!(p.bin_count(), 3);
+    assert!(p.search_complete);
+}
+
+#[test]
+fn rejects_invalid_input_for_every_algorithm() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for algorithm in Algorithm::ALL {
+        assert_eq!(
+            pack(&[1], 0, algorithm, &mut rng),
+            Err(crate::Error::ZeroCapacity)
+        );
+        assert!(matches!(
+            pack(&[3, 12], 10, algorithm, &mut rng),
+            Err(crate::Error::ItemTooLarge { index: 1, .. })
+        ));
+        assert_eq!(run(&[], 10, algorithm).bins.len(), 0);
+    }
+}
+
+#[test]
+fn names_round_trip() {
+    for algorithm in Algorithm::ALL {
+        assert_eq!(algorithm.name().parse::<Algorithm>(), Ok(algorithm));
+    }
+    assert_eq!(
+        "FFD".parse::<Algorithm>(),
+        Ok(Algorithm::FirstFitDecreasing)
+    );
+    assert!("nope".parse::<Algorithm>().is_err());
+}
