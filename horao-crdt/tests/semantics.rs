@@ -1,0 +1,138 @@
+//! Scenario tests of the causal semantics every type relies on: add-wins, reset-remove,
+//! removals carried by anti-entropy, and full-state fallback after collection.
+
+use horao_crdt::{
+    Answer, CausalContext, LwwReg, MvReg, OrMap, OrSet, PnCounter, Replica, ReplicaId, Timestamp,
+};
+
+type Doc = OrMap<String, OrSet<u32>>;
+
+fn ts(ms: u64) -> Timestamp {
+    Timestamp::new(ms, 0).unwrap()
+}
+
+#[test]
+fn concurrent_add_beats_remove() {
+    let mut a: Replica<OrSet<u32>> = Replica::new(ReplicaId(1));
+    let d = a.mutate(|s, tx| s.add(7, tx)).unwrap();
+    let mut b = Replica::new(ReplicaId(2));
+    b.apply(d);
+    let rm = a.mutate(|s, tx| s.remove(&7, tx)).unwrap();
+    let add = b.mutate(|s, tx| s.add(7, tx)).unwrap();
+    a.apply(add);
+    b.apply(rm);
+    assert!(a.state().contains(&7));
+    assert_eq!(a.causal(), b.causal());
+}
+
+#[test]
+fn reset_remove_keeps_the_concurrent_edit_only() {
+    let mut a: Replica<Doc> = Replica::new(ReplicaId(1));
+    let d1 = a
+        .mutate(|m, tx| m.update("k".into(), tx, |s, tx| s.add(1, tx)))
+        .unwrap();
+    let mut b = Replica::new(ReplicaId(2));
+    b.apply(d1);
+    let rm = a.mutate(|m, tx| m.remove(&"k".into(), tx)).unwrap();
+    let edit = b
+        .mutate(|m, tx| m.update("k".into(), tx, |s, tx| s.add(2, tx)))
+        .unwrap();
+    a.apply(edit);
+    b.apply(rm);
+    for r in [&a, &b] {
+        let set = r.state().get(&"k".to_string()).unwrap();
+        assert_eq!(set.iter().copied().collect::<Vec<_>>(), vec![2]);
+    }
+}
+
+#[test]
+fn anti_entropy_carries_removals_and_overwrites() {
+    let mut a: Replica<OrMap<String, LwwReg<u32>>> = Replica::new(ReplicaId(1));
+    let mut b = Replica::new(ReplicaId(2));
+    for i in 0..10u32 {
+        let d = a
+            .mutate(|m, tx| m.update(format!("k{i}"), tx, |r, tx| r.write(i, ts(1), tx)))
+            .unwrap();
+        b.apply(d);
+    }
+    // B misses these: an overwrite and a removal.
+    a.mutate(|m, tx| m.update("k1".into(), tx, |r, tx| r.write(100, ts(2), tx)))
+        .unwrap();
+    a.mutate(|m, tx| m.remove(&"k2".into(), tx)).unwrap();
+    match a.answer(b.ctx()) {
+        Answer::Deltas(d) => {
+            b.apply(d);
+        }
+        other => panic!("expected deltas, got {other:?}"),
+    }
+    assert_eq!(a.causal(), b.causal());
+    assert_eq!(
+        b.state().get(&"k1".into()).and_then(|r| r.get()),
+        Some(&100)
+    );
+    assert_eq!(
+        b.state().get(&"k1".into()).map(|r| r.concurrent_writes()),
+        Some(1)
+    );
+    assert!(b.state().get(&"k2".into()).is_none());
+}
+
+#[test]
+fn collected_deltas_fall_back_to_full_state() {
+    let mut a: Replica<OrSet<u32>> = Replica::new(ReplicaId(1));
+    let old = Replica::<OrSet<u32>>::new(ReplicaId(3));
+    a.mutate(|s, tx| s.add(1, tx)).unwrap();
+    a.mutate(|s, tx| s.remove(&1, tx)).unwrap();
+    let everything = a.ctx().clone();
+    assert_eq!(a.collect(&everything), 2);
+    assert_eq!(a.log_len(), 0);
+    match a.answer(old.ctx()) {
+        Answer::Full(s) => assert_eq!(&s, a.causal()),
+        other => panic!("expected full state, got {other:?}"),
+    }
+    assert_eq!(a.answer(&everything), Answer::UpToDate);
+    assert!(!CausalContext::new().includes(&everything));
+}
+
+#[test]
+fn multi_value_register_keeps_concurrent_writes_with_one_dot_each() {
+    let mut a: Replica<MvReg<&'static str>> = Replica::new(ReplicaId(1));
+    let mut b: Replica<MvReg<&str>> = Replica::new(ReplicaId(2));
+    let da = a.mutate(|r, tx| r.write("a", tx)).unwrap();
+    let db = b.mutate(|r, tx| r.write("b", tx)).unwrap();
+    a.apply(db);
+    b.apply(da);
+    assert_eq!(
+        a.state().values().copied().collect::<Vec<_>>(),
+        vec!["a", "b"]
+    );
+    let d = a.mutate(|r, tx| r.write("c", tx)).unwrap();
+    b.apply(d);
+    assert_eq!(b.state().values().copied().collect::<Vec<_>>(), vec!["c"]);
+}
+
+#[test]
+fn lww_prefers_later_timestamp_then_replica() {
+    let mut a: Replica<LwwReg<u8>> = Replica::new(ReplicaId(1));
+    let mut b: Replica<LwwReg<u8>> = Replica::new(ReplicaId(2));
+    let da = a.mutate(|r, tx| r.write(1, ts(10), tx)).unwrap();
+    let db = b.mutate(|r, tx| r.write(2, ts(10), tx)).unwrap();
+    a.apply(db);
+    b.apply(da);
+    assert_eq!(a.state().get(), Some(&2));
+    assert_eq!(b.state().get(), Some(&2));
+}
+
+#[test]
+fn counter_sums_replicas() {
+    let mut a: Replica<PnCounter> = Replica::new(ReplicaId(1));
+    let mut b: Replica<PnCounter> = Replica::new(ReplicaId(2));
+    let d1 = a.mutate(|c, tx| c.add(5, tx)).unwrap();
+    let d2 = b.mutate(|c, tx| c.add(-2, tx)).unwrap();
+    let d3 = a.mutate(|c, tx| c.add(1, tx)).unwrap();
+    b.apply(d3);
+    b.apply(d1);
+    a.apply(d2);
+    assert_eq!(a.state().value(), 4);
+    assert_eq!(a.causal(), b.causal());
+}
