@@ -1,2 +1,13 @@
 //! Shared code of the HORAO benchmark harness: instance readers, the solution checker glue and
 //! report formatting used by the `horao-pack` binary.
+//!
+//! [`instance`] reads BPPLIB and VPSolver files, [`bounds_file`] the best-known bounds,
+//! [`runner`] runs an algorithm and checks its packing independently, [`report`] and [`plot`]
+//! turn the records into a table or an SVG chart.
+
+pub mod bounds_file;
+pub mod class;
+pub mod instance;
+pub mod plot;
+pub mod report;
+pub mod runner;

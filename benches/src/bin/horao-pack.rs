@@ -1,2 +1,150 @@
 //! `horao-pack`: runs packing algorithms over BPPLIB and VPSolver instance files.
-fn main() {}
+//!
+//! Every packing is verified by an independent checker. The exit code is 0 when every file
+//! was read and every packing was valid, 1 otherwise.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use horao_bench::bounds_file::{BoundsTable, read_bounds};
+use horao_bench::instance::{collect, read};
+use horao_bench::plot::render_svg;
+use horao_bench::report::render_table;
+use horao_bench::runner::{Choice, Record, run};
+
+/// Pack BPPLIB (1-D) and VPSolver .vbp (vector) instances and report quality and time.
+#[derive(Parser, Debug)]
+#[command(name = "horao-pack", version)]
+struct Args {
+    /// Algorithm to run (repeatable); `all` runs every one. Default: the best 1-D algorithm
+    /// (local-search) for BPPLIB files, ffd-sum for .vbp files.
+    #[arg(long = "algorithm", short = 'a')]
+    algorithms: Vec<String>,
+    /// File of `name lower upper` lines giving best known bounds.
+    #[arg(long)]
+    bounds: Option<PathBuf>,
+    /// Print one JSON object per line per (instance, algorithm) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Write an SVG chart of optimum share and mean gap per instance class.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Seed of the random number generator given to randomised algorithms.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Instance files or directories (searched recursively for .txt, .bpp and .vbp files).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Progress on stderr, drawn only when stderr is a terminal.
+struct Progress {
+    total: usize,
+    enabled: bool,
+    drawn: usize,
+}
+
+impl Progress {
+    fn tick(&mut self, done: usize) {
+        if !self.enabled || self.total == 0 {
+            return;
+        }
+        let width = 40;
+        let filled = done * width / self.total;
+        if filled == self.drawn && done != self.total {
+            return;
+        }
+        self.drawn = filled;
+        let bar = format!("{}{}", "#".repeat(filled), " ".repeat(width - filled));
+        eprint!("\r[{bar}] {done}/{}", self.total);
+        if done == self.total {
+            eprintln!();
+        }
+        let _ = std::io::stderr().flush();
+    }
+}
+
+/// Runs everything; returns whether every file and packing was fine.
+fn real_main() -> anyhow::Result<bool> {
+    let args = Args::parse();
+    let mut selected = Vec::new();
+    for name in &args.algorithms {
+        selected.extend(Choice::parse_list(name).map_err(anyhow::Error::msg)?);
+    }
+    selected.dedup();
+    let bounds: BoundsTable = match &args.bounds {
+        Some(path) => read_bounds(path)?,
+        None => BoundsTable::new(),
+    };
+    let (files, mut failures) = collect(&args.paths);
+    let mut ok = true;
+    for e in failures.drain(..) {
+        eprintln!("error: {e}");
+        ok = false;
+    }
+    let mut progress = Progress {
+        total: files.len(),
+        enabled: !args.json && std::io::stderr().is_terminal(),
+        drawn: usize::MAX,
+    };
+    let stdout = std::io::stdout();
+    let mut records: Vec<Record> = Vec::new();
+    for (done, path) in files.iter().enumerate() {
+        progress.tick(done);
+        let instance = match read(path) {
+            Ok(instance) => instance,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ok = false;
+                continue;
+            }
+        };
+        for choice in Choice::for_problem(&instance.problem, &selected) {
+            match run(&instance, choice, &bounds, args.seed) {
+                Ok(record) => {
+                    if !record.valid {
+                        ok = false;
+                        eprintln!(
+                            "error: {}: {} produced an invalid packing: {}",
+                            path.display(),
+                            record.algorithm,
+                            record.error.as_deref().unwrap_or("?")
+                        );
+                    }
+                    if args.json {
+                        let line = serde_json::to_string(&record)?;
+                        writeln!(stdout.lock(), "{line}")?;
+                    }
+                    records.push(record);
+                }
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ok = false;
+                }
+            }
+        }
+    }
+    progress.tick(files.len());
+    if !args.json {
+        print!("{}", render_table(&records, 60));
+    }
+    if let Some(plot) = &args.plot {
+        std::fs::write(plot, render_svg(&records))
+            .with_context(|| format!("writing {}", plot.display()))?;
+    }
+    Ok(ok)
+}
