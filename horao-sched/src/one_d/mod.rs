@@ -43,6 +43,8 @@ pub struct Config {
     pub harmonic_k: usize,
     /// Search nodes per bin that the minimum-bin-slack construction may spend.
     pub mbs_nodes_per_bin: u64,
+    /// Extra MBS' constructions with randomly perturbed item orders.
+    pub mbs_restarts: u64,
     /// Move evaluations the local search may spend in total on one instance.
     pub search_effort: u64,
     /// Nodes the exact branch and bound may expand before it returns its best packing.
@@ -62,6 +64,7 @@ impl Default for Config {
         Self {
             harmonic_k: 10,
             mbs_nodes_per_bin: 20_000,
+            mbs_restarts: 10,
             search_effort: 20_000_000,
             exact_nodes: 2_000_000,
             max_search_items: 20_000,

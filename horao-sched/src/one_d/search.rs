@@ -280,6 +280,27 @@ fn reduce(
     None
 }
 
+/// Items by decreasing size after a random perturbation of up to 10 % of each size, so that
+/// MBS' tries its candidates in a different order while still starting with large items.
+fn perturbed_order(items: &[u64], rng: &mut impl Rng) -> Vec<usize> {
+    let mut keyed: Vec<(u128, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            let factor = rng.random_range(90u128..=110);
+            (u128::from(s) * factor, i)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| b.cmp(a));
+    // MBS' always opens a bin with the largest remaining item; keep the truly largest first.
+    let mut order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+    if let Some(largest) = (0..order.len()).max_by_key(|&p| (items[order[p]], std::cmp::Reverse(p)))
+    {
+        order[..=largest].rotate_right(1);
+    }
+    order
+}
+
 /// The improvement method behind [`Algorithm::LocalSearch`](super::Algorithm::LocalSearch).
 pub(crate) fn improve(
     items: &[u64],
@@ -301,6 +322,20 @@ pub(crate) fn improve(
     let mbs = mbs::mbs_prime(items, &order, capacity, config.mbs_nodes_per_bin);
     if mbs.len() < best.len() {
         best = mbs;
+    }
+    // Perturbed MBS' restarts: the bin-oriented construction is what fills bins exactly
+    // (triplet-like instances); shuffling the order of equal-priority candidates explores
+    // other exact fills.
+    for _ in 0..config.mbs_restarts {
+        if done(&best) {
+            return best;
+        }
+        let perturbed = perturbed_order(items, rng);
+        let nodes = config.mbs_nodes_per_bin / 10;
+        let mbs = mbs::mbs_prime(items, &perturbed, capacity, nodes);
+        if mbs.len() < best.len() {
+            best = mbs;
+        }
     }
     let mut effort = config.search_effort;
     while !done(&best) && effort > 0 {
