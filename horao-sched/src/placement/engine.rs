@@ -39,8 +39,9 @@ pub fn place(input: &PlacementInput, config: &Config) -> Result<Plan> {
 
     let classes = LabelClasses::new(machines);
     let mut memo = FilterMemo::default();
-    let best_fit = matches!(config.heuristic, Heuristic::FfdSum | Heuristic::FfdProduct);
-    let mut sorted = best_fit.then(|| ResidualIndex::new(&classes, &residual, d));
+    // Every heuristic but the L2 norm answers from the sorted index.
+    let indexed = config.heuristic != Heuristic::L2Norm;
+    let mut sorted = indexed.then(|| ResidualIndex::new(&classes, &residual, d));
     let mut hosts: HashMap<&str, HashSet<usize>> = HashMap::new();
     for (m, machine) in machines.iter().enumerate() {
         for group in &machine.groups {
@@ -81,8 +82,8 @@ pub fn place(input: &PlacementInput, config: &Config) -> Result<Plan> {
             excluded,
         };
         let chosen = match (&sorted, config.heuristic) {
+            (Some(index), Heuristic::DotProduct) => ctx.best_dot(index, matching),
             (Some(index), _) => ctx.best_fit(index, matching),
-            (None, Heuristic::DotProduct) => ctx.scan(&classes.members, matching, dot),
             (None, _) => ctx.scan(&classes.members, matching, |s, r, w| -l2_gap(s, r, w)),
         };
         let Some(m) = chosen else {
@@ -167,13 +168,51 @@ impl Choice<'_> {
         let r = self.dominant();
         let mut best: Option<(u64, usize)> = None;
         for &class in classes {
-            for entry in index.from(class, r, self.need[r]) {
+            for entry in index.ascending(class, r, self.need[r]) {
                 if best.is_some_and(|b| entry >= b) {
                     break;
                 }
                 if self.admits(entry.1) {
                     best = Some(entry);
                     break;
+                }
+            }
+        }
+        best.map(|(_, m)| m)
+    }
+
+    /// The admitted machine with the largest dot product of demand and free space (then the
+    /// earliest). Each class is walked from the most free dominant resource down, and the walk
+    /// stops once even the class's best free amounts in the other resources could not beat
+    /// the best score found (a small slack keeps float rounding from pruning a tie).
+    fn best_dot(&self, index: &ResidualIndex, classes: &[usize]) -> Option<usize> {
+        let k = self.dominant();
+        let weight = |r: usize| self.need[r] as f64 * self.inv[r] * self.inv[r];
+        let mut best: Option<(f64, usize)> = None;
+        for &class in classes {
+            let rest: f64 = (0..self.d)
+                .filter(|&r| r != k)
+                .map(|r| weight(r) * index.max(class, r) as f64)
+                .sum();
+            for (free, m) in index.descending(class, k, self.need[k]) {
+                let bound = weight(k) * free as f64 + rest;
+                if best.is_some_and(|(bs, _)| bound * (1.0 + 1e-9) < bs) {
+                    break;
+                }
+                if !self.admits(m) {
+                    continue;
+                }
+                let s = dot(
+                    self.need,
+                    &self.residual[m * self.d..(m + 1) * self.d],
+                    self.inv,
+                );
+                let better = match best {
+                    None => true,
+                    Some((bs, bm)) => s > bs || (s == bs && m < bm),
+                };
+                if better {
+                    best = Some((s, m));
                 }
             }
         }

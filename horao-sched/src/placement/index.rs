@@ -82,7 +82,7 @@ impl ResidualIndex {
     }
 
     /// Machines of `class` with at least `at_least` free of `resource`, least free first.
-    pub(crate) fn from(
+    pub(crate) fn ascending(
         &self,
         class: usize,
         resource: usize,
@@ -91,6 +91,26 @@ impl ResidualIndex {
         self.sets[class * self.d + resource]
             .range((at_least, 0)..)
             .copied()
+    }
+
+    /// Machines of `class` with at least `at_least` free of `resource`, most free first.
+    pub(crate) fn descending(
+        &self,
+        class: usize,
+        resource: usize,
+        at_least: u64,
+    ) -> impl Iterator<Item = (u64, usize)> + '_ {
+        self.sets[class * self.d + resource]
+            .range((at_least, 0)..)
+            .rev()
+            .copied()
+    }
+
+    /// The largest free amount of `resource` on any machine of `class`.
+    pub(crate) fn max(&self, class: usize, resource: usize) -> u64 {
+        self.sets[class * self.d + resource]
+            .last()
+            .map_or(0, |&(free, _)| free)
     }
 
     /// Records that machine `m` of `class` went from `old` to `new` free capacity.

@@ -66,16 +66,29 @@ pub struct PlacementInput {
 }
 
 /// How to place.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
     /// The heuristic. `FfdSum`/`FfdProduct` order requests by decreasing normalised sum/product
     /// and put each on the machine with the least free amount of the request's dominant
     /// resource that still fits it (best fit, from a sorted index); `DotProduct` puts each on
-    /// the machine whose free space aligns best with the demand (it spreads load); `L2Norm` on
+    /// the machine whose free space aligns best with the demand (it spreads load; the sorted
+    /// index prunes the search); `L2Norm` on
     /// the machine left with the smallest normalised free space (a multi-resource best fit).
     /// Sizes are normalised by the largest capacity of each resource.
-    #[serde(default)]
+    #[serde(default = "default_heuristic")]
     pub heuristic: Heuristic,
+}
+
+/// Dot-product greedy is the placement default: on the mixed cpu/ram/disk benchmark it placed
+/// every request where the best-fit heuristics stranded capacity (docs/PERFORMANCE.md).
+fn default_heuristic() -> Heuristic {
+    Heuristic::DotProduct
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { heuristic: default_heuristic() }
+    }
 }
 
 /// The result of a placement: where each request goes, and why the others could not go.
