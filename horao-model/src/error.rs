@@ -40,6 +40,55 @@ pub enum Error {
         /// The requested state.
         to: String,
     },
+    /// The writer is not allowed to write this field (for example a user writing a machine's
+    /// current state, which only that machine's agent may write).
+    #[error("{entity} {id}: {field} may not be written by {actor}")]
+    WrongWriter {
+        /// The kind of entity (for example `volume`).
+        entity: &'static str,
+        /// Its id.
+        id: String,
+        /// The field, as `entity.field` (for example `volume.current`).
+        field: &'static str,
+        /// The writer that was refused.
+        actor: String,
+    },
+    /// A field that can no longer change (for example a volume's size once it is placed).
+    #[error("{entity} {id}: {field} is immutable: {reason}")]
+    Immutable {
+        /// The kind of entity.
+        entity: &'static str,
+        /// Its id.
+        id: String,
+        /// The field, as `entity.field`.
+        field: &'static str,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+    /// An entity cannot be removed or changed because another one still uses it.
+    #[error("{kind} {id} is in use by {by}")]
+    InUse {
+        /// The kind of entity.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+        /// The user, as `kind id`.
+        by: String,
+    },
+    /// An instance disk that the agent has not initialized yet.
+    #[error("instance {instance}: disk {volume} is not initialized")]
+    DiskNotInitialized {
+        /// The instance.
+        instance: String,
+        /// The volume that is not initialized.
+        volume: String,
+    },
+    /// A dependency that would close a cycle; `cycle` lists the path, first id repeated last.
+    #[error("dependency cycle: {}", cycle.join(" -> "))]
+    DependencyCycle {
+        /// The resources along the cycle, starting and ending with the same id.
+        cycle: Vec<String>,
+    },
     /// An error from the CRDT engine.
     #[error(transparent)]
     Crdt(#[from] horao_crdt::Error),

@@ -1,0 +1,146 @@
+//! Images: immutable snapshots of volumes (or of external data), with replicas in several
+//! storage pools.
+
+use super::actor::Actor;
+use super::ids::ImageId;
+use super::types::{ImageOrigin, ImageReplica, ImageSpec, Source, invalid, validate_name};
+use super::Storage;
+use crate::error::{Error, Result};
+use horao_crdt::{LwwReg, OrSet, Timestamp, Tx, dot_store_struct};
+use serde::{Deserialize, Serialize};
+
+/// An image. Its spec is written once, at creation; there is no update.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    pub(crate) spec: LwwReg<ImageSpec>,
+    pub(crate) replicas: OrSet<ImageReplica>,
+}
+
+dot_store_struct!(Image { spec, replicas });
+
+impl Image {
+    /// Name, size and origin.
+    pub fn spec(&self) -> Option<&ImageSpec> {
+        self.spec.get()
+    }
+
+    /// The copies, in (pool, volume) order.
+    pub fn replicas(&self) -> impl Iterator<Item = &ImageReplica> {
+        self.replicas.iter()
+    }
+}
+
+impl Storage {
+    /// The image `id`, if it exists.
+    pub fn image(&self, id: &ImageId) -> Option<&Image> {
+        self.images.get(id).filter(|i| i.spec().is_some())
+    }
+
+    pub(crate) fn existing_image(&self, id: &ImageId) -> Result<&Image> {
+        self.image(id).ok_or_else(|| Error::NotFound {
+            kind: "image",
+            id: id.to_string(),
+        })
+    }
+
+    /// Creates an image from a volume or from external storage.
+    pub fn create_image(
+        &self,
+        id: &ImageId,
+        spec: ImageSpec,
+        actor: &Actor,
+        ts: Timestamp,
+        tx: &mut Tx,
+    ) -> Result<Storage> {
+        actor.require_operator("image", id.as_str(), "image.spec")?;
+        if self.image(id).is_some() {
+            return Err(Error::AlreadyExists {
+                kind: "image",
+                id: id.to_string(),
+            });
+        }
+        validate_name("image.name", &spec.name)?;
+        if spec.size_bytes == 0 {
+            return Err(invalid("image.size_bytes", "must be at least 1"));
+        }
+        match &spec.origin {
+            ImageOrigin::Volume(v) => {
+                self.existing_volume(v)?;
+            }
+            ImageOrigin::Url(u) if u.is_empty() || u.chars().any(char::is_whitespace) => {
+                return Err(invalid("image.origin", "the URL is empty or has spaces"));
+            }
+            ImageOrigin::Url(_) => {}
+        }
+        Ok(Storage::with_images(self.images.update(
+            id.clone(),
+            tx,
+            |i, tx| Image {
+                spec: i.spec.write(spec, ts, tx),
+                ..Image::default()
+            },
+        )))
+    }
+
+    /// Records a copy of the image in a pool, held by an existing volume.
+    pub fn add_image_replica(
+        &self,
+        id: &ImageId,
+        replica: ImageReplica,
+        actor: &Actor,
+        tx: &mut Tx,
+    ) -> Result<Storage> {
+        actor.require_operator("image", id.as_str(), "image.replicas")?;
+        self.existing_image(id)?;
+        self.existing_volume(&replica.volume)?;
+        Ok(Storage::with_images(self.images.update(
+            id.clone(),
+            tx,
+            |i, tx| Image {
+                replicas: i.replicas.add(replica, tx),
+                ..Image::default()
+            },
+        )))
+    }
+
+    /// Forgets a copy of the image.
+    pub fn remove_image_replica(
+        &self,
+        id: &ImageId,
+        replica: &ImageReplica,
+        actor: &Actor,
+        tx: &mut Tx,
+    ) -> Result<Storage> {
+        actor.require_operator("image", id.as_str(), "image.replicas")?;
+        let image = self.existing_image(id)?;
+        if !image.replicas.contains(replica) {
+            return Err(Error::NotFound {
+                kind: "image replica",
+                id: format!("{id}/{}/{}", replica.pool, replica.volume),
+            });
+        }
+        Ok(Storage::with_images(self.images.update(
+            id.clone(),
+            tx,
+            |i, tx| Image {
+                replicas: i.replicas.remove(replica, tx),
+                ..Image::default()
+            },
+        )))
+    }
+
+    /// Deletes an image no volume is still being populated from.
+    pub fn delete_image(&self, id: &ImageId, actor: &Actor, tx: &mut Tx) -> Result<Storage> {
+        actor.require_operator("image", id.as_str(), "image")?;
+        self.existing_image(id)?;
+        let using = Source::Image(id.clone());
+        if let Some((vid, _)) = self.volumes.iter().find(|(_, v)| v.source() == Some(&using)) {
+            return Err(Error::InUse {
+                kind: "image",
+                id: id.to_string(),
+                by: format!("volume {vid}"),
+            });
+        }
+        Ok(Storage::with_images(self.images.remove(id, tx)))
+    }
+}
