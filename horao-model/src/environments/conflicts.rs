@@ -2,8 +2,8 @@
 //! replica refuses (dependency cycles, references to removed entities), reported identically
 //! on every replica that merged the same edits.
 
-use super::types::{Dependency, EnvironmentId, ResourceId};
 use super::Environments;
+use super::types::{Dependency, EnvironmentId, ResourceId};
 use serde::{Deserialize, Serialize};
 
 /// One broken invariant.

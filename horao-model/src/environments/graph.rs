@@ -2,8 +2,8 @@
 //! merge of concurrent edits may create. Every walk is iterative (no recursion on user data)
 //! and visits neighbours in sorted order, so answers are deterministic.
 
-use super::types::{Dependency, ResourceId};
 use super::Environments;
+use super::types::{Dependency, ResourceId};
 use crate::error::Result;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -110,7 +110,9 @@ impl Environments {
                 let start = scc.first()?;
                 let members: BTreeSet<&ResourceId> = scc.iter().collect();
                 let nontrivial = scc.len() > 1 || self.resource_deps(start).any(|d| d == start);
-                nontrivial.then(|| self.cycle_through(start, &members)).flatten()
+                nontrivial
+                    .then(|| self.cycle_through(start, &members))
+                    .flatten()
             })
             .collect();
         out.sort();
@@ -164,7 +166,14 @@ fn strongly_connected(env: &Environments) -> Vec<Vec<ResourceId>> {
         }
         // Each frame: a node and its remaining neighbours.
         let mut frames: Vec<(&ResourceId, Vec<&ResourceId>)> = Vec::new();
-        nodes.insert(root, Node { index: next, low: next, on_stack: true });
+        nodes.insert(
+            root,
+            Node {
+                index: next,
+                low: next,
+                on_stack: true,
+            },
+        );
         next += 1;
         stack.push(root);
         frames.push((root, env.resource_deps(root).rev_sorted()));
@@ -173,7 +182,14 @@ fn strongly_connected(env: &Environments) -> Vec<Vec<ResourceId>> {
             if let Some(d) = pending.pop() {
                 match nodes.get(d) {
                     None => {
-                        nodes.insert(d, Node { index: next, low: next, on_stack: true });
+                        nodes.insert(
+                            d,
+                            Node {
+                                index: next,
+                                low: next,
+                                on_stack: true,
+                            },
+                        );
                         next += 1;
                         stack.push(d);
                         frames.push((d, env.resource_deps(d).rev_sorted()));

@@ -59,7 +59,9 @@ dot_store_struct!(Environments {
 impl Environments {
     /// The environment `id`, if it exists.
     pub fn environment(&self, id: &EnvironmentId) -> Option<&Environment> {
-        self.environments.get(id).filter(|e| e.described().is_some())
+        self.environments
+            .get(id)
+            .filter(|e| e.described().is_some())
     }
 
     /// The resource `id`, if it exists.

@@ -1,12 +1,12 @@
 //! Mutators of environments and resources: create, update, delete, membership, lifecycle
 //! status and dependencies (refusing cycles).
 
+use super::Environments;
 use super::entity::{Environment, Resource};
 use super::types::{
     Dependency, Described, EnvironmentId, EnvironmentInput, EnvironmentStatus, ResourceId,
     ResourceInput, Tag, validate_description, validate_endpoint,
 };
-use super::Environments;
 use crate::error::{Error, Result};
 use crate::lifecycle::{check_transition, combine, invalid, validate_name};
 use horao_crdt::{LwwReg, OrSet, Timestamp, Tx};
@@ -14,7 +14,10 @@ use std::fmt::Debug;
 
 /// Validated tags, sorted and unique.
 fn tags(list: &[String]) -> Result<Vec<Tag>> {
-    let mut out = list.iter().map(|t| Tag::new(t)).collect::<Result<Vec<_>>>()?;
+    let mut out = list
+        .iter()
+        .map(|t| Tag::new(t))
+        .collect::<Result<Vec<_>>>()?;
     out.sort();
     out.dedup();
     Ok(out)
@@ -33,7 +36,11 @@ fn endpoints(field: &str, list: &[String]) -> Result<Vec<String>> {
 /// additions elsewhere survive).
 fn replace<E: Ord + Clone + Debug>(set: &OrSet<E>, want: &[E], tx: &mut Tx) -> OrSet<E> {
     let mut delta = OrSet::default();
-    let stale: Vec<E> = set.iter().filter(|e| want.binary_search(e).is_err()).cloned().collect();
+    let stale: Vec<E> = set
+        .iter()
+        .filter(|e| want.binary_search(e).is_err())
+        .cloned()
+        .collect();
     for e in &stale {
         delta = combine(delta, set.remove(e, tx));
     }
@@ -94,14 +101,24 @@ impl Environments {
         })
     }
 
-    fn with_environments(&self, id: &EnvironmentId, tx: &mut Tx, f: impl FnOnce(&Environment, &mut Tx) -> Environment) -> Self {
+    fn with_environments(
+        &self,
+        id: &EnvironmentId,
+        tx: &mut Tx,
+        f: impl FnOnce(&Environment, &mut Tx) -> Environment,
+    ) -> Self {
         Self {
             environments: self.environments.update(id.clone(), tx, f),
             ..Self::default()
         }
     }
 
-    fn with_resources(&self, id: &ResourceId, tx: &mut Tx, f: impl FnOnce(&Resource, &mut Tx) -> Resource) -> Self {
+    fn with_resources(
+        &self,
+        id: &ResourceId,
+        tx: &mut Tx,
+        f: impl FnOnce(&Resource, &mut Tx) -> Resource,
+    ) -> Self {
         Self {
             resources: self.resources.update(id.clone(), tx, f),
             ..Self::default()
@@ -161,9 +178,13 @@ impl Environments {
         let d = described("environment", old, input.name, input.description)?;
         let t = input.tags.as_deref().map(tags).transpose()?;
         let ep = input.entry_points.as_deref();
-        let ep = ep.map(|l| endpoints("environment.entry_points", l)).transpose()?;
+        let ep = ep
+            .map(|l| endpoints("environment.entry_points", l))
+            .transpose()?;
         let se = input.status_endpoints.as_deref();
-        let se = se.map(|l| endpoints("environment.status_endpoints", l)).transpose()?;
+        let se = se
+            .map(|l| endpoints("environment.status_endpoints", l))
+            .transpose()?;
         Ok(self.with_environments(id, tx, |e, tx| Environment {
             described: write_opt(&e.described, d, ts, tx),
             tags: set_opt(&e.tags, t, tx),
@@ -284,7 +305,9 @@ impl Environments {
         let d = described("resource", old, input.name, input.description)?;
         let t = input.tags.as_deref().map(tags).transpose()?;
         let se = input.status_endpoints.as_deref();
-        let se = se.map(|l| endpoints("resource.status_endpoints", l)).transpose()?;
+        let se = se
+            .map(|l| endpoints("resource.status_endpoints", l))
+            .transpose()?;
         Ok(self.with_resources(id, tx, |r, tx| Resource {
             described: write_opt(&r.described, d, ts, tx),
             tags: set_opt(&r.tags, t, tx),
@@ -341,7 +364,12 @@ impl Environments {
     }
 
     /// Removes a dependency.
-    pub fn remove_dependency(&self, id: &ResourceId, dep: &Dependency, tx: &mut Tx) -> Result<Self> {
+    pub fn remove_dependency(
+        &self,
+        id: &ResourceId,
+        dep: &Dependency,
+        tx: &mut Tx,
+    ) -> Result<Self> {
         if !self.existing_resource(id)?.dependencies.contains(dep) {
             return Err(Error::NotFound {
                 kind: "dependency",

@@ -57,7 +57,10 @@ impl fmt::Display for Tag {
 /// Checks an endpoint (URL or `host:port`): 1 to [`MAX_ENDPOINT_LEN`] bytes, no whitespace.
 pub fn validate_endpoint(field: &str, s: &str) -> Result<()> {
     if s.is_empty() || s.len() > MAX_ENDPOINT_LEN {
-        return Err(invalid(field, format!("must be 1 to {MAX_ENDPOINT_LEN} bytes")));
+        return Err(invalid(
+            field,
+            format!("must be 1 to {MAX_ENDPOINT_LEN} bytes"),
+        ));
     }
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid(field, "must not contain whitespace"));
@@ -69,7 +72,10 @@ pub fn validate_endpoint(field: &str, s: &str) -> Result<()> {
 /// newlines and tabs.
 pub fn validate_description(field: &str, s: &str) -> Result<()> {
     if s.len() > MAX_DESCRIPTION_LEN {
-        return Err(invalid(field, format!("longer than {MAX_DESCRIPTION_LEN} bytes")));
+        return Err(invalid(
+            field,
+            format!("longer than {MAX_DESCRIPTION_LEN} bytes"),
+        ));
     }
     if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(invalid(field, "contains control characters"));

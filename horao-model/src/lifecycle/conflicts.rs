@@ -1,8 +1,8 @@
 //! Conflicts in the storage document: invariants that concurrent edits broke and that every
 //! replica reports identically once they have merged the same edits.
 
-use super::ids::{InstanceId, MachineId, VolumeId};
 use super::Storage;
+use super::ids::{InstanceId, MachineId, VolumeId};
 use horao_crdt::DotStore;
 use serde::{Deserialize, Serialize};
 
@@ -56,10 +56,18 @@ impl Storage {
                 });
             }
         }
-        fragments(&mut out, "machine", self.machines.iter(), |m| m.spec().is_none());
-        fragments(&mut out, "volume", self.volumes.iter(), |v| v.spec().is_none());
-        fragments(&mut out, "image", self.images.iter(), |i| i.spec().is_none());
-        fragments(&mut out, "instance", self.instances.iter(), |i| i.spec().is_none());
+        fragments(&mut out, "machine", self.machines.iter(), |m| {
+            m.spec().is_none()
+        });
+        fragments(&mut out, "volume", self.volumes.iter(), |v| {
+            v.spec().is_none()
+        });
+        fragments(&mut out, "image", self.images.iter(), |i| {
+            i.spec().is_none()
+        });
+        fragments(&mut out, "instance", self.instances.iter(), |i| {
+            i.spec().is_none()
+        });
         out.sort();
         out
     }

@@ -116,7 +116,10 @@ mod tests {
         let e = VolumeId::new("").unwrap_err();
         assert_eq!(e.to_string(), "invalid volume.id: must not be empty");
         let e = MachineId::new("a b").unwrap_err();
-        assert!(e.to_string().starts_with("invalid machine.id: character ' '"));
+        assert!(
+            e.to_string()
+                .starts_with("invalid machine.id: character ' '")
+        );
         assert!(ImageId::new("x".repeat(MAX_ID_LEN + 1)).is_err());
         assert!(ImageId::new("x".repeat(MAX_ID_LEN)).is_ok());
     }

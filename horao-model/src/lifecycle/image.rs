@@ -1,10 +1,10 @@
 //! Images: immutable snapshots of volumes (or of external data), with replicas in several
 //! storage pools.
 
+use super::Storage;
 use super::actor::Actor;
 use super::ids::ImageId;
 use super::types::{ImageOrigin, ImageReplica, ImageSpec, Source, invalid, validate_name};
-use super::Storage;
 use crate::error::{Error, Result};
 use horao_crdt::{LwwReg, OrSet, Timestamp, Tx, dot_store_struct};
 use serde::{Deserialize, Serialize};
@@ -134,7 +134,11 @@ impl Storage {
         actor.require_operator("image", id.as_str(), "image")?;
         self.existing_image(id)?;
         let using = Source::Image(id.clone());
-        if let Some((vid, _)) = self.volumes.iter().find(|(_, v)| v.source() == Some(&using)) {
+        if let Some((vid, _)) = self
+            .volumes
+            .iter()
+            .find(|(_, v)| v.source() == Some(&using))
+        {
             return Err(Error::InUse {
                 kind: "image",
                 id: id.to_string(),

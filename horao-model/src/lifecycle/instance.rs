@@ -1,11 +1,11 @@
 //! Instances: compute instances whose disks are volumes. An instance cannot start until
 //! every disk is initialized, and a disk cannot be attached until it is initialized.
 
+use super::Storage;
 use super::actor::Actor;
 use super::ids::{InstanceId, VolumeId};
 use super::state::{InstanceState, check_transition};
 use super::types::{InstanceSpec, invalid, validate_name};
-use super::Storage;
 use crate::error::{Error, Result};
 use horao_crdt::{LwwReg, OrSet, Timestamp, Tx, dot_store_struct};
 use serde::{Deserialize, Serialize};
@@ -32,7 +32,10 @@ impl Instance {
 
     /// The desired run state (stopped until started).
     pub fn state(&self) -> InstanceState {
-        self.desired.get().copied().unwrap_or(InstanceState::Stopped)
+        self.desired
+            .get()
+            .copied()
+            .unwrap_or(InstanceState::Stopped)
     }
 
     /// The attached volumes, in id order.
@@ -183,7 +186,10 @@ impl Storage {
     pub fn delete_instance(&self, id: &InstanceId, actor: &Actor, tx: &mut Tx) -> Result<Storage> {
         actor.require_operator("instance", id.as_str(), "instance")?;
         if self.existing_instance(id)?.state() != InstanceState::Stopped {
-            return Err(invalid("instance.state", format!("instance {id} must be stopped")));
+            return Err(invalid(
+                "instance.state",
+                format!("instance {id} must be stopped"),
+            ));
         }
         Ok(Storage::with_instances(self.instances.remove(id, tx)))
     }

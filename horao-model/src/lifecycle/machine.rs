@@ -73,7 +73,11 @@ impl Machine {
         }
         let labels = self.spec().map(|s| s.labels.as_slice()).unwrap_or_default();
         if let Some(spec) = volume.spec() {
-            if let Some(l) = spec.filters.iter().find(|l| labels.binary_search(l).is_err()) {
+            if let Some(l) = spec
+                .filters
+                .iter()
+                .find(|l| labels.binary_search(l).is_err())
+            {
                 return Err(invalid(
                     "volume.filters",
                     format!("machine {mid} lacks label {l} required by volume {vid}"),

@@ -55,12 +55,11 @@ mod volume_ops;
 pub use actor::Actor;
 pub use api::{ImageView, InstanceView, MachineView, Page, VolumeView};
 pub use conflicts::StorageConflict;
+pub(crate) use ids::id_type;
 pub use ids::{
     ImageId, InstanceId, Label, MAX_ID_LEN, MachineId, PoolId, VolumeId, normalize_labels,
     validate_id,
 };
-pub(crate) use ids::id_type;
-pub(crate) use types::{invalid, validate_name};
 pub use image::Image;
 pub use instance::Instance;
 pub use machine::Machine;
@@ -71,6 +70,7 @@ pub use types::{
     MAX_MODE, MachineReport, MachineSpec, Permissions, Source, VolumeCurrent, VolumeOp,
     VolumeReport, VolumeSpec, quota_bytes, validate_size,
 };
+pub(crate) use types::{invalid, validate_name};
 pub use volume::Volume;
 
 use horao_crdt::{OrMap, dot_store_struct};

@@ -2,10 +2,10 @@
 //! volumes placed on one machine.
 
 use super::api::{MachineView, Page, VolumeView};
+use super::ids::{ImageId, InstanceId};
 use super::ids::{Label, MachineId, VolumeId};
 use super::state::VolumeState;
 use super::{Image, Instance, Machine, Storage, Volume};
-use super::ids::{ImageId, InstanceId};
 use serde::{Deserialize, Serialize};
 use std::ops::Bound;
 
@@ -28,9 +28,10 @@ impl VolumeFilter {
         self.machine.as_ref().is_none_or(|m| v.is_assigned_to(m))
             && self.desired.is_none_or(|s| v.desired_state() == s)
             && self.current.is_none_or(|s| v.current_state() == s)
-            && self.label.as_ref().is_none_or(|l| {
-                v.spec().is_some_and(|s| s.filters.binary_search(l).is_ok())
-            })
+            && self
+                .label
+                .as_ref()
+                .is_none_or(|l| v.spec().is_some_and(|s| s.filters.binary_search(l).is_ok()))
     }
 }
 
@@ -60,14 +61,17 @@ impl Storage {
         &'a self,
         machine: &'a MachineId,
     ) -> impl Iterator<Item = (&'a VolumeId, &'a Volume)> + 'a {
-        self.volumes().filter(move |(_, v)| v.is_assigned_to(machine))
+        self.volumes()
+            .filter(move |(_, v)| v.is_assigned_to(machine))
     }
 
     /// The sum of the quotas of the volumes assigned to `machine` (saturating).
     pub fn reserved_bytes(&self, machine: &MachineId) -> u64 {
         self.volumes_on(machine)
             .filter(|(_, v)| v.desired_state() != VolumeState::Gone)
-            .fold(0u64, |acc, (_, v)| acc.saturating_add(v.quota_bytes().unwrap_or(0)))
+            .fold(0u64, |acc, (_, v)| {
+                acc.saturating_add(v.quota_bytes().unwrap_or(0))
+            })
     }
 
     /// One page of volumes matching `filter`, after the id `after` (exclusive), at most
@@ -83,7 +87,9 @@ impl Storage {
             .volumes
             .range((lower, Bound::Unbounded))
             .filter(|(_, v)| v.spec().is_some() && filter.matches(v));
-        Page::collect(it, limit, |(id, v)| (id.to_string(), VolumeView::new(id, v)))
+        Page::collect(it, limit, |(id, v)| {
+            (id.to_string(), VolumeView::new(id, v))
+        })
     }
 
     /// One page of machines after the id `after` (exclusive), at most `limit` long.
@@ -94,7 +100,10 @@ impl Storage {
             .range((lower, Bound::Unbounded))
             .filter(|(_, m)| m.spec().is_some());
         Page::collect(it, limit, |(id, m)| {
-            (id.to_string(), MachineView::new(id, m, self.reserved_bytes(id)))
+            (
+                id.to_string(),
+                MachineView::new(id, m, self.reserved_bytes(id)),
+            )
         })
     }
 }

@@ -246,4 +246,3 @@ pub(crate) fn validate_name(field: &str, name: &str) -> Result<()> {
     }
     Ok(())
 }
-

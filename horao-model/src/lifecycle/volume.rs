@@ -1,11 +1,11 @@
 //! Volumes: creation, specification changes before placement, placement onto a machine, and
 //! purging once gone. State changes and agent reports live in `volume_ops`.
 
+use super::Storage;
 use super::actor::Actor;
 use super::ids::{MachineId, VolumeId};
 use super::state::VolumeState;
 use super::types::{DesiredVolume, Source, VolumeCurrent, VolumeSpec, invalid};
-use super::Storage;
 use crate::error::{Error, Result};
 use horao_crdt::{LwwReg, MvReg, Timestamp, Tx, dot_store_struct};
 use serde::{Deserialize, Serialize};
@@ -238,7 +238,10 @@ impl Storage {
         if v.desired_state() != VolumeState::Gone {
             return Err(invalid(
                 "volume.state",
-                format!("volume {id} is {}; only gone volumes are purged", v.desired_state()),
+                format!(
+                    "volume {id} is {}; only gone volumes are purged",
+                    v.desired_state()
+                ),
             ));
         }
         Ok(Storage::with_volumes(self.volumes.remove(id, tx)))

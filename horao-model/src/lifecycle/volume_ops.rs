@@ -60,7 +60,10 @@ impl Storage {
             (Some(VolumeOp::Move { to: m }), VolumeState::Ready) => Some(m.clone()),
             _ => None,
         };
-        let next = DesiredVolume { state: to, op: None };
+        let next = DesiredVolume {
+            state: to,
+            op: None,
+        };
         Ok(Storage::with_volumes(self.volumes.update(
             id.clone(),
             tx,
@@ -127,7 +130,8 @@ impl Storage {
                         format!("volume {id} is already on {to}"),
                     ));
                 }
-                self.existing_machine(to)?.check_can_hold(to, id.as_str(), v)?;
+                self.existing_machine(to)?
+                    .check_can_hold(to, id.as_str(), v)?;
             }
             VolumeOp::Clone {
                 into,

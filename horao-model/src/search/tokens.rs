@@ -18,7 +18,10 @@ mod tests {
 
     #[test]
     fn splits_lowercases_and_dedups() {
-        assert_eq!(tokenize("Web-Front web_API  v2!"), ["api", "front", "v2", "web"]);
+        assert_eq!(
+            tokenize("Web-Front web_API  v2!"),
+            ["api", "front", "v2", "web"]
+        );
         assert!(tokenize(" -- ").is_empty());
     }
 }
