@@ -1,6 +1,9 @@
 //! Tests of the horao-pack harness: instance and bounds parsing (LF and CRLF), errors that
 //! name file and line, and end-to-end runs of the binary over generated directories.
 
+// Test helpers fail the test by panicking, which is what a test should do.
+#![allow(clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

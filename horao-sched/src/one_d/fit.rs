@@ -144,7 +144,13 @@ pub(crate) fn worst_fit(items: &[u64], order: &[usize], capacity: u64) -> Bins {
 
 /// Item indices sorted by decreasing size (ties by index, so the order is deterministic).
 pub(crate) fn decreasing_order(items: &[u64]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_unstable_by_key(|&i| (Reverse(items[i]), i));
-    order
+    // Sorting contiguous (key, index) pairs avoids a random access into `items` per
+    // comparison, which dominates FFD on millions of items.
+    let mut keyed: Vec<(Reverse<u64>, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (Reverse(s), i))
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
