@@ -89,6 +89,21 @@ pub enum Error {
         /// The resources along the cycle, starting and ending with the same id.
         cycle: Vec<String>,
     },
+    /// A claim that does not fit the capacity (or quota) left in its window.
+    #[error("does not fit {pool}: {dimension} needs {needed} at time {at}, {available} available")]
+    DoesNotFit {
+        /// The capacity pool, as `infrastructure ID`, `tenant ID in infrastructure ID` or
+        /// `quota of tenant ID`.
+        pool: String,
+        /// The first dimension that overflows.
+        dimension: String,
+        /// The earliest instant of the window where it overflows.
+        at: u64,
+        /// What the claim needs (for maintenance: what the pool's reservations need).
+        needed: u64,
+        /// What is left at that instant.
+        available: u64,
+    },
     /// An error from the CRDT engine.
     #[error(transparent)]
     Crdt(#[from] horao_crdt::Error),

@@ -1,0 +1,93 @@
+//! Maintenance windows: a set of devices out of service over a window, removing their
+//! capacity from every pool they belong to.
+
+use super::fit::FitContext;
+use super::{ClaimId, Claims, Window};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::physical::datacenter::not_found;
+use crate::physical::{DeviceId, check_name};
+use horao_crdt::{LwwReg, OrMap, Timestamp, Tx, dot_store_struct};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Most devices one maintenance window may name.
+pub const MAX_DEVICES: usize = 100_000;
+
+/// What a maintenance window takes down.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintenanceSpec {
+    /// The devices (at least one).
+    pub devices: BTreeSet<DeviceId>,
+    /// When.
+    pub window: Window,
+    /// Why, free text.
+    pub reason: String,
+}
+
+/// A maintenance window.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Maintenance {
+    /// What is taken down, and when.
+    pub spec: LwwReg<MaintenanceSpec>,
+}
+dot_store_struct!(Maintenance { spec });
+
+fn maintenance(m: OrMap<ClaimId, Maintenance>) -> Model {
+    Model::from_claims(Claims {
+        maintenance: m,
+        ..Claims::default()
+    })
+}
+
+impl Model {
+    /// Delta creating maintenance window `id`, admitted only when every pool still holds its
+    /// reservations throughout the window with the devices down.
+    pub fn create_maintenance(
+        &self,
+        id: &ClaimId,
+        spec: MaintenanceSpec,
+        ts: Timestamp,
+        tx: &mut Tx,
+    ) -> Result<Model> {
+        spec.window.validate("maintenance.window")?;
+        check_name("maintenance.reason", &spec.reason)?;
+        if spec.devices.is_empty() || spec.devices.len() > MAX_DEVICES {
+            return Err(Error::InvalidField {
+                field: "maintenance.devices".into(),
+                reason: format!("must name between 1 and {MAX_DEVICES} devices"),
+            });
+        }
+        if let Some(d) = spec
+            .devices
+            .iter()
+            .find(|d| !self.physical.devices.contains_key(d))
+        {
+            return Err(not_found(DeviceId::KIND, d));
+        }
+        if self.claims.exists(id) {
+            return Err(Error::AlreadyExists {
+                kind: ClaimId::KIND,
+                id: id.to_string(),
+            });
+        }
+        let mut ctx = FitContext::new(self);
+        ctx.include_maintenance(&spec);
+        ctx.check_window(spec.window)?;
+        Ok(maintenance(self.claims.maintenance.update(
+            id.clone(),
+            tx,
+            |m, tx| Maintenance {
+                spec: m.spec.write(spec, ts, tx),
+            },
+        )))
+    }
+
+    /// Delta deleting maintenance window `id` (its devices are back for that window).
+    pub fn delete_maintenance(&self, id: &ClaimId, tx: &mut Tx) -> Result<Model> {
+        if !self.claims.maintenance.contains_key(id) {
+            return Err(not_found("maintenance", id));
+        }
+        Ok(maintenance(self.claims.maintenance.remove(id, tx)))
+    }
+}

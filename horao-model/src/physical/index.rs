@@ -1,0 +1,165 @@
+//! The derived index of the physical tables: devices by rack or chassis and links by port.
+//!
+//! It is a pure function of the tables, rebuilt after a full-state join and patched for the
+//! keys a delta carries, so inserts and conflict checks never scan every device. It is never
+//! stored or compared: two replicas with equal tables have equal indexes.
+
+use super::{DeviceId, LinkId, Physical, PortRef, RackId};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The container a device is mounted in.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Parent {
+    /// A rack.
+    Rack(RackId),
+    /// A chassis (for blades).
+    Chassis(DeviceId),
+}
+
+/// Children by parent, derived from [`Physical`]'s tables.
+#[derive(Clone, Debug, Default)]
+pub struct Index {
+    children: BTreeMap<Parent, BTreeSet<DeviceId>>,
+    links_by_port: BTreeMap<PortRef, BTreeSet<LinkId>>,
+}
+
+impl PartialEq for Index {
+    /// Always equal: the index is derived from the tables, which are compared instead.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+fn parent_of(p: &Physical, id: &DeviceId) -> Option<Parent> {
+    p.devices
+        .get(id)
+        .and_then(|d| d.place.get())
+        .map(|pl| pl.parent())
+}
+
+fn ports_of(p: &Physical, id: &LinkId) -> Vec<PortRef> {
+    p.links
+        .get(id)
+        .and_then(|l| l.spec.get())
+        .map(|s| vec![s.a.clone(), s.b.clone()])
+        .unwrap_or_default()
+}
+
+impl Index {
+    /// Builds the index of every table.
+    pub fn build(p: &Physical) -> Self {
+        let mut ix = Index::default();
+        for id in p.devices.keys() {
+            if let Some(parent) = parent_of(p, id) {
+                ix.children.entry(parent).or_default().insert(id.clone());
+            }
+        }
+        for id in p.links.keys() {
+            for port in ports_of(p, id) {
+                ix.links_by_port.entry(port).or_default().insert(id.clone());
+            }
+        }
+        ix
+    }
+
+    /// The devices mounted in `parent`, by id.
+    pub fn children(&self, parent: &Parent) -> impl Iterator<Item = &DeviceId> {
+        self.children.get(parent).into_iter().flatten()
+    }
+
+    /// Every parent with its children.
+    pub fn parents(&self) -> impl Iterator<Item = (&Parent, &BTreeSet<DeviceId>)> {
+        self.children.iter()
+    }
+
+    /// The links attached to `port`, by id.
+    pub fn links_at(&self, port: &PortRef) -> impl Iterator<Item = &LinkId> {
+        self.links_by_port.get(port).into_iter().flatten()
+    }
+
+    /// The linked ports of `dev` with their links, in port order.
+    pub fn device_ports<'a>(
+        &'a self,
+        dev: &'a DeviceId,
+    ) -> impl Iterator<Item = (&'a PortRef, &'a BTreeSet<LinkId>)> + 'a {
+        let start = PortRef {
+            device: dev.clone(),
+            port: String::new(),
+        };
+        self.links_by_port
+            .range(start..)
+            .take_while(move |(p, _)| &p.device == dev)
+    }
+
+    /// Every port with its links.
+    pub fn ports(&self) -> impl Iterator<Item = (&PortRef, &BTreeSet<LinkId>)> {
+        self.links_by_port.iter()
+    }
+
+    fn unlink_device(&mut self, parent: Option<Parent>, id: &DeviceId) {
+        if let Some(parent) = parent
+            && let Some(set) = self.children.get_mut(&parent)
+        {
+            set.remove(id);
+            if set.is_empty() {
+                self.children.remove(&parent);
+            }
+        }
+    }
+
+    fn unlink_link(&mut self, ports: Vec<PortRef>, id: &LinkId) {
+        for port in ports {
+            if let Some(set) = self.links_by_port.get_mut(&port) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.links_by_port.remove(&port);
+                }
+            }
+        }
+    }
+}
+
+/// The index entries a delta may change, recorded before the delta is joined.
+pub(crate) struct Touched {
+    devices: Vec<(DeviceId, Option<Parent>)>,
+    links: Vec<(LinkId, Vec<PortRef>)>,
+}
+
+impl Touched {
+    /// Records the current index entries of every key `delta` carries, or `None` when the
+    /// delta removes keys: `OrMap` does not name the keys it removes (their values are bottom
+    /// and hidden), so the caller rebuilds the whole index then. Removals are rare next to
+    /// inserts and updates.
+    pub(crate) fn of(state: &Physical, delta: &Physical) -> Option<Self> {
+        let devices: Vec<_> = delta
+            .devices
+            .keys()
+            .map(|id| (id.clone(), parent_of(state, id)))
+            .collect();
+        let links: Vec<_> = delta
+            .links
+            .keys()
+            .map(|id| (id.clone(), ports_of(state, id)))
+            .collect();
+        (devices.len() == delta.devices.len() && links.len() == delta.links.len())
+            .then_some(Touched { devices, links })
+    }
+
+    /// Moves the recorded entries to where the joined state puts them.
+    pub(crate) fn reindex(self, state: &mut Physical) {
+        let mut ix = std::mem::take(&mut state.index);
+        for (id, old) in self.devices {
+            ix.unlink_device(old, &id);
+            if let Some(parent) = parent_of(state, &id) {
+                ix.children.entry(parent).or_default().insert(id);
+            }
+        }
+        for (id, old) in self.links {
+            ix.unlink_link(old, &id);
+            for port in ports_of(state, &id) {
+                ix.links_by_port.entry(port).or_default().insert(id.clone());
+            }
+        }
+        state.index = ix;
+    }
+}
