@@ -7,7 +7,7 @@ use super::types::{Dependency, EnvironmentId, ResourceId};
 use serde::{Deserialize, Serialize};
 
 /// One broken invariant.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum EnvironmentConflict {
     /// Dependencies added concurrently closed a cycle: the path starts and ends with the
     /// cycle's smallest resource id.
@@ -36,6 +36,34 @@ pub enum EnvironmentConflict {
         /// Its id.
         id: String,
     },
+}
+
+impl std::fmt::Display for EnvironmentConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::DependencyCycle { cycle } => {
+                let c: Vec<&str> = cycle.iter().map(ResourceId::as_str).collect();
+                write!(f, "dependency cycle: {}", c.join(" -> "))
+            }
+            Self::MissingDependency {
+                resource,
+                dependency,
+            } => write!(
+                f,
+                "resource {resource}: dependency {dependency} no longer exists"
+            ),
+            Self::MissingResource {
+                environment,
+                resource,
+            } => write!(
+                f,
+                "environment {environment}: resource {resource} no longer exists"
+            ),
+            Self::Fragment { kind, id } => {
+                write!(f, "{kind} {id}: incomplete, edited while it was removed")
+            }
+        }
+    }
 }
 
 impl Environments {

@@ -83,3 +83,13 @@ impl Environments {
             .filter(|(_, r)| r.described().is_some())
     }
 }
+
+impl From<Environments> for crate::model::Model {
+    /// Wraps an environments delta into a root-model delta (see the storage counterpart).
+    fn from(environments: Environments) -> Self {
+        Self {
+            environments,
+            ..Self::default()
+        }
+    }
+}

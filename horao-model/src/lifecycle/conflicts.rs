@@ -7,7 +7,7 @@ use horao_crdt::DotStore;
 use serde::{Deserialize, Serialize};
 
 /// One broken invariant, for an operator (or an agent) to resolve.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum StorageConflict {
     /// A volume placed on several machines concurrently (servers on both sides of a
     /// partition). Every assignment is kept; the agents of these machines decide which copy
@@ -33,6 +33,27 @@ pub enum StorageConflict {
         /// Its id.
         id: String,
     },
+}
+
+impl std::fmt::Display for StorageConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::VolumeAssignment { volume, machines } => {
+                let m: Vec<&str> = machines.iter().map(MachineId::as_str).collect();
+                write!(
+                    f,
+                    "volume {volume} is assigned to several machines: {}",
+                    m.join(", ")
+                )
+            }
+            Self::MissingDisk { instance, volume } => {
+                write!(f, "instance {instance}: disk {volume} no longer exists")
+            }
+            Self::Fragment { kind, id } => {
+                write!(f, "{kind} {id}: incomplete, edited while it was removed")
+            }
+        }
+    }
 }
 
 impl Storage {

@@ -130,3 +130,14 @@ impl Storage {
         }
     }
 }
+
+impl From<Storage> for crate::model::Model {
+    /// Wraps a storage delta into a root-model delta, so storage mutators run through a
+    /// `Replica<Model>`: `r.try_mutate(|m, tx| m.storage.create_volume(..).map(Model::from))`.
+    fn from(storage: Storage) -> Self {
+        Self {
+            storage,
+            ..Self::default()
+        }
+    }
+}

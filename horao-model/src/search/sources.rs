@@ -1,5 +1,5 @@
-//! The model's searchable parts: environments and resources (and, through the root model,
-//! devices).
+//! The model's searchable parts: environments, resources and devices, and the root model
+//! holding them all.
 
 use super::{Document, Searchable};
 use crate::environments::Environments;
@@ -28,5 +28,30 @@ impl Searchable for Environments {
                 });
             }
         }
+    }
+}
+
+impl Searchable for crate::physical::Physical {
+    /// Devices: name, vendor model as the description, labels as tags.
+    fn for_each_document(&self, f: &mut dyn FnMut(Document<'_>)) {
+        for (id, d) in self.devices.iter() {
+            if let Some(info) = d.info.get() {
+                f(Document {
+                    kind: "device",
+                    id: id.as_str(),
+                    name: &info.name,
+                    description: &info.model,
+                    tags: d.labels.iter().map(String::as_str).collect(),
+                });
+            }
+        }
+    }
+}
+
+impl Searchable for crate::model::Model {
+    /// Devices, environments and resources.
+    fn for_each_document(&self, f: &mut dyn FnMut(Document<'_>)) {
+        self.physical.for_each_document(f);
+        self.environments.for_each_document(f);
     }
 }
