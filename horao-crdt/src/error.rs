@@ -81,6 +81,10 @@ pub enum Error {
     /// An element id does not name a live element.
     #[error("no element {0}")]
     NoSuchElement(String),
+    /// No fractional position fits where one was asked for: the bounds are out of order or
+    /// equal, an index is past the end, or the position would exceed the length limit.
+    #[error("no position fits: {0}")]
+    NoPosition(String),
 }
 
 /// Result alias for this crate.

@@ -42,4 +42,4 @@ pub use id::{Dot, ReplicaId};
 pub use replica::{Answer, Replica};
 pub use store::{DotFun, DotMap, DotSet, DotStore, JoinMode};
 pub use sync::{Message, SyncConfig, SyncNode};
-pub use types::{LwwReg, MvReg, OrMap, OrSet, PnCounter};
+pub use types::{ElemId, FracArray, LwwReg, MvReg, OrMap, OrSet, PnCounter, Position};

@@ -119,6 +119,9 @@ impl<S: DotStore> Replica<S> {
     pub fn apply(&mut self, delta: Causal<S>) -> bool {
         let dots = delta.ctx.difference(&self.state.ctx);
         if dots.is_empty() {
+            // Every dot is known, but a delta arriving after later ones can still remove an
+            // entry this replica holds (its kill was not yet applied): join it, log nothing.
+            self.state.apply(delta);
             return false;
         }
         self.state.apply(delta.clone());
