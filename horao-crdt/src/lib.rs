@@ -30,6 +30,8 @@ pub mod hlc;
 pub mod id;
 pub mod replica;
 pub mod store;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 pub mod sync;
 pub mod types;
 pub mod wire;

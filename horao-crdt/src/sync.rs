@@ -8,6 +8,13 @@
 //! back when the sender has dots it lacks. Deltas received from a peer are forwarded to the
 //! other peers, never back to the sender. Logged deltas are collected once every known peer
 //! has acknowledged their dots (causal stability).
+//!
+//! Pushes are causal: a delta goes to a peer only when the peer is known to have every dot
+//! the delta overwrites or removes (its dependencies); otherwise the node sends its digest
+//! instead, and anti-entropy delivers the delta with what it depends on. A peer that applied
+//! a delta whose dependencies it lacks would record those dots as seen without their own
+//! removals; its digest would then claim more than it holds, and anti-entropy would never
+//! repair it (a removed element could stay on that peer forever).
 
 use crate::causal::{Causal, Tx};
 use crate::context::CausalContext;
@@ -121,11 +128,14 @@ impl<S: DotStore> SyncNode<S> {
         &mut self,
         f: impl FnOnce(&S, &mut Tx) -> std::result::Result<S, E>,
     ) -> std::result::Result<Causal<S>, E> {
+        let last = self.replica.ctx().max(self.id());
         let delta = self.replica.try_mutate(f)?;
-        for peer in self.peers.keys() {
-            self.outbox
-                .push_back((*peer, Message::Deltas(delta.clone())));
-        }
+        // The delta's dependencies: its context minus the dots it minted (all of this
+        // replica, above `last`).
+        let mut minted = CausalContext::new();
+        minted.insert_range(self.id(), last.saturating_add(1), delta.ctx.max(self.id()));
+        let deps = delta.ctx.difference(&minted);
+        self.push(None, &delta, &deps);
         if self.peers.is_empty() {
             self.collect();
         }
@@ -164,10 +174,15 @@ impl<S: DotStore> SyncNode<S> {
             Message::Deltas(delta) => {
                 delta.validate()?;
                 self.learn(from, &delta.ctx);
-                if self.replica.apply(delta.clone()) && self.config.forward {
-                    for peer in self.peers.keys().filter(|p| **p != from) {
-                        self.outbox
-                            .push_back((*peer, Message::Deltas(delta.clone())));
+                // What the delta depends on, as far as this node can tell: the dots of its
+                // context it already had (a superset of the true dependencies).
+                let deps = self
+                    .config
+                    .forward
+                    .then(|| delta.ctx.intersection(self.replica.ctx()));
+                if self.replica.apply(delta.clone()) {
+                    if let Some(deps) = deps {
+                        self.push(Some(from), &delta, &deps);
                     }
                 }
             }
@@ -179,6 +194,23 @@ impl<S: DotStore> SyncNode<S> {
         }
         self.collect();
         Ok(())
+    }
+
+    /// Queues `delta` for every peer but `except` that is known to have its dependencies
+    /// `deps`, and this node's digest for the others, so they fetch the delta through
+    /// anti-entropy together with what it depends on.
+    fn push(&mut self, except: Option<ReplicaId>, delta: &Causal<S>, deps: &CausalContext) {
+        for (id, peer) in &self.peers {
+            if Some(*id) == except {
+                continue;
+            }
+            let msg = if peer.known.includes(deps) {
+                Message::Deltas(delta.clone())
+            } else {
+                Message::Digest(self.replica.ctx().clone())
+            };
+            self.outbox.push_back((*id, msg));
+        }
     }
 
     /// The next message to send, as `(peer, message)`.
