@@ -64,6 +64,11 @@ impl Ranges {
                 last.1 = last.1.max(end);
                 return;
             }
+            // Also cheap: a new interval after a gap (dots arriving out of order).
+            if start > last.1.saturating_add(1) {
+                self.0.push((start, end));
+                return;
+            }
         }
         let mut out = Vec::with_capacity(self.0.len() + 1);
         let (mut s, mut e) = (start, end);
@@ -88,15 +93,36 @@ impl Ranges {
         self.0 = out;
     }
 
-    /// Adds every interval of `other`.
+    /// Adds every interval of `other`, in time linear in the two lists.
     pub fn union(&mut self, other: &Ranges) {
         if self.0.is_empty() {
             self.0.clone_from(&other.0);
             return;
         }
-        for &(s, e) in &other.0 {
-            self.insert_range(s, e);
+        if let [(s, e)] = other.0.as_slice() {
+            self.insert_range(*s, *e);
+            return;
         }
+        // A merge of the two sorted lists. Inserting interval by interval costs a copy of the
+        // whole list per interval, quadratic for a peer's digest full of gaps.
+        let mut out: Vec<(u64, u64)> = Vec::with_capacity(self.0.len() + other.0.len());
+        let valid = |r: &&(u64, u64)| r.0 != 0 && r.0 <= r.1;
+        let mut a = self.0.iter().filter(valid).peekable();
+        let mut b = other.0.iter().filter(valid).peekable();
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.0 <= y.0 => a.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => break,
+            };
+            let Some(&(s, e)) = next else { break };
+            match out.last_mut() {
+                Some(last) if s <= last.1.saturating_add(1) => last.1 = last.1.max(e),
+                _ => out.push((s, e)),
+            }
+        }
+        self.0 = out;
     }
 
     /// The counters of `self` not in `other`.

@@ -26,6 +26,8 @@
 pub mod causal;
 pub mod context;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hlc;
 pub mod id;
 pub mod replica;

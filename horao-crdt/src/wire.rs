@@ -38,8 +38,36 @@ pub enum Kind {
     Delta = 3,
 }
 
+/// Most bytes bincode may claim per payload byte of a valid payload: it counts each decoded
+/// integer at its in-memory size, so a one-byte varint `u128` claims 16 bytes.
+const CLAIM_PER_BYTE: usize = 16;
+
 fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<BINCODE_CEILING>()
+}
+
+/// Decodes a payload under an allocation limit proportional to its length.
+///
+/// Bincode allocates a `String` or byte buffer at its declared length *before* reading it,
+/// bounded only by the configured limit, so with one fixed 1 GiB limit a 20-byte payload could
+/// make the decoder allocate 1 GiB. The limit is a const generic, so this picks the smallest of
+/// a few power-of-four tiers that every valid payload of this length fits (see
+/// [`CLAIM_PER_BYTE`]): a malformed payload can then allocate at most about 64 times its own
+/// length (plus serde's capped preallocation of at most 1 MiB per nested collection).
+fn decode_payload<T: DeserializeOwned>(
+    payload: &[u8],
+) -> std::result::Result<(T, usize), bincode::error::DecodeError> {
+    let need = payload.len().saturating_mul(CLAIM_PER_BYTE);
+    macro_rules! tiers {
+        ($($shift:literal)*) => {$(
+            if need <= 1 << $shift {
+                let config = bincode::config::standard().with_limit::<{ 1 << $shift }>();
+                return bincode::serde::decode_from_slice(payload, config);
+            }
+        )*};
+    }
+    tiers!(12 14 16 18 20 22 24 26 28);
+    bincode::serde::decode_from_slice(payload, config())
 }
 
 /// Encodes `value` as a payload of `kind` inside an envelope.
@@ -96,17 +124,14 @@ pub fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8], max_payload: usize)
     if payload.len() > declared {
         return Err(Error::TrailingBytes(payload.len() - declared));
     }
-    let (value, read) =
-        bincode::serde::decode_from_slice(payload, config()).map_err(|e| match e {
-            bincode::error::DecodeError::UnexpectedEnd { .. } => {
-                Error::Truncated { len: bytes.len() }
-            }
-            bincode::error::DecodeError::LimitExceeded => Error::TooLarge {
-                len: declared,
-                limit,
-            },
-            other => Error::Malformed(other.to_string()),
-        })?;
+    let (value, read) = decode_payload(payload).map_err(|e| match e {
+        bincode::error::DecodeError::UnexpectedEnd { .. } => Error::Truncated { len: bytes.len() },
+        bincode::error::DecodeError::LimitExceeded => Error::TooLarge {
+            len: declared,
+            limit,
+        },
+        other => Error::Malformed(other.to_string()),
+    })?;
     if read != declared {
         return Err(Error::TrailingBytes(declared - read));
     }
