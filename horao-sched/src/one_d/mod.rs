@@ -19,11 +19,13 @@
 //! ```
 
 mod algorithm;
+mod cns;
 mod exact;
 mod fit;
 mod harmonic;
 mod mbs;
 mod search;
+mod subset;
 #[cfg(test)]
 mod tests;
 
