@@ -16,7 +16,7 @@ use crate::hlc::Timestamp;
 use crate::id::ReplicaId;
 use crate::replica::Replica;
 use crate::sync::{Message, SyncConfig, SyncNode};
-use crate::types::{LwwReg, MvReg, OrMap, OrSet, PnCounter};
+use crate::types::{FracArray, LwwReg, MvReg, OrMap, OrSet, PnCounter};
 use crate::wire::{self, Kind};
 use serde::{Deserialize, Serialize};
 
@@ -61,13 +61,43 @@ pub struct FuzzDoc {
     pub tags: OrSet<String>,
     /// A top-level counter.
     pub total: PnCounter,
+    /// An ordered list (fractional positions) of registers.
+    pub racks: FracArray<MvReg<String>>,
 }
 crate::dot_store_struct!(FuzzDoc {
     blobs,
     hosts,
     tags,
-    total
+    total,
+    racks
 });
+
+/// A fixed-sequence generator for the fractional array's position jitter: the entry points
+/// must be deterministic, and the crate has no seedable RNG outside tests.
+#[derive(Debug)]
+struct FuzzRng(u64);
+
+impl rand::RngCore for FuzzRng {
+    fn next_u32(&mut self) -> u32 {
+        // The high half of a 64-bit step is the better-mixed one.
+        (self.next_u64() >> 32) as u32
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        // xorshift64*: any fixed sequence will do; this one is not constant.
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+}
 
 /// Decodes `bytes` as every kind of envelope the crate defines, for [`FuzzDoc`], and checks
 /// that whatever decodes is valid and survives re-encoding unchanged.
@@ -178,18 +208,22 @@ fn seeded_pair() -> (SyncNode<FuzzDoc>, SyncNode<FuzzDoc>) {
     (node, peer)
 }
 
+/// One scripted local change: reads the document, returns the delta.
+type Step = fn(&FuzzDoc, &mut crate::Tx, Timestamp, &mut FuzzRng) -> FuzzDoc;
+
 /// A fixed sequence of local changes touching every field of [`FuzzDoc`].
 fn script(node: &mut SyncNode<FuzzDoc>) {
     let who = node.id().0;
     let ts = Timestamp::new(1_000 + who, 0).expect("small timestamp");
-    let steps: [fn(&FuzzDoc, &mut crate::Tx, Timestamp) -> FuzzDoc; 5] = [
-        |d, tx, ts| FuzzDoc {
+    let mut rng = FuzzRng(0x9e37_79b9_7f4a_7c15 ^ who);
+    let steps: [Step; 8] = [
+        |d, tx, ts, _| FuzzDoc {
             blobs: d
                 .blobs
                 .update("a".into(), tx, |r, tx| r.write(vec![1, 2, 3], ts, tx)),
             ..FuzzDoc::default()
         },
-        |d, tx, ts| FuzzDoc {
+        |d, tx, ts, _| FuzzDoc {
             hosts: d.hosts.update("h1".into(), tx, |h, tx| FuzzHost {
                 blob: h.blob.write(vec![9], ts, tx),
                 labels: h.labels.add("rack".into(), tx),
@@ -198,25 +232,51 @@ fn script(node: &mut SyncNode<FuzzDoc>) {
             }),
             ..FuzzDoc::default()
         },
-        |d, tx, _| FuzzDoc {
+        |d, tx, _, _| FuzzDoc {
             tags: d.tags.add("t".into(), tx),
             total: d.total.add(-1, tx),
             ..FuzzDoc::default()
         },
-        |d, tx, _| FuzzDoc {
+        |d, tx, _, _| FuzzDoc {
             blobs: d.blobs.remove(&"a".to_string(), tx),
             ..FuzzDoc::default()
         },
-        |d, tx, _| FuzzDoc {
+        |d, tx, _, _| FuzzDoc {
             hosts: d.hosts.update("h1".into(), tx, |h, tx| FuzzHost {
                 labels: h.labels.remove(&"rack".to_string(), tx),
                 ..FuzzHost::default()
             }),
             ..FuzzDoc::default()
         },
+        // The array's mutators validate their arguments; an error leaves the step a no-op.
+        |d, tx, ts, rng| FuzzDoc {
+            racks: d
+                .racks
+                .push_back(ts, tx, rng, |v, tx| v.write("r".into(), tx))
+                .map(|(delta, _)| delta)
+                .unwrap_or_default(),
+            ..FuzzDoc::default()
+        },
+        |d, tx, ts, rng| FuzzDoc {
+            racks: match d.racks.ids().first() {
+                Some(&id) => d
+                    .racks
+                    .move_to(id, d.racks.len().saturating_sub(1), ts, tx, rng)
+                    .unwrap_or_default(),
+                None => FracArray::default(),
+            },
+            ..FuzzDoc::default()
+        },
+        |d, tx, _, _| FuzzDoc {
+            racks: match d.racks.ids().last() {
+                Some(&id) => d.racks.remove(id, tx).unwrap_or_default(),
+                None => FracArray::default(),
+            },
+            ..FuzzDoc::default()
+        },
     ];
     for step in steps {
-        match node.mutate(|d, tx| step(d, tx, ts)) {
+        match node.mutate(|d, tx| step(d, tx, ts, &mut rng)) {
             Ok(delta) => {
                 assert!(delta.validate().is_ok(), "local delta invalid: {delta:?}");
             }
