@@ -87,7 +87,9 @@ fn default_heuristic() -> Heuristic {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { heuristic: default_heuristic() }
+        Self {
+            heuristic: default_heuristic(),
+        }
     }
 }
 
