@@ -20,6 +20,7 @@
 
 mod algorithm;
 mod cns;
+mod dff;
 mod exact;
 mod fit;
 mod harmonic;

@@ -9,7 +9,10 @@ use rand::Rng;
 use super::Config;
 use super::cns::{Cns, Tuning};
 use super::fit::{self, Bins};
-use super::{exact, mbs};
+use super::{dff, exact, mbs};
+
+/// The share of the total search effort one attempt at one bin less may spend: 1 / this.
+const STEP_SHARE: u64 = 2;
 
 /// Tries to repack `start` (with `k` bins) into `k - 1` bins within the effort budget: CNS
 /// runs that first empty the two lightest bins, then random pairs.
@@ -84,8 +87,13 @@ pub(crate) fn improve(
     if bfd.len() < best.len() {
         best = bfd;
     }
-    let done = |b: &Bins| b.len() as u64 <= lower_bound;
-    if done(&best) || items.len() > config.max_search_items {
+    if best.len() as u64 <= lower_bound || items.len() > config.max_search_items {
+        return best;
+    }
+    // A stronger bound proves many packings above L2 optimal, so no effort is wasted on them.
+    let target = lower_bound.max(dff::bound(items, capacity));
+    let done = |b: &Bins| b.len() as u64 <= target;
+    if done(&best) {
         return best;
     }
     let mbs = mbs::mbs_prime(items, &order, capacity, config.mbs_nodes_per_bin);
@@ -112,22 +120,21 @@ pub(crate) fn improve(
         max_descents: 20,
         pack_nodes: 2_000,
     };
+    // Each attempt at one bin less may spend a share of the total, so the last, failing
+    // attempt (the optimum is often above the bound) does not eat the whole budget.
     while !done(&best) && effort > 0 {
-        match reduce(items, capacity, &best, tuning, &mut effort, rng) {
+        let mut step = (config.search_effort / STEP_SHARE).min(effort);
+        let before = step;
+        let outcome = reduce(items, capacity, &best, tuning, &mut step, rng);
+        effort -= before - step;
+        match outcome {
             Some(better) => best = better,
             None => break,
         }
     }
     best.retain(|bin| !bin.is_empty());
     if !done(&best) && items.len() <= config.max_exact_items {
-        best = exact::search_below(
-            items,
-            capacity,
-            lower_bound,
-            best,
-            config.search_exact_nodes,
-        )
-        .bins;
+        best = exact::search_below(items, capacity, target, best, config.search_exact_nodes).bins;
     }
     best
 }

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::check::check_packing;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 fn run(items: &[u64], capacity: u64, algorithm: Algorithm) -> Packing {
@@ -117,4 +117,56 @@ fn names_round_trip() {
         Ok(Algorithm::FirstFitDecreasing)
     );
     assert!("nope".parse::<Algorithm>().is_err());
+}
+
+#[test]
+fn dual_feasible_bound_beats_l2_and_never_the_optimum() {
+    // Five items of 4 in bins of 10: L2 = 2, but u^(2) of Fekete & Schepers proves 3.
+    assert_eq!(dff::bound(&[4, 4, 4, 4, 4], 10), 3);
+    assert_eq!(dff::bound(&[], 10), 0);
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for _ in 0..400 {
+        let capacity = rng.random_range(5u64..=60);
+        let len = rng.random_range(1usize..=9);
+        let items: Vec<u64> = (0..len).map(|_| rng.random_range(1..=capacity)).collect();
+        let exact = run(&items, capacity, Algorithm::Exact);
+        assert!(exact.is_proven_optimal(), "{items:?} / {capacity}");
+        let bound = dff::bound(&items, capacity);
+        assert!(
+            bound <= exact.bin_count(),
+            "bound {bound} above optimum {} for {items:?} / {capacity}",
+            exact.bin_count()
+        );
+    }
+}
+
+/// `bins` bins of capacity 1000, each filled exactly by three items in (250, 500), shuffled:
+/// the structure of the Falkenauer triplet instances.
+fn falkenauer_triplets(bins: usize, rng: &mut ChaCha8Rng) -> Vec<u64> {
+    let mut items = Vec::with_capacity(3 * bins);
+    while items.len() < 3 * bins {
+        let a = rng.random_range(380u64..=490);
+        let b = rng.random_range(255u64..=(1000 - a - 251).min(495));
+        let c = 1000 - a - b;
+        if (251..=499).contains(&c) {
+            items.extend([a, b, c]);
+        }
+    }
+    for i in (1..items.len()).rev() {
+        items.swap(i, rng.random_range(0..=i));
+    }
+    items
+}
+
+#[test]
+fn local_search_fills_triplet_bins_exactly() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for bins in [20usize, 33, 40] {
+        let items = falkenauer_triplets(bins, &mut rng);
+        let ffd = run(&items, 1000, Algorithm::FirstFitDecreasing);
+        let best = run(&items, 1000, Algorithm::BEST);
+        assert_eq!(best.bin_count(), bins as u64, "FFD {}", ffd.bin_count());
+        assert!(best.is_proven_optimal());
+        assert_eq!(best, run(&items, 1000, Algorithm::BEST), "deterministic");
+    }
 }
