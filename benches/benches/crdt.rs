@@ -1,7 +1,260 @@
-//! Criterion benchmark (placeholder until its owner fills it in).
-use criterion::{Criterion, criterion_group, criterion_main};
+//! Criterion benchmarks of horao-crdt beside the `crdts` crate (rust-crdt 7.3) on the same
+//! workloads (`horao_bench::crdt_workload`): full-state merge of two diverged 100k-key maps,
+//! applying one delta (or op) to a 100k-key map, and answering a peer 1% behind. After the
+//! criterion groups it times each merge again (median of several runs) and prints the
+//! throughput ratio ours / theirs.
+//!
+//! `cargo bench -p horao-bench --bench crdt` for the figures; under `-- --test` (CI) the maps
+//! have 2,000 keys and everything runs once.
 
-fn bench(_c: &mut Criterion) {}
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A bench fails by panicking.
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+use crdts::{CmRDT, CvRDT};
+use criterion::{BatchSize, Criterion, Throughput};
+use horao_bench::crdt_workload::sizes::{Drifted, drift, synced_ours};
+use horao_bench::crdt_workload::{
+    OurMap, Ours, Register, SEED, Sim, TheirMap, TheirSet, TheirsMap, TheirsSet, diverged_states,
+    key,
+};
+use horao_crdt::{Answer, Causal, LwwReg, MvReg, Replica, Timestamp};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// Under `cargo bench -- --test` criterion runs each benchmark once; keep the setup small too.
+fn test_mode() -> bool {
+    std::env::args().any(|a| a == "--test")
+}
+
+/// Two replicas of one implementation.
+type Pair<T> = (T, T);
+
+/// The diverged pairs of every implementation (see `crdt_workload::diverged_pair`).
+struct Pairs {
+    keys: usize,
+    lww: Pair<Replica<OurMap<LwwReg<u64>>>>,
+    mv: Pair<Replica<OurMap<MvReg<u64>>>>,
+    map: Pair<(u64, TheirMap)>,
+    set: Pair<(u64, TheirSet)>,
+}
+
+impl Pairs {
+    fn build(keys: usize) -> Self {
+        Self {
+            keys,
+            lww: diverged_states::<Ours<LwwReg<u64>>>(keys, SEED),
+            mv: diverged_states::<Ours<MvReg<u64>>>(keys, SEED),
+            map: diverged_states::<TheirsMap>(keys, SEED),
+            set: diverged_states::<TheirsSet>(keys, SEED),
+        }
+    }
+}
+
+fn states<R: Register>(pair: &Pair<Replica<OurMap<R>>>) -> Pair<Causal<OurMap<R>>> {
+    (pair.0.causal().clone(), pair.1.causal().clone())
+}
+
+const LWW: &str = "horao OrMap<String, LwwReg<u64>>";
+const MV: &str = "horao OrMap<String, MvReg<u64>>";
+const MAP: &str = "crdts Map<String, MVReg<u64, u64>, u64>";
+const SET: &str = "crdts Orswot<String, u64>";
+
+/// Full-state merge of the two diverged replicas; cloning the inputs and dropping the result
+/// are outside the timing.
+fn merge(c: &mut Criterion, p: &Pairs) {
+    let mut g = c.benchmark_group(format!("crdt/merge_{}k", p.keys / 1000));
+    g.throughput(Throughput::Elements(p.keys as u64))
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(8));
+    let lww = states(&p.lww);
+    g.bench_function(LWW, |b| {
+        b.iter_batched(
+            || lww.clone(),
+            |(mut a, o)| {
+                a.merge(o);
+                a
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    let mv = states(&p.mv);
+    g.bench_function(MV, |b| {
+        b.iter_batched(
+            || mv.clone(),
+            |(mut a, o)| {
+                a.merge(o);
+                a
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function(MAP, |b| {
+        b.iter_batched(
+            || (p.map.0.1.clone(), p.map.1.1.clone()),
+            |(mut a, o)| {
+                a.merge(o);
+                a
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function(SET, |b| {
+        b.iter_batched(
+            || (p.set.0.1.clone(), p.set.1.1.clone()),
+            |(mut a, o)| {
+                a.merge(o);
+                a
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+/// Applying one delta (horao, through `Replica::apply`, which also logs it for peers) or one
+/// op (`crdts`, `CmRDT::apply`) to a 100k-key map. The target and the source replica live
+/// across samples (dropping and re-cloning 100k-key maps between samples would bill the
+/// allocator's deferred work to the next timed section); each timed batch applies `iters`
+/// fresh one-key changes the source made untimed just before.
+fn apply_one(c: &mut Criterion, p: &Pairs) {
+    let mut g = c.benchmark_group(format!("crdt/apply_one_{}k", p.keys / 1000));
+    g.throughput(Throughput::Elements(1));
+    let n = p.keys;
+    let (mut target, mut src, mut next) = (p.lww.0.clone(), p.lww.1.clone(), 0u64);
+    g.bench_function(LWW, |b| {
+        b.iter_custom(|iters| {
+            let deltas: Vec<_> = (next..next + iters)
+                .map(|i| Ours::<LwwReg<u64>>::write(&mut src, changed_key(i, n), i, ts(i)))
+                .collect();
+            next += iters;
+            let t = Instant::now();
+            for d in deltas {
+                target.apply(d);
+            }
+            t.elapsed()
+        })
+    });
+    let (mut target, mut src, mut next) = (p.map.0.clone(), p.map.1.clone(), 0u64);
+    g.bench_function(MAP, |b| {
+        b.iter_custom(|iters| {
+            let ops: Vec<_> = (next..next + iters)
+                .map(|i| TheirsMap::write(&mut src, changed_key(i, n), i, ts(i)))
+                .collect();
+            next += iters;
+            let t = Instant::now();
+            for op in ops {
+                target.1.apply(op);
+            }
+            t.elapsed()
+        })
+    });
+    g.finish();
+}
+
+/// The key changed by the `i`-th change: spread over the map, distinct for the first `n`.
+fn changed_key(i: u64, n: usize) -> String {
+    key((i as usize).wrapping_mul(7919) % n.max(1))
+}
+
+fn ts(i: u64) -> Timestamp {
+    Timestamp::new(1_800_000_000_000 + i, 0).unwrap()
+}
+
+/// Anti-entropy between two synced replicas after one changed 1% of the keys: answering the
+/// lagging peer's digest (joining the logged deltas it lacks), and applying that answer.
+fn sync_one_percent(c: &mut Criterion, keys: usize) {
+    let replicas = synced_ours::<LwwReg<u64>>(keys, 2);
+    let Drifted {
+        replica: ahead,
+        changed,
+    } = drift(&replicas[0], 10, SEED).unwrap();
+    let behind = &replicas[1];
+    let digest = behind.ctx().clone();
+    let Answer::Deltas(answer) = ahead.answer(&digest) else {
+        panic!("expected deltas");
+    };
+    let mut g = c.benchmark_group(format!("crdt/sync_1pct_{}k", keys / 1000));
+    g.throughput(Throughput::Elements(changed.len() as u64));
+    g.bench_function(format!("{LWW}: answer"), |b| {
+        b.iter(|| ahead.answer(black_box(&digest)))
+    });
+    g.bench_function(format!("{LWW}: apply answer"), |b| {
+        b.iter_batched(
+            || (behind.clone(), answer.clone()),
+            |(mut r, d)| {
+                r.apply(d);
+                r
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+/// Median wall time of `runs` merges, setup excluded.
+fn median_merge<T: Clone>(runs: usize, pair: &(T, T), merge: impl Fn(&mut T, T)) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let (mut a, o) = pair.clone();
+            let t = Instant::now();
+            merge(&mut a, o);
+            let d = t.elapsed();
+            drop(black_box(a));
+            d
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Times each merge again and prints throughput and the ratio ours / theirs.
+fn print_ratios(p: &Pairs, runs: usize) {
+    let ours = [
+        (LWW, median_merge(runs, &states(&p.lww), |a, o| a.merge(o))),
+        (MV, median_merge(runs, &states(&p.mv), |a, o| a.merge(o))),
+    ];
+    let theirs = [
+        (
+            MAP,
+            median_merge(runs, &(p.map.0.1.clone(), p.map.1.1.clone()), |a, o| {
+                a.merge(o)
+            }),
+        ),
+        (
+            SET,
+            median_merge(runs, &(p.set.0.1.clone(), p.set.1.1.clone()), |a, o| {
+                a.merge(o)
+            }),
+        ),
+    ];
+    let rate = |d: Duration| p.keys as f64 / d.as_secs_f64() / 1e6;
+    println!();
+    println!(
+        "merge of two diverged {}-key maps, median of {runs} run(s):",
+        p.keys
+    );
+    for (name, d) in ours.iter().chain(&theirs) {
+        println!(
+            "  {name:<42} {:>9.2} ms  {:>7.2} M keys/s",
+            d.as_secs_f64() * 1e3,
+            rate(*d)
+        );
+    }
+    println!("throughput ratio ours / theirs (goal ≥ 3):");
+    for (on, od) in &ours {
+        for (tn, td) in &theirs {
+            println!("  {on} / {tn}: {:.1}×", td.as_secs_f64() / od.as_secs_f64());
+        }
+    }
+}
+
+fn main() {
+    let test = test_mode();
+    let keys = if test { 2_000 } else { 100_000 };
+    let pairs = Pairs::build(keys);
+    let mut c = Criterion::default().configure_from_args();
+    merge(&mut c, &pairs);
+    apply_one(&mut c, &pairs);
+    sync_one_percent(&mut c, keys);
+    c.final_summary();
+    print_ratios(&pairs, if test { 1 } else { 15 });
+}

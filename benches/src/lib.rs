@@ -7,6 +7,7 @@
 
 pub mod bounds_file;
 pub mod class;
+pub mod crdt_workload;
 pub mod instance;
 pub mod plot;
 pub mod report;

@@ -102,6 +102,18 @@ impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
         if self.0.len() == 1 && other.0.len() == 1 && self.0[0].0 == other.0[0].0 {
             return;
         }
+        // One side empty (a key only one side holds, in a map join): filter in place rather
+        // than allocate, since most keys of a large map join take one of these paths or the
+        // one above.
+        if other.0.is_empty() {
+            self.0.retain(|(d, _)| !theirs.contains(d));
+            return;
+        }
+        if self.0.is_empty() {
+            self.0 = other.0;
+            self.0.retain(|(d, _)| !ours.contains(d));
+            return;
+        }
         let mine = std::mem::take(&mut self.0);
         let mut out = Vec::with_capacity(mine.len().max(other.0.len()));
         let mut a = mine.into_iter().peekable();
@@ -200,47 +212,44 @@ where
             }
             return;
         }
+        // Walk both maps in key order, joining `self`'s values in place: rebuilding the map
+        // would free and reallocate every node, which dominates the cost of a large merge.
+        // Keys only `other` holds, and keys left empty, are inserted and removed afterwards.
         let keep_bottom = mode == JoinMode::Combine;
-        let mine = std::mem::take(&mut self.0);
-        let mut out: Vec<(K, S)> = Vec::with_capacity(mine.len().max(other.0.len()));
-        let mut a = mine.into_iter().peekable();
+        let mut theirs_only: Vec<(K, S)> = Vec::new();
+        let mut emptied: Vec<K> = Vec::new();
         let mut b = other.0.into_iter().peekable();
-        loop {
-            let ord = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) => x.0.cmp(&y.0),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => break,
-            };
-            let (k, v) = match ord {
-                Ordering::Equal => match (a.next(), b.next()) {
-                    (Some((k, mut x)), Some((_, y))) => {
-                        x.join(y, ours, theirs, mode);
-                        (k, x)
-                    }
-                    _ => break,
-                },
-                Ordering::Less => match a.next() {
-                    Some((k, mut x)) => {
-                        x.join(S::default(), ours, theirs, mode);
-                        (k, x)
-                    }
-                    None => break,
-                },
-                Ordering::Greater => match b.next() {
-                    Some((k, y)) => {
-                        let mut x = S::default();
-                        x.join(y, ours, theirs, mode);
-                        (k, x)
-                    }
-                    None => break,
-                },
-            };
-            if keep_bottom || !v.is_bottom() {
-                out.push((k, v));
+        for (k, x) in self.0.iter_mut() {
+            while let Some((bk, y)) = b.next_if(|(bk, _)| bk < k) {
+                let mut s = S::default();
+                s.join(y, ours, theirs, mode);
+                if keep_bottom || !s.is_bottom() {
+                    theirs_only.push((bk, s));
+                }
+            }
+            match b.next_if(|(bk, _)| bk == k) {
+                Some((_, y)) => x.join(y, ours, theirs, mode),
+                None => x.join(S::default(), ours, theirs, mode),
+            }
+            if !keep_bottom && x.is_bottom() {
+                emptied.push(k.clone());
             }
         }
-        self.0 = out.into_iter().collect();
+        for (bk, y) in b {
+            let mut s = S::default();
+            s.join(y, ours, theirs, mode);
+            if keep_bottom || !s.is_bottom() {
+                theirs_only.push((bk, s));
+            }
+        }
+        for k in &emptied {
+            self.0.remove(k);
+        }
+        if self.0.is_empty() {
+            self.0 = theirs_only.into_iter().collect();
+        } else {
+            self.0.extend(theirs_only);
+        }
     }
 
     fn validate(&self) -> Result<()> {
