@@ -5,8 +5,8 @@
 //! tables in key order and returns a sorted, deduplicated list. A conflict disappears once an
 //! operator resolves it with an ordinary mutation (moving a device, deleting a link, …).
 
-use crate::claims::{Overcommit, Pool, report};
-use crate::logical::{InfraId, Membership};
+use crate::claims::{ClaimId, Overcommit, Pool, report};
+use crate::logical::{Dimension, InfraId, Membership, TenantId};
 use crate::model::Model;
 use crate::physical::index::Parent;
 use crate::physical::{DeviceId, DeviceKind, DevicePlace, LinkId, PortRef, RackId};
@@ -84,6 +84,16 @@ pub enum Conflict {
         /// The roles written, sorted.
         roles: Vec<Membership>,
     },
+    /// A reservation demands a disk class its tenant's constraints forbid: the constraint or
+    /// the profile changed after the reservation was admitted, or concurrently with it.
+    ForbiddenDisk {
+        /// The reservation.
+        reservation: ClaimId,
+        /// Its tenant.
+        tenant: TenantId,
+        /// The first forbidden disk dimension it demands.
+        dimension: Dimension,
+    },
     /// A pool's claims exceed its capacity for a stretch of time.
     Overcommitted {
         /// The pool.
@@ -138,6 +148,14 @@ impl fmt::Display for Conflict {
             } => write!(
                 f,
                 "infrastructure {infrastructure} datacenter {datacenter}: roles {roles:?}"
+            ),
+            Conflict::ForbiddenDisk {
+                reservation,
+                tenant,
+                dimension,
+            } => write!(
+                f,
+                "reservation {reservation}: demands {dimension}, which tenant {tenant}'s constraints forbid"
             ),
             Conflict::Overcommitted { pool, over } => write!(
                 f,
@@ -413,6 +431,20 @@ impl Model {
             if !l.profiles.contains_key(&s.profile) {
                 let t = format!("profile {}", s.profile);
                 out.push(dangling("reservation", id, "profile", t));
+            }
+            let demand = l
+                .profiles
+                .get(&s.profile)
+                .and_then(|p| p.spec.get())
+                .map(|p| p.demand.times(u64::from(s.count)));
+            if let (Some(t), Some(d)) = (l.tenants.get(&s.tenant), demand)
+                && let Some(dimension) = t.forbidden_disk(&d)
+            {
+                out.push(Conflict::ForbiddenDisk {
+                    reservation: id.clone(),
+                    tenant: s.tenant.clone(),
+                    dimension,
+                });
             }
         }
         for (id, m) in c.maintenance.iter() {

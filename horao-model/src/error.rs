@@ -104,6 +104,16 @@ pub enum Error {
         /// What is left at that instant.
         available: u64,
     },
+    /// A stored snapshot written with a schema version this build cannot read.
+    #[error("snapshot schema version {found} is not supported (this build reads {min} to {max})")]
+    UnsupportedSchema {
+        /// The version in the snapshot's header.
+        found: u16,
+        /// The oldest version this build reads.
+        min: u16,
+        /// The version this build writes.
+        max: u16,
+    },
     /// An error from the CRDT engine.
     #[error(transparent)]
     Crdt(#[from] horao_crdt::Error),

@@ -11,7 +11,8 @@
 //! Every mutation validates its input and returns a CRDT delta; invalid input is a typed
 //! [`Error`] naming the field and the reason. Concurrent edits always converge; where a merge
 //! breaks an invariant, both sides are kept and the conflict is reported by a query,
-//! identically on every replica. The crate is pure: no I/O, no clock, no global RNG.
+//! identically on every replica. A stored snapshot carries the model's schema version in
+//! front of the state ([`snapshot`]). The crate is pure: no I/O, no clock, no global RNG.
 
 pub mod error;
 
@@ -23,5 +24,6 @@ pub mod logical;
 pub mod model;
 pub mod physical;
 pub mod search;
+pub mod snapshot;
 
 pub use error::{Error, Result};

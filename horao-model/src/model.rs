@@ -12,9 +12,9 @@ use crate::physical::Physical;
 use horao_crdt::dot_store_struct;
 use serde::{Deserialize, Serialize};
 
-/// The version of the stored shape of [`Model`]: bump it (and keep a migration from the old
-/// shape) whenever a stored record changes. The pinned vectors under `testdata/` guard it.
-pub const SCHEMA_VERSION: u16 = 1;
+/// The version of the stored shape of [`Model`], written and checked in each snapshot's
+/// header (see [`crate::snapshot`]).
+pub use crate::snapshot::SCHEMA_VERSION;
 
 /// The whole replicated model.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -168,6 +168,12 @@ enum Op {
         start: u64,
         len: u64,
     },
+    /// A reservation of profile `nv` (one core and 8 GiB of NVMe per unit).
+    ReserveNvme {
+        count: u32,
+        start: u64,
+        len: u64,
+    },
     Maintain {
         devices: u8,
         start: u64,
@@ -183,32 +189,37 @@ enum Op {
 
 const HORIZON: u64 = 40;
 const CORES: [u64; 3] = [4, 8, 16];
+const NVME: [u64; 3] = [0, 0, 100];
+const NVME_PER_UNIT: u64 = 8;
+/// What refusing profile `nv` to a tenant allowed only SSDs says.
+const NVME_FORBIDDEN: &str = "invalid reservation.profile: profile nv demands disk_nvme_gib, which tenant t1's constraints forbid (allowed: disk:ssd)";
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (1u32..16, 0..HORIZON - 1, 1..12u64).prop_map(|(count, start, len)| Op::Reserve { count, start, len }),
+        2 => (1u32..16, 0..HORIZON - 1, 1..12u64).prop_map(|(count, start, len)| Op::ReserveNvme { count, start, len }),
         2 => (1u8..8, 0..HORIZON - 1, 1..10u64).prop_map(|(devices, start, len)| Op::Maintain { devices, start, len }),
         1 => (0usize..20).prop_map(Op::Delete),
         2 => (1u32..30, 1..15u64, 0..HORIZON).prop_map(|(count, len, not_before)| Op::Earliest { count, len, not_before }),
     ]
 }
 
-/// The oracle's state: accepted claims as plain lists.
+/// The oracle's state: accepted claims as plain lists. Reservations hold (id, cores, NVMe
+/// GiB, start, end); amounts are (cores, NVMe GiB) pairs.
 #[derive(Default)]
 struct Oracle {
-    reservations: Vec<(String, u64, u64, u64)>,
+    reservations: Vec<(String, u64, u64, u64, u64)>,
     maintenance: Vec<(String, u8, u64, u64)>,
 }
 
 impl Oracle {
-    fn used(&self, t: u64) -> u64 {
+    fn used(&self, t: u64) -> (u64, u64) {
         self.reservations
             .iter()
-            .filter(|r| r.2 <= t && t < r.3)
-            .map(|r| r.1)
-            .sum()
+            .filter(|r| r.3 <= t && t < r.4)
+            .fold((0, 0), |(c, n), r| (c + r.1, n + r.2))
     }
-    fn capacity(&self, t: u64) -> u64 {
+    fn capacity(&self, t: u64) -> (u64, u64) {
         // A device is down while any of its windows is open, counted once.
         (0..3)
             .filter(|&i| {
@@ -217,13 +228,18 @@ impl Oracle {
                     .iter()
                     .any(|m| m.1 & (1 << i) != 0 && m.2 <= t && t < m.3)
             })
-            .map(|i| CORES[i])
-            .sum()
+            .fold((0, 0), |(c, n), i| (c + CORES[i], n + NVME[i]))
     }
-    fn fits(&self, need: u64, quota: Option<u64>, start: u64, end: u64) -> bool {
+    fn holds(&self, t: u64) -> bool {
+        let (used, cap) = (self.used(t), self.capacity(t));
+        used.0 <= cap.0 && used.1 <= cap.1
+    }
+    fn fits(&self, need: (u64, u64), quota: Option<u64>, start: u64, end: u64) -> bool {
         (start..end).all(|t| {
-            self.used(t) + need <= self.capacity(t)
-                && quota.is_none_or(|q| self.used(t) + need <= q)
+            let (used, cap) = (self.used(t), self.capacity(t));
+            used.0 + need.0 <= cap.0
+                && used.1 + need.1 <= cap.1
+                && quota.is_none_or(|q| used.0 + need.0 <= q)
         })
     }
 }
@@ -236,12 +252,19 @@ proptest! {
     #[test]
     fn admission_and_earliest_start_match_a_brute_force_oracle(
         quota in proptest::option::of(10u64..30),
+        ssd_only in any::<bool>(),
         ops in proptest::collection::vec(op(), 1..25),
     ) {
         let mut w = World::default();
         w.script(BASE).unwrap();
+        prop_assert_eq!(w.run("a", "profile nv name=nv cores=1 disk_nvme_gib=8"), "ok");
         if let Some(q) = quota {
             prop_assert_eq!(w.run("a", &format!("quota t1 cores={q}")), "ok");
+        }
+        // A tenant allowed only SSDs (which no device has) may still reserve cores, but every
+        // NVMe demand is refused, never admitted against the infrastructure's NVMe.
+        if ssd_only {
+            prop_assert_eq!(w.run("a", "constraint t1 +disk:ssd"), "ok");
         }
         let mut o = Oracle::default();
         for (n, op) in ops.into_iter().enumerate() {
@@ -249,10 +272,28 @@ proptest! {
                 Op::Reserve { count, start, len } => {
                     let end = start + len;
                     let got = w.run("a", &format!("reserve c{n} infra=i1 tenant=t1 profile=p1 count={count} window={start}..{end}"));
-                    let want = o.fits(u64::from(count), quota, start, end);
+                    let want = o.fits((u64::from(count), 0), quota, start, end);
                     prop_assert_eq!(got == "ok", want, "reserve {} {}..{}: {}", count, start, end, got);
                     if want {
-                        o.reservations.push((format!("c{n}"), u64::from(count), start, end));
+                        o.reservations.push((format!("c{n}"), u64::from(count), 0, start, end));
+                    }
+                }
+                Op::ReserveNvme { count, start, len } => {
+                    let end = start + len;
+                    let got = w.run("a", &format!("reserve c{n} infra=i1 tenant=t1 profile=nv count={count} window={start}..{end}"));
+                    let need = (u64::from(count), u64::from(count) * NVME_PER_UNIT);
+                    if ssd_only {
+                        prop_assert_eq!(got, NVME_FORBIDDEN);
+                        let got = w.run("a", &format!(
+                            "earliest infra=i1 tenant=t1 profile=nv count={count} duration={len} not-before=0 horizon={HORIZON}"
+                        ));
+                        prop_assert_eq!(got, NVME_FORBIDDEN);
+                        continue;
+                    }
+                    let want = o.fits(need, quota, start, end);
+                    prop_assert_eq!(got == "ok", want, "reserve nvme {} {}..{}: {}", count, start, end, got);
+                    if want {
+                        o.reservations.push((format!("c{n}"), need.0, need.1, start, end));
                     }
                 }
                 Op::Maintain { devices, start, len } => {
@@ -260,7 +301,7 @@ proptest! {
                     let list: Vec<String> = (0..3).filter(|i| devices & (1 << i) != 0).map(|i| format!("d{i}")).collect();
                     let got = w.run("a", &format!("maintain m{n} devices={} window={start}..{end}", list.join(",")));
                     o.maintenance.push((format!("m{n}"), devices, start, end));
-                    let want = (start..end).all(|t| o.used(t) <= o.capacity(t));
+                    let want = (start..end).all(|t| o.holds(t));
                     prop_assert_eq!(got == "ok", want, "maintain {} {}..{}: {}", devices, start, end, got);
                     if !want {
                         o.maintenance.pop();
@@ -285,7 +326,7 @@ proptest! {
                         "earliest infra=i1 tenant=t1 profile=p1 count={count} duration={len} not-before={not_before} horizon={HORIZON}"
                     ));
                     let want = (not_before..=HORIZON.saturating_sub(len))
-                        .find(|&s| o.fits(u64::from(count), quota, s, s + len))
+                        .find(|&s| o.fits((u64::from(count), 0), quota, s, s + len))
                         .map_or("none".to_string(), |s| s.to_string());
                     prop_assert_eq!(got, want, "earliest {} x {} from {}", count, len, not_before);
                 }

@@ -127,8 +127,13 @@ proptest! {
             match s {
                 Step::Op(r, o) => {
                     w.run(&name(*r), o);
+                    // Removal deltas patch the index in place: it must match a rebuild.
+                    prop_assert!(w.model(&name(*r)).physical.index_is_consistent(), "after {}", o);
                 }
-                Step::Sync(a, b) => exchange(&mut w, *a, *b),
+                Step::Sync(a, b) => {
+                    exchange(&mut w, *a, *b);
+                    prop_assert!(w.model(&name(*b)).physical.index_is_consistent());
+                }
             }
         }
         // Heal: a random prefix of exchanges, then rounds until everyone has everything.
@@ -148,11 +153,15 @@ proptest! {
         let bytes = wire::encode(wire::Kind::State, w.node("a").replica.causal()).unwrap();
         let decoded: Causal<Model> = wire::decode(wire::Kind::State, &bytes, 1 << 24).unwrap();
         prop_assert_eq!(&decoded.store, &first);
+        // `Index` compares equal whatever it holds, so compare its entries explicitly.
+        prop_assert!(decoded.store.physical.index().same_entries(first.physical.index()));
+        prop_assert!(first.physical.index_is_consistent(), "replica a's patched index drifted");
         prop_assert_eq!(decoded.store.conflicts(), conflicts.clone());
         for i in 1..n {
             let m = w.model(&name(i)).clone();
             prop_assert_eq!(&m, &first, "replica {} differs", i);
             prop_assert_eq!(m.conflicts(), conflicts.clone(), "replica {} reports differently", i);
+            prop_assert!(m.physical.index_is_consistent(), "replica {}'s patched index drifted", i);
             for k in ["k1", "k2", "k3"] {
                 let k = k.parse().unwrap();
                 prop_assert_eq!(m.physical.devices_in_rack(&k), first.physical.devices_in_rack(&k));

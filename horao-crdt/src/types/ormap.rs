@@ -82,6 +82,17 @@ impl<K: Ord + Clone + Debug, V: DotStore> OrMap<K, V> {
         self.iter().map(|(k, _)| k)
     }
 
+    /// Every key the map carries, in order, including keys whose value is bottom.
+    ///
+    /// A state never keeps an empty key (its joins drop them), so there this equals
+    /// [`OrMap::keys`]. A delta does: a removal carries the removed key with an empty value
+    /// (its skeleton), which [`OrMap::keys`] and [`OrMap::get`] hide. So on a delta these are
+    /// exactly the keys that applying it may change, added, updated or removed, and a caller
+    /// keeping a derived index can patch it in time proportional to the delta.
+    pub fn raw_keys(&self) -> impl Iterator<Item = &K> {
+        self.0.0.keys()
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.0.0.len()
@@ -94,3 +105,40 @@ impl<K: Ord + Clone + Debug, V: DotStore> OrMap<K, V> {
 }
 
 newtype_dot_store!(OrMap<K, V> where K: Ord + Clone + Debug, V: DotStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::causal::Causal;
+    use crate::id::ReplicaId;
+    use crate::types::LwwReg;
+    use crate::{Replica, Timestamp};
+
+    type Map = OrMap<u8, LwwReg<u8>>;
+
+    fn write(r: &mut Replica<Map>, k: u8, v: u8) -> Causal<Map> {
+        let ts = Timestamp::new(u64::from(v) + 1, 0).unwrap();
+        r.mutate(|m, tx| m.update(k, tx, |reg, tx| reg.write(v, ts, tx)))
+            .unwrap()
+    }
+
+    #[test]
+    fn raw_keys_name_the_keys_a_removal_delta_carries() {
+        let mut r: Replica<Map> = Replica::new(ReplicaId(1));
+        let added = write(&mut r, 1, 10);
+        write(&mut r, 2, 20);
+        write(&mut r, 3, 30);
+        assert_eq!(added.store.raw_keys().collect::<Vec<_>>(), [&1]);
+        let removed = r.mutate(|m, tx| m.remove(&2, tx)).unwrap();
+        // The removal hides its key from `keys` but names it in `raw_keys`.
+        assert_eq!(removed.store.keys().count(), 0);
+        assert_eq!(removed.store.raw_keys().collect::<Vec<_>>(), [&2]);
+        // A state holds no empty keys: both views agree once the removal is applied.
+        let state = r.state();
+        assert_eq!(state.raw_keys().collect::<Vec<_>>(), [&1, &3]);
+        assert!(state.raw_keys().eq(state.keys()));
+        // Removing an absent key carries nothing.
+        let none = r.mutate(|m, tx| m.remove(&9, tx)).unwrap();
+        assert_eq!(none.store.raw_keys().count(), 0);
+    }
+}

@@ -11,7 +11,9 @@
 
 use super::{ClaimId, MaintenanceSpec, ReservationRequest, ReservationSpec, Window};
 use crate::error::{Error, Result};
-use crate::logical::{Capacity, CapacityIndex, DIMENSIONS, Dimension, InfraId, Scope, TenantId};
+use crate::logical::{
+    Capacity, CapacityIndex, Constraint, DIMENSIONS, Dimension, InfraId, Scope, TenantId,
+};
 use crate::model::Model;
 use crate::physical::DeviceId;
 use horao_sched::timeline::{Fit, Timeline};
@@ -140,6 +142,34 @@ impl<'m> FitContext<'m> {
         Some(p.demand.times(u64::from(spec.count)))
     }
 
+    /// Refuses a demand for a disk class the tenant's constraints forbid. Fitting alone would
+    /// not: the tenant's pool leaves such a class out (it has no capacity there) while the
+    /// infrastructure pool counts it, so the claim could be admitted against disks the tenant
+    /// may not use.
+    fn check_disk_classes(&self, spec: &ReservationSpec, demand: &Capacity) -> Result<()> {
+        let Some(tenant) = self.model.logical.tenants.get(&spec.tenant) else {
+            return Ok(());
+        };
+        let Some(dim) = tenant.forbidden_disk(demand) else {
+            return Ok(());
+        };
+        let allowed: Vec<String> = tenant
+            .allowed_disks()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| Constraint::OnlyDiskClass(c).to_string())
+            .collect();
+        Err(Error::InvalidField {
+            field: "reservation.profile".into(),
+            reason: format!(
+                "profile {} demands {dim}, which tenant {}'s constraints forbid (allowed: {})",
+                spec.profile,
+                spec.tenant,
+                allowed.join(",")
+            ),
+        })
+    }
+
     /// The scope of `pool`, or `None` for quota pools (which have no devices) and pools whose
     /// infrastructure or tenant is gone.
     fn scope(&self, pool: &Pool) -> Option<Scope> {
@@ -237,13 +267,15 @@ impl<'m> FitContext<'m> {
         out
     }
 
-    /// Checks that reservation `spec` (replacing reservation `id`, if it exists) fits every
-    /// pool it draws from throughout its window.
+    /// Checks that reservation `spec` (replacing reservation `id`, if it exists) asks only for
+    /// disk classes its tenant may use, and fits every pool it draws from throughout its
+    /// window.
     pub fn check_reservation(&self, id: Option<&ClaimId>, spec: &ReservationSpec) -> Result<()> {
         let demand = self.demand(spec).ok_or_else(|| Error::NotFound {
             kind: crate::logical::ProfileId::KIND,
             id: spec.profile.to_string(),
         })?;
+        self.check_disk_classes(spec, &demand)?;
         for pool in self.pools_of(&spec.infrastructure, &spec.tenant) {
             let pc = self.pool_claims(&pool, id);
             let fit = pc
@@ -299,7 +331,8 @@ impl<'m> FitContext<'m> {
     }
 
     /// The earliest start `≥ req.not_before` at which `req` fits every pool it draws from for
-    /// `req.duration`, ending by `req.horizon`; `None` when there is none.
+    /// `req.duration`, ending by `req.horizon`; `None` when there is none. A demand for a disk
+    /// class the tenant may not use is an error, as in [`FitContext::check_reservation`].
     pub fn earliest_start(&self, req: &ReservationRequest) -> Result<Option<u64>> {
         let spec = ReservationSpec {
             infrastructure: req.infrastructure.clone(),
@@ -315,6 +348,7 @@ impl<'m> FitContext<'m> {
             kind: crate::logical::ProfileId::KIND,
             id: spec.profile.to_string(),
         })?;
+        self.check_disk_classes(&spec, &demand)?;
         let timelines: Vec<Timeline> = self
             .pools_of(&req.infrastructure, &req.tenant)
             .iter()

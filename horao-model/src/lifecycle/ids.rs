@@ -37,7 +37,7 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
-            /// Validates and wraps an identifier (see [`validate_id`]).
+            /// Validates and wraps an identifier (see [`crate::lifecycle::validate_id`]).
             pub fn new(s: impl Into<String>) -> $crate::error::Result<Self> {
                 let s = s.into();
                 $crate::lifecycle::validate_id($field, &s)?;

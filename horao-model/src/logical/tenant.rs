@@ -1,6 +1,6 @@
 //! Tenants: an owner, delegates, quotas per dimension and placement constraints.
 
-use super::capacity::Dimension;
+use super::capacity::{Capacity, Dimension, Scope};
 use super::{Logical, TenantId};
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -8,6 +8,7 @@ use crate::physical::datacenter::not_found;
 use crate::physical::{DatacenterId, DiskClass, check_label, check_name, single};
 use horao_crdt::{LwwReg, OrMap, OrSet, Timestamp, Tx, dot_store_struct};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// Who a tenant is.
@@ -69,6 +70,24 @@ impl Tenant {
     /// The constraints, sorted.
     pub fn constraint_list(&self) -> Vec<Constraint> {
         self.constraints.iter().cloned().collect()
+    }
+
+    /// The disk classes the tenant's constraints allow (`None`: every class).
+    pub fn allowed_disks(&self) -> Option<BTreeSet<DiskClass>> {
+        Scope::default()
+            .constrained(&self.constraint_list())
+            .disk_classes
+    }
+
+    /// The first disk dimension `demand` asks for that the tenant's constraints forbid;
+    /// `None` when it may use every class it asks for.
+    pub fn forbidden_disk(&self, demand: &Capacity) -> Option<Dimension> {
+        let allowed = self.allowed_disks()?;
+        DiskClass::ALL
+            .into_iter()
+            .filter(|c| !allowed.contains(c))
+            .map(Dimension::Disk)
+            .find(|d| demand.get(*d) > 0)
     }
 }
 

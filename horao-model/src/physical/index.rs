@@ -107,6 +107,12 @@ impl Index {
         }
     }
 
+    /// True when `self` holds exactly the entries of `other` (its `PartialEq` is
+    /// always true, so that tables compare alone).
+    pub fn same_entries(&self, other: &Index) -> bool {
+        self.children == other.children && self.links_by_port == other.links_by_port
+    }
+
     fn unlink_link(&mut self, ports: Vec<PortRef>, id: &LinkId) {
         for port in ports {
             if let Some(set) = self.links_by_port.get_mut(&port) {
@@ -126,23 +132,22 @@ pub(crate) struct Touched {
 }
 
 impl Touched {
-    /// Records the current index entries of every key `delta` carries, or `None` when the
-    /// delta removes keys: `OrMap` does not name the keys it removes (their values are bottom
-    /// and hidden), so the caller rebuilds the whole index then. Removals are rare next to
-    /// inserts and updates.
-    pub(crate) fn of(state: &Physical, delta: &Physical) -> Option<Self> {
-        let devices: Vec<_> = delta
+    /// Records the current index entries of every key `delta` carries: added, updated and
+    /// removed ones alike ([`horao_crdt::OrMap::raw_keys`] names the keys a removal carries
+    /// with an empty value). Only these keys can change when the delta is applied, so the
+    /// cost is proportional to the delta, never to the tables.
+    pub(crate) fn of(state: &Physical, delta: &Physical) -> Self {
+        let devices = delta
             .devices
-            .keys()
+            .raw_keys()
             .map(|id| (id.clone(), parent_of(state, id)))
             .collect();
-        let links: Vec<_> = delta
+        let links = delta
             .links
-            .keys()
+            .raw_keys()
             .map(|id| (id.clone(), ports_of(state, id)))
             .collect();
-        (devices.len() == delta.devices.len() && links.len() == delta.links.len())
-            .then_some(Touched { devices, links })
+        Touched { devices, links }
     }
 
     /// Moves the recorded entries to where the joined state puts them.

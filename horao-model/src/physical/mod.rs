@@ -155,11 +155,7 @@ impl DotStore for Physical {
 
     fn join(&mut self, other: Self, ours: &CausalContext, theirs: &CausalContext, mode: JoinMode) {
         // Only the keys a delta carries can change, so applying a delta re-indexes just those.
-        let touched = if mode == JoinMode::Apply {
-            index::Touched::of(self, &other)
-        } else {
-            None
-        };
+        let touched = (mode == JoinMode::Apply).then(|| index::Touched::of(self, &other));
         self.datacenters.join(other.datacenters, ours, theirs, mode);
         self.rows.join(other.rows, ours, theirs, mode);
         self.racks.join(other.racks, ours, theirs, mode);
@@ -188,6 +184,19 @@ impl DotStore for Physical {
             links: self.links.skeleton(),
             index: Index::default(),
         }
+    }
+}
+
+impl Physical {
+    /// The derived index of children by parent and links by port.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// True when the index, patched delta by delta, holds exactly what a rebuild from the
+    /// tables would (O(devices + links); for tests and consistency checks).
+    pub fn index_is_consistent(&self) -> bool {
+        self.index.same_entries(&Index::build(self))
     }
 }
 
