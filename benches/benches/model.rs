@@ -1,7 +1,261 @@
-//! Criterion benchmark (placeholder until its owner fills it in).
+//! Criterion benchmark of horao-model at the scale of its goals: snapshot encode, decode
+//! (with validation) and both together for a model of 50,000 devices, 10,000 machines and
+//! 100,000 volumes; capacity-fit queries and the earliest-start search against 10,000 claims;
+//! applying one delta to the big model.
+//!
+//! `cargo bench -p horao-bench --bench model` for the figures. Under `cargo bench -- --test`
+//! (what CI runs) criterion runs each benchmark once, and the models are built at their small
+//! scale (`ModelConfig::small`, `ClaimsConfig::small`) so the run takes seconds; setting
+//! `HORAO_BENCH_SMALL=1` measures the small scale in a normal run. Workloads are in
+//! `horao_bench::model_workload`; memory is measured by the `model-footprint` binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
+use horao_bench::model_workload::claims::{ClaimsConfig, build_claims};
+use horao_bench::model_workload::{BuiltModel, ModelConfig, build_model};
+use horao_crdt::wire::{Kind, decode_causal, encode_causal};
+use horao_crdt::{Causal, Timestamp, Tx};
+use horao_model::claims::FitContext;
+use horao_model::lifecycle::{Actor, MachineReport, MachineState, VolumeReport, VolumeState};
+use horao_model::model::Model;
+use horao_model::physical::DeviceKind;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
 
-fn bench(_c: &mut Criterion) {}
+/// Small models: under `cargo bench -- --test` (criterion then runs each benchmark once) or
+/// when `HORAO_BENCH_SMALL` is set.
+fn small() -> bool {
+    std::env::args().any(|a| a == "--test") || std::env::var_os("HORAO_BENCH_SMALL").is_some()
+}
 
-criterion_group!(benches, bench);
+/// Mints a delta with `f` against the replica's state, the way `try_mutate` does, without
+/// applying it.
+fn mint(
+    built: &BuiltModel,
+    f: impl FnOnce(&Model, &mut Tx) -> horao_model::Result<Model>,
+) -> Causal<Model> {
+    let r = &built.replica;
+    let mut tx = Tx::new(r.id(), r.ctx().max(r.id()));
+    let store = f(r.state(), &mut tx).unwrap();
+    tx.finish(store).unwrap()
+}
+
+/// Times `iters` applications of fresh deltas made by `make(i)`, each stamped with the next
+/// tick of the workload's clock; minting is not timed.
+fn time_applies(
+    built: &mut BuiltModel,
+    iters: u64,
+    make: impl Fn(&BuiltModel, Timestamp, u64) -> Causal<Model>,
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for i in 0..iters {
+        let ts = built.clock.tick();
+        let delta = make(built, ts, i);
+        let t = Instant::now();
+        black_box(built.replica.apply(delta));
+        total += t.elapsed();
+    }
+    total
+}
+
+fn snapshot(c: &mut Criterion, built: &BuiltModel) {
+    let state = built.replica.causal();
+    let bytes = encode_causal(Kind::State, state).unwrap();
+    let decode = |b: &[u8]| decode_causal::<Model>(Kind::State, b, b.len()).unwrap();
+    assert_eq!(&decode(&bytes), state);
+    println!("model snapshot: {} bytes", bytes.len());
+
+    let mut g = c.benchmark_group("model/snapshot");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(15));
+    g.bench_function("encode", |b| {
+        b.iter(|| encode_causal(Kind::State, black_box(state)).unwrap())
+    });
+    g.bench_function("decode-validate", |b| {
+        b.iter_with_large_drop(|| decode(black_box(&bytes)))
+    });
+    g.bench_function("encode-decode", |b| {
+        b.iter_with_large_drop(|| decode(&encode_causal(Kind::State, black_box(state)).unwrap()))
+    });
+    g.finish();
+}
+
+fn deltas(c: &mut Criterion, built: &mut BuiltModel) {
+    let machine = built.machines[built.machines.len() / 2].clone();
+    let (volume, holder) = built.volumes[built.volumes.len() / 2].clone();
+    let server = built
+        .devices
+        .iter()
+        .rev()
+        .find(|(_, k)| *k == DeviceKind::Server)
+        .map(|(d, _)| d.clone())
+        .unwrap();
+    let hardware = built
+        .model()
+        .physical
+        .devices
+        .get(&server)
+        .unwrap()
+        .hardware
+        .get()
+        .cloned()
+        .unwrap();
+
+    let machine_report = |built: &BuiltModel, ts: Timestamp, i: u64| {
+        let report = MachineReport {
+            state: MachineState::Ready,
+            capacity_bytes: 7_680 << 30,
+            used_bytes: (1 << 30) + i % 1_000,
+        };
+        let agent = Actor::Agent(machine.clone());
+        mint(built, |m, tx| {
+            m.storage
+                .report_machine(&machine, report, &agent, ts, tx)
+                .map(Model::from)
+        })
+    };
+    let volume_report = |built: &BuiltModel, ts: Timestamp, i: u64| {
+        let report = VolumeReport {
+            state: VolumeState::Ready,
+            used_bytes: 4_096 + i % 1_000,
+            initialized: true,
+        };
+        let agent = Actor::Agent(holder.clone());
+        mint(built, |m, tx| {
+            m.storage
+                .report_volume(&volume, report, &agent, ts, tx)
+                .map(Model::from)
+        })
+    };
+    let set_hardware = |built: &BuiltModel, ts: Timestamp, i: u64| {
+        let mut hw = hardware.clone();
+        hw.ram_mib += (i % 2) * 1024;
+        mint(built, |m, tx| m.set_hardware(&server, hw, ts, tx))
+    };
+
+    let mut g = c.benchmark_group("model/delta");
+    g.bench_function("apply/machine-report", |b| {
+        b.iter_custom(|n| time_applies(built, n, machine_report))
+    });
+    g.bench_function("apply/volume-report", |b| {
+        b.iter_custom(|n| time_applies(built, n, volume_report))
+    });
+    g.bench_function("apply/device-hardware", |b| {
+        b.iter_custom(|n| time_applies(built, n, set_hardware))
+    });
+    // A label removal: its device delta is bottom, so the physical index cannot see which
+    // key it touches and is rebuilt whole (add and remove are timed together).
+    g.bench_function("apply/device-label-add-remove", |b| {
+        b.iter_custom(|n| {
+            let mut total = Duration::ZERO;
+            for _ in 0..n {
+                for present in [true, false] {
+                    let d = mint(built, |m, tx| {
+                        m.label_device(&server, "maintenance:pending", present, tx)
+                    });
+                    let t = Instant::now();
+                    black_box(built.replica.apply(d));
+                    total += t.elapsed();
+                }
+            }
+            total
+        })
+    });
+    g.bench_function("try-mutate/volume-report", |b| {
+        let agent = Actor::Agent(holder.clone());
+        let mut i = 0u64;
+        b.iter(|| {
+            i += 1;
+            let ts = built.clock.tick();
+            let report = VolumeReport {
+                state: VolumeState::Ready,
+                used_bytes: 4_096 + i % 1_000,
+                initialized: true,
+            };
+            built
+                .replica
+                .try_mutate(|m, tx| {
+                    m.storage
+                        .report_volume(&volume, report, &agent, ts, tx)
+                        .map(Model::from)
+                })
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn big_model(c: &mut Criterion) {
+    let cfg = if small() {
+        ModelConfig::small()
+    } else {
+        ModelConfig::goal()
+    };
+    let t = Instant::now();
+    let mut built = build_model(&cfg).unwrap();
+    println!(
+        "model: {:?} built in {:.1} s",
+        built.counts(),
+        t.elapsed().as_secs_f64()
+    );
+    snapshot(c, &built);
+    deltas(c, &mut built);
+}
+
+fn claims(c: &mut Criterion) {
+    let cfg = if small() {
+        ClaimsConfig::small()
+    } else {
+        ClaimsConfig::goal()
+    };
+    let t = Instant::now();
+    let built = build_claims(&cfg).unwrap();
+    let m = built.model();
+    println!(
+        "claims: {} reservations ({} refused and redrawn), {} maintenance windows, {} devices, \
+         built in {:.1} s",
+        m.claims.reservation_specs().count(),
+        built.refused,
+        m.claims.maintenance_specs().count(),
+        m.physical.devices.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let ctx = FitContext::new(m);
+    ctx.check_reservation(None, &built.probe).unwrap();
+    ctx.check_reservation(None, &built.probe_one_pool).unwrap();
+    println!(
+        "claims: earliest start of the request: {:?}",
+        m.earliest_start(&built.request).unwrap()
+    );
+
+    let mut g = c.benchmark_group("model/fit");
+    // What `create_reservation` does: index the model, then fit against every pool.
+    g.bench_function("check-reservation/three-pools", |b| {
+        b.iter(|| FitContext::new(m).check_reservation(None, black_box(&built.probe)))
+    });
+    g.bench_function("check-reservation/one-pool", |b| {
+        b.iter(|| FitContext::new(m).check_reservation(None, black_box(&built.probe_one_pool)))
+    });
+    // The same query split in two: building the context, and fitting with a built one.
+    g.bench_function("context-build", |b| {
+        b.iter(|| FitContext::new(black_box(m)))
+    });
+    g.bench_function("prebuilt-context/three-pools", |b| {
+        b.iter(|| ctx.check_reservation(None, black_box(&built.probe)))
+    });
+    g.bench_function("earliest-start/three-pools", |b| {
+        b.iter(|| m.earliest_start(black_box(&built.request)))
+    });
+    g.bench_function("timeline-only/infrastructure-pool", |b| {
+        let pool = &ctx.pools_of(&built.probe.infrastructure, &built.probe.tenant)[0];
+        let timeline = ctx.pool_claims(pool, None).timeline();
+        let demand = ctx.demand(&built.probe).unwrap();
+        let w = built.probe.window;
+        b.iter(|| timeline.fits(black_box(&demand.0), w.start, w.end))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, big_model, claims);
 criterion_main!(benches);

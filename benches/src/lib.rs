@@ -9,6 +9,7 @@ pub mod bounds_file;
 pub mod class;
 pub mod crdt_workload;
 pub mod instance;
+pub mod model_workload;
 pub mod plot;
 pub mod report;
 pub mod runner;
