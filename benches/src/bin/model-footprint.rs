@@ -14,10 +14,10 @@ use anyhow::{Context, Result};
 use cap::Cap;
 use clap::Parser;
 use horao_bench::model_workload::{BuiltModel, ModelConfig, build_model};
-use horao_crdt::wire::{Kind, decode_causal, encode_causal};
 use horao_crdt::{Causal, DotStore};
 use horao_model::model::Model;
 use horao_model::physical::DeviceKind;
+use horao_model::snapshot::{decode_snapshot, encode_snapshot};
 use std::alloc::System;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -87,7 +87,7 @@ fn decode_only(path: &std::path::Path) -> Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let base = ALLOC.allocated();
     let t = Instant::now();
-    let state: Causal<Model> = decode_causal(Kind::State, &bytes, bytes.len())?;
+    let state: Causal<Model> = decode_snapshot(&bytes, bytes.len())?;
     let elapsed = t.elapsed();
     let retained = ALLOC.allocated() - base;
     let peak = ALLOC.max_allocated() - base;
@@ -270,7 +270,7 @@ fn main() -> Result<()> {
     println!("  after build: {build_rss}");
 
     let t = Instant::now();
-    let snapshot = encode_causal(Kind::State, built.replica.causal())?;
+    let snapshot = encode_snapshot(built.replica.causal())?;
     let encode_time = t.elapsed();
     println!();
     println!(
