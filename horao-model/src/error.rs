@@ -121,3 +121,14 @@ pub enum Error {
 
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// The entity `kind id` cannot be removed or changed while `by` (as `kind id`) uses it.
+    pub(crate) fn in_use(kind: &'static str, id: impl ToString, by: impl ToString) -> Self {
+        Error::InUse {
+            kind,
+            id: id.to_string(),
+            by: by.to_string(),
+        }
+    }
+}

@@ -320,18 +320,10 @@ impl Environments {
     pub fn delete_resource(&self, id: &ResourceId, tx: &mut Tx) -> Result<Self> {
         self.existing_resource(id)?;
         if let Some(user) = self.direct_dependents(id).first() {
-            return Err(Error::InUse {
-                kind: "resource",
-                id: id.to_string(),
-                by: format!("resource {user}"),
-            });
+            return Err(Error::in_use("resource", id, format!("resource {user}")));
         }
         if let Some((env, _)) = self.environments().find(|(_, e)| e.resources.contains(id)) {
-            return Err(Error::InUse {
-                kind: "resource",
-                id: id.to_string(),
-                by: format!("environment {env}"),
-            });
+            return Err(Error::in_use("resource", id, format!("environment {env}")));
         }
         Ok(Self {
             resources: self.resources.remove(id, tx),

@@ -139,11 +139,7 @@ impl Storage {
             .iter()
             .find(|(_, v)| v.source() == Some(&using))
         {
-            return Err(Error::InUse {
-                kind: "image",
-                id: id.to_string(),
-                by: format!("volume {vid}"),
-            });
+            return Err(Error::in_use("image", id, format!("volume {vid}")));
         }
         Ok(Storage::with_images(self.images.remove(id, tx)))
     }

@@ -200,11 +200,7 @@ impl Storage {
             ));
         }
         if let Some((vid, _)) = self.volumes_on(id).next() {
-            return Err(Error::InUse {
-                kind: "machine",
-                id: id.to_string(),
-                by: format!("volume {vid}"),
-            });
+            return Err(Error::in_use("machine", id, format!("volume {vid}")));
         }
         Ok(Storage::with_machines(self.machines.remove(id, tx)))
     }

@@ -49,11 +49,7 @@ impl Storage {
         }
         if to == VolumeState::Deleting {
             if let Some(inst) = self.instance_using(id) {
-                return Err(Error::InUse {
-                    kind: "volume",
-                    id: id.to_string(),
-                    by: format!("instance {inst}"),
-                });
+                return Err(Error::in_use("volume", id, format!("instance {inst}")));
             }
         }
         let move_to = match (&desired.op, to) {

@@ -155,11 +155,11 @@ impl Model {
             .reservation_specs()
             .find(|(_, r)| &r.infrastructure == id)
         {
-            return Err(Error::InUse {
-                kind: InfraId::KIND,
-                id: id.to_string(),
-                by: format!("reservation {claim}"),
-            });
+            return Err(Error::in_use(
+                InfraId::KIND,
+                id,
+                format!("reservation {claim}"),
+            ));
         }
         Ok(infras(self.logical.infrastructures.remove(id, tx)))
     }

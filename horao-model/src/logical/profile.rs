@@ -103,11 +103,11 @@ impl Model {
             .reservation_specs()
             .find(|(_, r)| &r.profile == id)
         {
-            return Err(Error::InUse {
-                kind: ProfileId::KIND,
-                id: id.to_string(),
-                by: format!("reservation {claim}"),
-            });
+            return Err(Error::in_use(
+                ProfileId::KIND,
+                id,
+                format!("reservation {claim}"),
+            ));
         }
         Ok(profiles(self.logical.profiles.remove(id, tx)))
     }

@@ -230,11 +230,11 @@ impl Model {
             .reservation_specs()
             .find(|(_, r)| &r.tenant == id)
         {
-            return Err(Error::InUse {
-                kind: TenantId::KIND,
-                id: id.to_string(),
-                by: format!("reservation {claim}"),
-            });
+            return Err(Error::in_use(
+                TenantId::KIND,
+                id,
+                format!("reservation {claim}"),
+            ));
         }
         Ok(tenants(self.logical.tenants.remove(id, tx)))
     }

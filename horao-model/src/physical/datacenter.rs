@@ -1,7 +1,9 @@
 //! Datacenters and their ordered rows.
 
 use super::order::{self, At, OrderKey};
-use super::{DatacenterId, Physical, RowId, add_labels, check_label, check_name, single};
+use super::{
+    DatacenterId, Physical, RowId, add_labels, check_label, check_name, single, toggle_label,
+};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use horao_crdt::{LwwReg, OrSet, Timestamp, Tx, dot_store_struct};
@@ -177,11 +179,7 @@ impl Model {
             .datacenters
             .get(id)
             .ok_or_else(|| not_found(DatacenterId::KIND, id))?;
-        let labels = if present {
-            d.labels.add(label.to_string(), tx)
-        } else {
-            d.labels.remove(&label.to_string(), tx)
-        };
+        let labels = toggle_label(&d.labels, label, present, tx);
         let delta = Datacenter {
             labels,
             ..Datacenter::default()
@@ -195,11 +193,7 @@ impl Model {
             return Err(not_found(DatacenterId::KIND, id));
         }
         if let Some(row) = self.physical.rows_in(id).first() {
-            return Err(Error::InUse {
-                kind: DatacenterId::KIND,
-                id: id.to_string(),
-                by: format!("row {row}"),
-            });
+            return Err(Error::in_use(DatacenterId::KIND, id, format!("row {row}")));
         }
         Ok(datacenters(self.physical.datacenters.remove(id, tx)))
     }
@@ -315,11 +309,7 @@ impl Model {
             return Err(not_found(RowId::KIND, id));
         }
         if let Some(rack) = self.physical.racks_in(id).first() {
-            return Err(Error::InUse {
-                kind: RowId::KIND,
-                id: id.to_string(),
-                by: format!("rack {rack}"),
-            });
+            return Err(Error::in_use(RowId::KIND, id, format!("rack {rack}")));
         }
         Ok(rows(self.physical.rows.remove(id, tx)))
     }

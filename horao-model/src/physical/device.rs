@@ -5,7 +5,8 @@ use super::datacenter::not_found;
 use super::index::Parent;
 use super::order::{self, At, OrderKey};
 use super::{
-    DatacenterId, DeviceId, Hardware, Physical, RackId, add_labels, check_label, check_name, single,
+    DatacenterId, DeviceId, Hardware, Physical, RackId, add_labels, check_label, check_name,
+    single, toggle_label,
 };
 use crate::error::{Error, Result};
 use crate::model::{Model, ResourceKind};
@@ -309,11 +310,11 @@ impl Physical {
                         && lo <= top
                         && *unit <= hi
                     {
-                        return Err(Error::InUse {
-                            kind: "rack unit",
-                            id: format!("{rack}/{}", (*unit).max(lo)),
-                            by: format!("device {other}"),
-                        });
+                        return Err(Error::in_use(
+                            "rack unit",
+                            format!("{rack}/{}", (*unit).max(lo)),
+                            format!("device {other}"),
+                        ));
                     }
                 }
                 let order = order::mint(&self.device_siblings(rack, Some(id)), at, rng)
@@ -347,11 +348,11 @@ impl Physical {
                     .into_iter()
                     .find(|(s, other)| s == slot && *other != id)
                 {
-                    return Err(Error::InUse {
-                        kind: "chassis slot",
-                        id: format!("{chassis}/{slot}"),
-                        by: format!("device {other}"),
-                    });
+                    return Err(Error::in_use(
+                        "chassis slot",
+                        format!("{chassis}/{slot}"),
+                        format!("device {other}"),
+                    ));
                 }
                 Ok(DevicePlace::Chassis {
                     chassis: chassis.clone(),
@@ -458,11 +459,7 @@ impl Model {
                     port: p.name.clone(),
                 };
                 if let Some(link) = self.physical.index.links_at(&port).next() {
-                    return Err(Error::InUse {
-                        kind: "port",
-                        id: port.to_string(),
-                        by: format!("link {link}"),
-                    });
+                    return Err(Error::in_use("port", &port, format!("link {link}")));
                 }
             }
         }
@@ -504,11 +501,7 @@ impl Model {
     ) -> Result<Model> {
         check_label("device.labels", label)?;
         let (d, _) = self.physical.device(id)?;
-        let labels = if present {
-            d.labels.add(label.to_string(), tx)
-        } else {
-            d.labels.remove(&label.to_string(), tx)
-        };
+        let labels = toggle_label(&d.labels, label, present, tx);
         let delta = Device {
             labels,
             ..Device::default()
@@ -527,18 +520,10 @@ impl Model {
             .children(&Parent::Chassis(id.clone()))
             .next()
         {
-            return Err(Error::InUse {
-                kind: DeviceId::KIND,
-                id: id.to_string(),
-                by: format!("device {blade}"),
-            });
+            return Err(Error::in_use(DeviceId::KIND, id, format!("device {blade}")));
         }
         if let Some(link) = self.physical.links_of(id).first() {
-            return Err(Error::InUse {
-                kind: DeviceId::KIND,
-                id: id.to_string(),
-                by: format!("link {link}"),
-            });
+            return Err(Error::in_use(DeviceId::KIND, id, format!("link {link}")));
         }
         Ok(devices(self.physical.devices.remove(id, tx)))
     }

@@ -63,6 +63,20 @@ pub(crate) fn check_label(field: &str, s: &str) -> Result<()> {
     Ok(())
 }
 
+/// Delta adding (`present`) or removing one already checked `label` of an entity's set.
+pub(crate) fn toggle_label(
+    set: &OrSet<String>,
+    label: &str,
+    present: bool,
+    tx: &mut Tx,
+) -> OrSet<String> {
+    if present {
+        set.add(label.to_string(), tx)
+    } else {
+        set.remove(&label.to_string(), tx)
+    }
+}
+
 /// Delta adding every label of `labels` to `set` (each label validated first).
 pub(crate) fn add_labels<'a>(
     set: &OrSet<String>,

@@ -118,11 +118,7 @@ impl Physical {
             reason: format!("device {} has no port {}", port.device, port.port),
         })?;
         if let Some(other) = self.index.links_at(port).next() {
-            return Err(Error::InUse {
-                kind: "port",
-                id: port.to_string(),
-                by: format!("link {other}"),
-            });
+            return Err(Error::in_use("port", port, format!("link {other}")));
         }
         Ok(p.speed_mbps)
     }

@@ -2,7 +2,7 @@
 
 use super::datacenter::not_found;
 use super::order::{self, At, OrderKey};
-use super::{Physical, RackId, RowId, add_labels, check_label, check_name, single};
+use super::{Physical, RackId, RowId, add_labels, check_label, check_name, single, toggle_label};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use horao_crdt::{LwwReg, OrSet, Timestamp, Tx, dot_store_struct};
@@ -230,11 +230,7 @@ impl Model {
             .racks
             .get(id)
             .ok_or_else(|| not_found(RackId::KIND, id))?;
-        let labels = if present {
-            r.labels.add(label.to_string(), tx)
-        } else {
-            r.labels.remove(&label.to_string(), tx)
-        };
+        let labels = toggle_label(&r.labels, label, present, tx);
         let delta = Rack {
             labels,
             ..Rack::default()
@@ -248,11 +244,7 @@ impl Model {
             return Err(not_found(RackId::KIND, id));
         }
         if let Some(dev) = self.physical.devices_in_rack(id).first() {
-            return Err(Error::InUse {
-                kind: RackId::KIND,
-                id: id.to_string(),
-                by: format!("device {dev}"),
-            });
+            return Err(Error::in_use(RackId::KIND, id, format!("device {dev}")));
         }
         Ok(racks(self.physical.racks.remove(id, tx)))
     }
