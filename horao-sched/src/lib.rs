@@ -11,6 +11,7 @@ pub mod check;
 pub mod one_d;
 
 pub mod placement;
+mod sort;
 pub mod timeline;
 pub mod vector;
 

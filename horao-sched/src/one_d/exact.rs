@@ -96,9 +96,9 @@ pub(crate) fn branch_and_bound(
     lower_bound: u64,
     config: &Config,
 ) -> Outcome {
-    let order = fit::decreasing_order(items);
-    let ffd = fit::first_fit(items, &order, capacity);
-    let bfd = fit::best_fit(items, &order, capacity);
+    let sized = fit::decreasing(items);
+    let ffd = fit::first_fit(&sized, capacity);
+    let bfd = fit::best_fit(&sized, capacity);
     let incumbent = if bfd.len() < ffd.len() { bfd } else { ffd };
     search_below(items, capacity, lower_bound, incumbent, config.exact_nodes)
 }

@@ -1,6 +1,6 @@
 //! The classic "fit" heuristics over a given item order: next, first, best and worst fit.
 //!
-//! First fit uses a max tournament tree over bin residuals (O(log n) per item), best fit an
+//! First fit uses an eight-ary max tournament tree over bin residuals (O(log n) per item), best fit an
 //! ordered set of (residual, bin) and worst fit a binary heap, so every one runs in
 //! O(n log n) even on millions of items.
 
@@ -11,11 +11,10 @@ use std::collections::{BTreeSet, BinaryHeap};
 pub(crate) type Bins = Vec<Vec<usize>>;
 
 /// Next fit: keep one open bin; open a new one when the item does not fit.
-pub(crate) fn next_fit(items: &[u64], order: &[usize], capacity: u64) -> Bins {
+pub(crate) fn next_fit(sized: &[(usize, u64)], capacity: u64) -> Bins {
     let mut bins: Bins = Vec::new();
     let mut residual = 0u64;
-    for &i in order {
-        let size = items[i];
+    for &(i, size) in sized {
         match bins.last_mut() {
             Some(bin) if size <= residual => {
                 bin.push(i);
@@ -30,61 +29,79 @@ pub(crate) fn next_fit(items: &[u64], order: &[usize], capacity: u64) -> Bins {
     bins
 }
 
+/// Children per node of [`FitTree`]: eight `u64` residuals fill one 64-byte cache line.
+const FAN: usize = 8;
+
 /// A max tournament tree over bin residuals that finds the leftmost bin with enough room.
+///
+/// The tree is eight-ary: a descent reads one cache line per level, so a million bins take
+/// seven levels instead of the twenty of a binary tree, which matters once the tree no
+/// longer fits in cache. `levels[0]` holds the leaves, each level above the maxima of the
+/// blocks of [`FAN`] entries below it; every level is padded with zeros (no room) to a whole
+/// number of blocks, and the last level is a single block.
 pub(crate) struct FitTree {
-    leaves: usize,
-    tree: Vec<u64>,
+    levels: Vec<Vec<u64>>,
 }
 
 impl FitTree {
     /// A tree with room for `bins` bins, all with residual `capacity` (unopened bins are full
     /// of room, so the leftmost fitting leaf is either an open bin or the next new one).
     pub(crate) fn new(bins: usize, capacity: u64) -> Self {
-        let leaves = bins.max(1).next_power_of_two();
-        Self {
-            leaves,
-            tree: vec![capacity; 2 * leaves],
+        let mut levels = Vec::new();
+        let mut len = bins.max(1);
+        loop {
+            let blocks = len.div_ceil(FAN);
+            let mut level = vec![0; blocks * FAN];
+            level[..len].fill(capacity);
+            levels.push(level);
+            if blocks == 1 {
+                break;
+            }
+            len = blocks;
         }
+        Self { levels }
     }
 
     /// The leftmost bin whose residual is at least `size`.
     pub(crate) fn first_at_least(&self, size: u64) -> Option<usize> {
-        if self.tree[1] < size {
-            return None;
+        let mut block = 0;
+        for level in self.levels.iter().rev() {
+            let slots = &level[block * FAN..(block + 1) * FAN];
+            block = block * FAN + slots.iter().position(|&r| r >= size)?;
         }
-        let mut node = 1;
-        while node < self.leaves {
-            node = if self.tree[2 * node] >= size {
-                2 * node
-            } else {
-                2 * node + 1
-            };
-        }
-        Some(node - self.leaves)
+        Some(block)
     }
 
     /// The residual of bin `bin`.
     pub(crate) fn get(&self, bin: usize) -> u64 {
-        self.tree[self.leaves + bin]
+        self.levels[0][bin]
     }
 
     /// Sets the residual of bin `bin`.
     pub(crate) fn set(&mut self, bin: usize, residual: u64) {
-        let mut node = self.leaves + bin;
-        self.tree[node] = residual;
-        while node > 1 {
-            node /= 2;
-            self.tree[node] = self.tree[2 * node].max(self.tree[2 * node + 1]);
+        self.levels[0][bin] = residual;
+        let mut index = bin;
+        for up in 1..self.levels.len() {
+            let block = index / FAN;
+            let max = self.levels[up - 1][block * FAN..(block + 1) * FAN]
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(0);
+            if self.levels[up][block] == max {
+                break; // Nothing above changes.
+            }
+            self.levels[up][block] = max;
+            index = block;
         }
     }
 }
 
 /// First fit: each item goes into the lowest-numbered bin with room.
-pub(crate) fn first_fit(items: &[u64], order: &[usize], capacity: u64) -> Bins {
-    let mut tree = FitTree::new(order.len(), capacity);
+pub(crate) fn first_fit(sized: &[(usize, u64)], capacity: u64) -> Bins {
+    let mut tree = FitTree::new(sized.len(), capacity);
     let mut bins: Bins = Vec::new();
-    for &i in order {
-        let size = items[i];
+    for &(i, size) in sized {
         // The tree has one leaf per item, so a leaf with room always exists.
         let bin = tree.first_at_least(size).unwrap_or(bins.len());
         if bin == bins.len() {
@@ -98,11 +115,10 @@ pub(crate) fn first_fit(items: &[u64], order: &[usize], capacity: u64) -> Bins {
 }
 
 /// Best fit: each item goes into the fullest bin that still has room (ties: lowest index).
-pub(crate) fn best_fit(items: &[u64], order: &[usize], capacity: u64) -> Bins {
+pub(crate) fn best_fit(sized: &[(usize, u64)], capacity: u64) -> Bins {
     let mut open: BTreeSet<(u64, usize)> = BTreeSet::new();
     let mut bins: Bins = Vec::new();
-    for &i in order {
-        let size = items[i];
+    for &(i, size) in sized {
         let found = open.range((size, 0)..).next().copied();
         let (residual, bin) = match found {
             Some(entry) => {
@@ -121,11 +137,10 @@ pub(crate) fn best_fit(items: &[u64], order: &[usize], capacity: u64) -> Bins {
 }
 
 /// Worst fit: each item goes into the emptiest open bin if it fits there, else a new bin.
-pub(crate) fn worst_fit(items: &[u64], order: &[usize], capacity: u64) -> Bins {
+pub(crate) fn worst_fit(sized: &[(usize, u64)], capacity: u64) -> Bins {
     let mut open: BinaryHeap<(u64, Reverse<usize>)> = BinaryHeap::new();
     let mut bins: Bins = Vec::new();
-    for &i in order {
-        let size = items[i];
+    for &(i, size) in sized {
         let (residual, bin) = match open.peek() {
             Some(&(residual, Reverse(bin))) if residual >= size => {
                 open.pop();
@@ -142,15 +157,19 @@ pub(crate) fn worst_fit(items: &[u64], order: &[usize], capacity: u64) -> Bins {
     bins
 }
 
-/// Item indices sorted by decreasing size (ties by index, so the order is deterministic).
+/// `(index, size)` of every item in input order.
+pub(crate) fn input_order(items: &[u64]) -> Vec<(usize, u64)> {
+    items.iter().copied().enumerate().collect()
+}
+
+/// `(index, size)` of every item by decreasing size (ties by index, so the order is
+/// deterministic). The fit heuristics take sizes alongside indices: looking each size up by
+/// index in sorted order is a cache miss per item, which dominated FFD on a million items.
+pub(crate) fn decreasing(items: &[u64]) -> Vec<(usize, u64)> {
+    crate::sort::by_decreasing_size(input_order(items), |&(_, s)| s)
+}
+
+/// Item indices sorted by decreasing size (ties by index), for the searches.
 pub(crate) fn decreasing_order(items: &[u64]) -> Vec<usize> {
-    // Sorting contiguous (key, index) pairs avoids a random access into `items` per
-    // comparison, which dominates FFD on millions of items.
-    let mut keyed: Vec<(Reverse<u64>, usize)> = items
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| (Reverse(s), i))
-        .collect();
-    keyed.sort_unstable();
-    keyed.into_iter().map(|(_, i)| i).collect()
+    decreasing(items).into_iter().map(|(i, _)| i).collect()
 }

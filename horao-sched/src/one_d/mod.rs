@@ -35,7 +35,7 @@ pub use algorithm::{Algorithm, UnknownAlgorithm};
 use rand::Rng;
 
 use crate::Result;
-use crate::bounds::lower_bound;
+use crate::bounds::l2_sorted;
 use crate::check::check_input;
 
 /// Work limits of the search-based algorithms. Limits are counts, not durations, so results
@@ -134,27 +134,26 @@ pub fn pack_with(
     rng: &mut impl Rng,
 ) -> Result<Packing> {
     check_input(items, capacity)?;
-    let bound = lower_bound(items, capacity)?;
-    let input_order = || (0..items.len()).collect::<Vec<_>>();
+    // One sort serves the bound and the decreasing heuristics.
+    let sized = fit::decreasing(items);
+    let sizes: Vec<u64> = sized.iter().map(|&(_, s)| s).collect();
+    let bound = l2_sorted(&sizes, capacity);
+    drop(sizes);
     let mut search_complete = false;
     let bins = match algorithm {
-        Algorithm::NextFit => fit::next_fit(items, &input_order(), capacity),
-        Algorithm::FirstFit => fit::first_fit(items, &input_order(), capacity),
-        Algorithm::BestFit => fit::best_fit(items, &input_order(), capacity),
-        Algorithm::WorstFit => fit::worst_fit(items, &input_order(), capacity),
-        Algorithm::FirstFitDecreasing => {
-            fit::first_fit(items, &fit::decreasing_order(items), capacity)
-        }
-        Algorithm::BestFitDecreasing => {
-            fit::best_fit(items, &fit::decreasing_order(items), capacity)
-        }
+        Algorithm::NextFit => fit::next_fit(&fit::input_order(items), capacity),
+        Algorithm::FirstFit => fit::first_fit(&fit::input_order(items), capacity),
+        Algorithm::BestFit => fit::best_fit(&fit::input_order(items), capacity),
+        Algorithm::WorstFit => fit::worst_fit(&fit::input_order(items), capacity),
+        Algorithm::FirstFitDecreasing => fit::first_fit(&sized, capacity),
+        Algorithm::BestFitDecreasing => fit::best_fit(&sized, capacity),
         Algorithm::Harmonic => harmonic::harmonic(items, capacity, config.harmonic_k),
         Algorithm::RefinedHarmonic => harmonic::refined_harmonic(items, capacity),
         Algorithm::MinimumBinSlack => {
-            let order = fit::decreasing_order(items);
             if items.len() > config.max_search_items {
-                fit::best_fit(items, &order, capacity)
+                fit::best_fit(&sized, capacity)
             } else {
+                let order: Vec<usize> = sized.iter().map(|&(i, _)| i).collect();
                 mbs::mbs_prime(items, &order, capacity, config.mbs_nodes_per_bin)
             }
         }

@@ -81,9 +81,10 @@ pub(crate) fn improve(
     config: &Config,
     rng: &mut impl Rng,
 ) -> Bins {
-    let order = fit::decreasing_order(items);
-    let mut best = fit::first_fit(items, &order, capacity);
-    let bfd = fit::best_fit(items, &order, capacity);
+    let sized = fit::decreasing(items);
+    let mut best = fit::first_fit(&sized, capacity);
+    let bfd = fit::best_fit(&sized, capacity);
+    let order: Vec<usize> = sized.into_iter().map(|(i, _)| i).collect();
     if bfd.len() < best.len() {
         best = bfd;
     }
