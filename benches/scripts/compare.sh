@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=${VENV:-/tmp/horao-compare-venv}
-DATA=${DATA:-/work/shared/data/bpplib}
+DATA=${DATA:-../shared/data/bpplib}
 BOUNDS=${BOUNDS:-$DATA/bounds.tsv}
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
