@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::hlc::Timestamp;
 use crate::id::ReplicaId;
 use crate::replica::Replica;
+use crate::seq_rng::SeqRng;
 use crate::sync::{Message, SyncConfig, SyncNode};
 use crate::types::{FracArray, LwwReg, MvReg, OrMap, OrSet, PnCounter};
 use crate::wire::{self, Kind};
@@ -71,33 +72,6 @@ crate::dot_store_struct!(FuzzDoc {
     total,
     racks
 });
-
-/// A fixed-sequence generator for the fractional array's position jitter: the entry points
-/// must be deterministic, and the crate has no seedable RNG outside tests.
-#[derive(Debug)]
-struct FuzzRng(u64);
-
-impl rand::RngCore for FuzzRng {
-    fn next_u32(&mut self) -> u32 {
-        // The high half of a 64-bit step is the better-mixed one.
-        (self.next_u64() >> 32) as u32
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        // xorshift64*: any fixed sequence will do; this one is not constant.
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn fill_bytes(&mut self, dst: &mut [u8]) {
-        for chunk in dst.chunks_mut(8) {
-            let bytes = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-    }
-}
 
 /// Decodes `bytes` as every kind of envelope the crate defines, for [`FuzzDoc`], and checks
 /// that whatever decodes is valid and survives re-encoding unchanged.
@@ -209,13 +183,13 @@ fn seeded_pair() -> (SyncNode<FuzzDoc>, SyncNode<FuzzDoc>) {
 }
 
 /// One scripted local change: reads the document, returns the delta.
-type Step = fn(&FuzzDoc, &mut crate::Tx, Timestamp, &mut FuzzRng) -> FuzzDoc;
+type Step = fn(&FuzzDoc, &mut crate::Tx, Timestamp, &mut SeqRng) -> FuzzDoc;
 
 /// A fixed sequence of local changes touching every field of [`FuzzDoc`].
 fn script(node: &mut SyncNode<FuzzDoc>) {
     let who = node.id().0;
     let ts = Timestamp::new(1_000 + who, 0).expect("small timestamp");
-    let mut rng = FuzzRng(0x9e37_79b9_7f4a_7c15 ^ who);
+    let mut rng = SeqRng::new(0x9e37_79b9_7f4a_7c15 ^ who);
     let steps: [Step; 8] = [
         |d, tx, ts, _| FuzzDoc {
             blobs: d

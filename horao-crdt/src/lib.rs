@@ -31,6 +31,7 @@ pub mod fuzzing;
 pub mod hlc;
 pub mod id;
 pub mod replica;
+mod seq_rng;
 pub mod store;
 #[cfg(feature = "proptest")]
 pub mod strategies;

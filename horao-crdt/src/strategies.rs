@@ -36,8 +36,9 @@ use crate::context::CausalContext;
 use crate::hlc::Timestamp;
 use crate::id::ReplicaId;
 use crate::replica::{Answer, Replica};
+use crate::seq_rng::SeqRng;
 use crate::store::DotStore;
-use crate::types::{LwwReg, MvReg, OrMap, OrSet, PnCounter};
+use crate::types::{FracArray, LwwReg, MvReg, OrMap, OrSet, PnCounter};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use std::fmt::Debug;
@@ -232,6 +233,114 @@ impl<K: SmallDomain, V: Mutable> Mutable for OrMap<K, V> {
             MapOp::Update(k, o) => self.update(k.clone(), tx, |v, tx| v.run(o, tx)),
             MapOp::Remove(k) => self.remove(k, tx),
         }
+    }
+}
+
+/// A mutation of a [`FracArray`]. Elements are picked by [`Index`] into the current order, so
+/// every operation stays meaningful after shrinking; position jitter comes from `jitter`.
+#[derive(Clone, Debug)]
+pub enum ArrayOp<O> {
+    /// Insert a new element at an index of `0..=len`, initialised by the nested mutation.
+    Insert {
+        /// Where, among `len + 1` gaps.
+        at: Index,
+        /// The new element's initial value.
+        init: O,
+        /// Seed of the position jitter.
+        jitter: u64,
+        /// Physical millisecond of the position write.
+        ms: u8,
+    },
+    /// Move an element to another index.
+    Move {
+        /// Which element, in the current order.
+        from: Index,
+        /// Its index among the other elements.
+        to: Index,
+        /// Seed of the position jitter.
+        jitter: u64,
+        /// Physical millisecond of the position write.
+        ms: u8,
+    },
+    /// Run the nested mutation on an element's value.
+    Update {
+        /// Which element, in the current order.
+        at: Index,
+        /// The nested mutation.
+        op: O,
+    },
+    /// Remove an element.
+    Remove {
+        /// Which element, in the current order.
+        at: Index,
+    },
+}
+
+impl<V: Mutable> Mutable for FracArray<V> {
+    type Op = ArrayOp<V::Op>;
+
+    fn op() -> BoxedStrategy<Self::Op> {
+        prop_oneof![
+            3 => Self::add_op(),
+            2 => (any::<Index>(), any::<Index>(), any::<u64>(), any::<u8>())
+                .prop_map(|(from, to, jitter, ms)| ArrayOp::Move { from, to, jitter, ms }),
+            2 => (any::<Index>(), V::op()).prop_map(|(at, op)| ArrayOp::Update { at, op }),
+            1 => any::<Index>().prop_map(|at| ArrayOp::Remove { at }),
+        ]
+        .boxed()
+    }
+
+    fn add_op() -> BoxedStrategy<Self::Op> {
+        (any::<Index>(), V::add_op(), any::<u64>(), any::<u8>())
+            .prop_map(|(at, init, jitter, ms)| ArrayOp::Insert {
+                at,
+                init,
+                jitter,
+                ms,
+            })
+            .boxed()
+    }
+
+    fn run(&self, op: &Self::Op, tx: &mut Tx) -> Self {
+        let ids = self.ids();
+        let pick = |i: &Index| (!ids.is_empty()).then(|| ids[i.index(ids.len())]);
+        let rng = SeqRng::new;
+        let delta = match op {
+            ArrayOp::Insert {
+                at,
+                init,
+                jitter,
+                ms,
+            } => self
+                .insert_at(
+                    at.index(ids.len() + 1),
+                    ts(*ms),
+                    tx,
+                    &mut rng(*jitter),
+                    |v, tx| v.run(init, tx),
+                )
+                .map(|(d, _)| d),
+            ArrayOp::Move {
+                from,
+                to,
+                jitter,
+                ms,
+            } => match pick(from) {
+                Some(id) => self.move_to(id, to.index(ids.len()), ts(*ms), tx, &mut rng(*jitter)),
+                None => Ok(Self::default()),
+            },
+            ArrayOp::Update { at, op } => match pick(at) {
+                Some(id) => self.update(id, tx, |v, tx| v.run(op, tx)),
+                None => Ok(Self::default()),
+            },
+            ArrayOp::Remove { at } => match pick(at) {
+                Some(id) => self.remove(id, tx),
+                None => Ok(Self::default()),
+            },
+        };
+        // Generated operations are always valid; a refused one (a position past the length
+        // limit) would be a no-op, as the caller of a fallible mutator sees it.
+        delta.unwrap_or_default()
     }
 }
 

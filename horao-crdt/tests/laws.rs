@@ -4,6 +4,8 @@
 //! combining deltas equals applying them in turn; anti-entropy equals a full-state merge; a dot
 //! survives every operation that did not see it (add wins over a concurrent remove); garbage
 //! collection never resurrects a removed key, even for a replica behind the collection horizon.
+//! The fractionally indexed array takes part through inserts, moves, updates and removals at
+//! random indices (`strategies::ArrayOp`), alone and nested in a map.
 //!
 //! Each law is written once as a generic function and instantiated per type by `suite!`, at
 //! `PROPTEST_CASES` cases (default 1,000) and again, ignored, at 20,000 cases:
@@ -15,7 +17,9 @@ use horao_crdt::strategies::{CounterOp, MapOp};
 use horao_crdt::strategies::{
     History, Mutable, Played, SetOp, Step, collect_stable, history, join_all, play, sync_all,
 };
-use horao_crdt::{Answer, Causal, Dot, DotStore, LwwReg, MvReg, OrMap, OrSet, PnCounter, Replica};
+use horao_crdt::{
+    Answer, Causal, Dot, DotStore, FracArray, LwwReg, MvReg, OrMap, OrSet, PnCounter, Replica,
+};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -513,6 +517,8 @@ suite!(map_of_sets: OrMap<String, OrSet<u8>>; [add_wins, removed_key_stays_remov
 suite!(map_of_lww: OrMap<u8, LwwReg<u16>>; [add_wins, removed_key_stays_removed]);
 suite!(map_of_counters: OrMap<u8, PnCounter>; [add_wins, removed_key_stays_removed]);
 suite!(map_of_maps: OrMap<u8, OrMap<String, MvReg<u8>>>; [add_wins, removed_key_stays_removed]);
+suite!(frac_array: FracArray<LwwReg<u8>>; []);
+suite!(map_of_arrays: OrMap<u8, FracArray<OrSet<u8>>>; [add_wins, removed_key_stays_removed]);
 
 #[test]
 fn counter_counts_ci() {
