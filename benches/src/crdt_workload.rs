@@ -257,7 +257,7 @@ pub fn run<S: Sim>(ids: &[u64], rounds: &[Round]) -> Vec<S::Replica> {
 }
 
 /// A register type of horao-crdt the workloads can write a `u64` into.
-pub trait Register: DotStore + serde::Serialize {
+pub trait Register: DotStore + serde::Serialize + serde::de::DeserializeOwned {
     /// Short name for reports.
     const NAME: &'static str;
     /// Delta writing `value` at time `ts`.

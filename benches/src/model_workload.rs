@@ -78,9 +78,12 @@ pub struct ModelConfig {
     /// Volumes, each created, assigned to a machine carrying its filter labels and reported
     /// ready by that machine's agent.
     pub volumes: usize,
-    /// Bound on the replica's delta log (the server's default is
+    /// Bound on the number of deltas in the replica's log (the server's default is
     /// [`horao_crdt::replica::DEFAULT_MAX_LOG_ENTRIES`]).
     pub max_log_entries: usize,
+    /// Bound on the bytes of the replica's log (the server's default is
+    /// [`horao_crdt::replica::DEFAULT_MAX_LOG_BYTES`]).
+    pub max_log_bytes: usize,
     /// RNG seed.
     pub seed: u64,
 }
@@ -97,6 +100,7 @@ impl ModelConfig {
             machines: 10_000,
             volumes: 100_000,
             max_log_entries: horao_crdt::replica::DEFAULT_MAX_LOG_ENTRIES,
+            max_log_bytes: horao_crdt::replica::DEFAULT_MAX_LOG_BYTES,
             seed: SEED,
         }
     }
@@ -112,6 +116,7 @@ impl ModelConfig {
             machines: 50,
             volumes: 500,
             max_log_entries: horao_crdt::replica::DEFAULT_MAX_LOG_ENTRIES,
+            max_log_bytes: horao_crdt::replica::DEFAULT_MAX_LOG_BYTES,
             seed: SEED,
         }
     }
@@ -481,6 +486,7 @@ pub fn build_model(cfg: &ModelConfig) -> Result<BuiltModel> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut r: Replica<Model> = Replica::new(replica_id(&mut rng));
     r.set_max_log_entries(cfg.max_log_entries);
+    r.set_max_log_bytes(cfg.max_log_bytes);
     let mut clock = Clock::default();
     let devices = build_physical(&mut r, cfg, &mut clock, &mut rng)?;
     let p = &r.state().physical;

@@ -6,11 +6,18 @@ use crate::context::CausalContext;
 use crate::error::{Error, Result};
 use crate::id::ReplicaId;
 use crate::store::DotStore;
-use std::collections::VecDeque;
+use delta_log::DeltaLog;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+mod delta_log;
 
 /// Default bound on the number of deltas kept for peers; older ones are collected early and
 /// any peer that still lacks them receives the full state instead.
 pub const DEFAULT_MAX_LOG_ENTRIES: usize = 100_000;
+
+/// Default bound on the bytes the delta log holds (see [`Replica::log_bytes`]): 64 MiB.
+pub const DEFAULT_MAX_LOG_BYTES: usize = 64 << 20;
 
 /// What a replica has to send a peer, given the peer's causal context.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,26 +30,21 @@ pub enum Answer<S> {
     Full(Causal<S>),
 }
 
-#[derive(Clone, Debug)]
-struct LogEntry<S> {
-    /// The dots this delta brought to this replica (what a peer lacking it is missing).
-    dots: CausalContext,
-    delta: Causal<S>,
-}
-
 /// A replica: the state of one CRDT (usually a whole document) on one node.
 ///
 /// Call order: [`Replica::mutate`] for local changes (returns the delta to ship);
 /// [`Replica::apply`] / [`Replica::merge`] for deltas and states from peers;
 /// [`Replica::answer`] to serve a peer's digest; [`Replica::collect`] once dots are stable.
+///
+/// The replica logs every delta that brings it new dots, so it can answer a peer with just
+/// the deltas the peer lacks. Logged deltas are kept encoded (about their wire size each) and
+/// the log is bounded in entries ([`DEFAULT_MAX_LOG_ENTRIES`]) and in bytes
+/// ([`DEFAULT_MAX_LOG_BYTES`]); what falls out of it early is answered with the full state.
 #[derive(Clone, Debug)]
 pub struct Replica<S> {
     id: ReplicaId,
     state: Causal<S>,
-    log: VecDeque<LogEntry<S>>,
-    /// Dots whose deltas are no longer in the log: a peer lacking any gets the full state.
-    collected: CausalContext,
-    max_log_entries: usize,
+    log: DeltaLog,
 }
 
 impl<S: DotStore> Replica<S> {
@@ -56,17 +58,26 @@ impl<S: DotStore> Replica<S> {
     pub fn from_state(id: ReplicaId, state: Causal<S>) -> Self {
         Self {
             id,
-            collected: state.ctx.clone(),
+            log: DeltaLog::new(
+                state.ctx.clone(),
+                DEFAULT_MAX_LOG_ENTRIES,
+                DEFAULT_MAX_LOG_BYTES,
+            ),
             state,
-            log: VecDeque::new(),
-            max_log_entries: DEFAULT_MAX_LOG_ENTRIES,
         }
     }
 
-    /// Bounds the delta log (see [`DEFAULT_MAX_LOG_ENTRIES`]).
+    /// Bounds the number of logged deltas (at least 1; see [`DEFAULT_MAX_LOG_ENTRIES`]). The
+    /// oldest deltas beyond the bound are dropped at once.
     pub fn set_max_log_entries(&mut self, max: usize) {
-        self.max_log_entries = max.max(1);
-        self.trim_log();
+        self.log.set_max_entries(max.max(1));
+    }
+
+    /// Bounds the bytes the delta log holds (see [`Replica::log_bytes`] and
+    /// [`DEFAULT_MAX_LOG_BYTES`]). The oldest deltas beyond the bound are dropped at once; a
+    /// delta larger than the whole bound is not kept at all.
+    pub fn set_max_log_bytes(&mut self, max: usize) {
+        self.log.set_max_bytes(max);
     }
 
     /// This replica's id.
@@ -94,6 +105,30 @@ impl<S: DotStore> Replica<S> {
         self.log.len()
     }
 
+    /// Bytes the delta log accounts for: each delta's encoded size, its dots and its slot in
+    /// the log (close to the heap the log holds, without the allocator's rounding).
+    pub fn log_bytes(&self) -> usize {
+        self.log.bytes()
+    }
+
+    /// Joins a full state from a peer. Its new dots are marked collected (there is no delta
+    /// for them), so peers lacking them will get a full state from here too.
+    pub fn merge(&mut self, state: Causal<S>) -> bool {
+        let dots = state.ctx.difference(&self.state.ctx);
+        self.state.merge(state);
+        self.log.forget(&dots);
+        !dots.is_empty()
+    }
+
+    /// Drops the logged deltas whose dots every known replica has (`stable`): causal
+    /// stability, never a timer. Returns how many were dropped.
+    pub fn collect(&mut self, stable: &CausalContext) -> usize {
+        self.log.collect(stable)
+    }
+}
+
+/// Logging and answering encode and decode deltas, so they need the store's serde.
+impl<S: DotStore + Serialize + DeserializeOwned> Replica<S> {
     /// Performs a local mutation: `f` reads the current state and returns a delta store,
     /// minting dots from the transaction. The delta is applied locally, kept for peers and
     /// returned for shipping.
@@ -124,19 +159,9 @@ impl<S: DotStore> Replica<S> {
             self.state.apply(delta);
             return false;
         }
-        self.state.apply(delta.clone());
-        self.log.push_back(LogEntry { dots, delta });
-        self.trim_log();
+        self.log.push(&dots, &delta);
+        self.state.apply(delta);
         true
-    }
-
-    /// Joins a full state from a peer. Its new dots are marked collected (there is no delta
-    /// for them), so peers lacking them will get a full state from here too.
-    pub fn merge(&mut self, state: Causal<S>) -> bool {
-        let dots = state.ctx.difference(&self.state.ctx);
-        self.state.merge(state);
-        self.collected.union(&dots);
-        !dots.is_empty()
     }
 
     /// What to send a peer whose causal context is `peer`.
@@ -144,37 +169,14 @@ impl<S: DotStore> Replica<S> {
         if peer.includes(&self.state.ctx) {
             return Answer::UpToDate;
         }
-        if !peer.includes(&self.collected) {
+        if !peer.includes(self.log.collected()) {
             return Answer::Full(self.state.clone());
         }
-        let mut out = Causal::default();
-        for e in self.log.iter().filter(|e| !peer.includes(&e.dots)) {
-            out.combine(e.delta.clone());
-        }
-        Answer::Deltas(out)
-    }
-
-    /// Drops the logged deltas whose dots every known replica has (`stable`): causal
-    /// stability, never a timer. Returns how many were dropped.
-    pub fn collect(&mut self, stable: &CausalContext) -> usize {
-        let before = self.log.len();
-        let mut kept = VecDeque::with_capacity(self.log.len());
-        for e in self.log.drain(..) {
-            if stable.includes(&e.dots) {
-                self.collected.union(&e.dots);
-            } else {
-                kept.push_back(e);
-            }
-        }
-        self.log = kept;
-        before - self.log.len()
-    }
-
-    fn trim_log(&mut self) {
-        while self.log.len() > self.max_log_entries {
-            if let Some(e) = self.log.pop_front() {
-                self.collected.union(&e.dots);
-            }
+        match self.log.lacking(peer) {
+            Ok(out) => Answer::Deltas(out),
+            // A logged delta that does not decode (never expected): the full state still
+            // gives the peer everything.
+            Err(_) => Answer::Full(self.state.clone()),
         }
     }
 }

@@ -41,12 +41,14 @@ use crate::store::DotStore;
 use crate::types::{FracArray, LwwReg, MvReg, OrMap, OrSet, PnCounter};
 use proptest::prelude::*;
 use proptest::sample::Index;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::ops::{Range, RangeInclusive};
 
 /// A type whose values come from a small domain, so random operations hit the same keys,
 /// elements and values often (collisions are where CRDT bugs live).
-pub trait SmallDomain: Clone + Ord + Debug + 'static {
+pub trait SmallDomain: Clone + Ord + Debug + Serialize + DeserializeOwned + 'static {
     /// A strategy over a handful of values.
     fn small() -> BoxedStrategy<Self>;
 }
@@ -71,8 +73,9 @@ impl SmallDomain for String {
     }
 }
 
-/// A CRDT type whose mutations can be generated at random and replayed.
-pub trait Mutable: DotStore + 'static {
+/// A CRDT type whose mutations can be generated at random and replayed (on replicas, which
+/// log deltas encoded, hence the serde bounds).
+pub trait Mutable: DotStore + Serialize + DeserializeOwned + 'static {
     /// One mutation as plain data (printable and shrinkable).
     type Op: Clone + Debug + 'static;
 
@@ -510,7 +513,11 @@ pub fn play_step<S: Mutable>(played: &mut Played<S>, step: &Step<S::Op>) {
 
 /// Anti-entropy from replica `from` to replica `to`: `from` answers `to`'s causal context and
 /// `to` applies the answer. Returns whether `to` learned anything.
-pub fn exchange<S: DotStore>(replicas: &mut [Replica<S>], from: usize, to: usize) -> bool {
+pub fn exchange<S: DotStore + Serialize + DeserializeOwned>(
+    replicas: &mut [Replica<S>],
+    from: usize,
+    to: usize,
+) -> bool {
     if from == to {
         return false;
     }
@@ -552,7 +559,7 @@ pub fn collect_stable<S: DotStore>(replicas: &mut [Replica<S>], retired: Option<
 /// Anti-entropy between every ordered pair of replicas, repeated until nothing changes.
 /// Returns the number of passes that changed something: at most one, since in the first pass
 /// replica 0 pulls from every replica and every later replica then pulls from replica 0.
-pub fn sync_all<S: DotStore>(replicas: &mut [Replica<S>]) -> usize {
+pub fn sync_all<S: DotStore + Serialize + DeserializeOwned>(replicas: &mut [Replica<S>]) -> usize {
     let n = replicas.len();
     let mut passes = 0;
     loop {

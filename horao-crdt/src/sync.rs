@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::id::ReplicaId;
 use crate::replica::{Answer, Replica};
 use crate::store::DotStore;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -42,7 +43,9 @@ pub struct SyncConfig {
     /// Forward deltas received from one peer to the others (needed unless the peers form a
     /// full mesh; anti-entropy repairs either way).
     pub forward: bool,
-    /// Bound on logged deltas (see [`Replica::set_max_log_entries`]).
+    /// Bound on the number of logged deltas (see [`Replica::set_max_log_entries`]). The
+    /// bound on their bytes is the replica's own ([`Replica::set_max_log_bytes`]), set before
+    /// the replica is handed to [`SyncNode::new`].
     pub max_log_entries: usize,
 }
 
@@ -75,7 +78,7 @@ pub struct SyncNode<S> {
     config: SyncConfig,
 }
 
-impl<S: DotStore> SyncNode<S> {
+impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
     /// A node around `replica` with no peers yet.
     pub fn new(mut replica: Replica<S>, config: SyncConfig) -> Self {
         replica.set_max_log_entries(config.max_log_entries);

@@ -98,19 +98,16 @@ fn collected_deltas_fall_back_to_full_state() {
 
 #[test]
 fn multi_value_register_keeps_concurrent_writes_with_one_dot_each() {
-    let mut a: Replica<MvReg<&'static str>> = Replica::new(ReplicaId(1));
-    let mut b: Replica<MvReg<&str>> = Replica::new(ReplicaId(2));
-    let da = a.mutate(|r, tx| r.write("a", tx)).unwrap();
-    let db = b.mutate(|r, tx| r.write("b", tx)).unwrap();
+    let mut a: Replica<MvReg<String>> = Replica::new(ReplicaId(1));
+    let mut b: Replica<MvReg<String>> = Replica::new(ReplicaId(2));
+    let da = a.mutate(|r, tx| r.write("a".into(), tx)).unwrap();
+    let db = b.mutate(|r, tx| r.write("b".into(), tx)).unwrap();
     a.apply(db);
     b.apply(da);
-    assert_eq!(
-        a.state().values().copied().collect::<Vec<_>>(),
-        vec!["a", "b"]
-    );
-    let d = a.mutate(|r, tx| r.write("c", tx)).unwrap();
+    assert_eq!(a.state().values().collect::<Vec<_>>(), vec!["a", "b"]);
+    let d = a.mutate(|r, tx| r.write("c".into(), tx)).unwrap();
     b.apply(d);
-    assert_eq!(b.state().values().copied().collect::<Vec<_>>(), vec!["c"]);
+    assert_eq!(b.state().values().collect::<Vec<_>>(), vec!["c"]);
 }
 
 #[test]

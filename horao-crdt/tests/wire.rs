@@ -140,7 +140,10 @@ fn sample_context() -> CausalContext {
 type Step<'a, S> = &'a dyn Fn(&S, &mut horao_crdt::Tx) -> S;
 
 /// A replica of `S` with id `id`, after `steps` local mutations; returns the last delta too.
-fn mutated<S: DotStore>(id: u64, steps: &[Step<'_, S>]) -> (Replica<S>, Causal<S>) {
+fn mutated<S: DotStore + Serialize + DeserializeOwned>(
+    id: u64,
+    steps: &[Step<'_, S>],
+) -> (Replica<S>, Causal<S>) {
     let mut r = Replica::new(ReplicaId(id));
     let mut last = Causal::default();
     for step in steps {

@@ -2,7 +2,7 @@
 //! the scale of the model's goals (50,000 devices, 10,000 machines, 100,000 volumes).
 //!
 //! Run with `cargo run --release -p horao-bench --bin model-footprint [-- --small]
-//! [--max-log N]`. Bytes are counted by a counting global allocator (`cap`): the bytes the
+//! [--max-log N] [--max-log-bytes B]`. Bytes are counted by a counting global allocator (`cap`): the bytes the
 //! program asked for, without the allocator's own rounding and bookkeeping, so VmRSS and
 //! VmHWM from `/proc/self/status` are printed beside them. Peaks cannot be reset, so the
 //! snapshot decode runs in a child process of this binary (`--decode FILE`) to get its own
@@ -33,9 +33,13 @@ struct Args {
     /// Build the small model (for a quick check) instead of the goal's.
     #[arg(long)]
     small: bool,
-    /// Bound on the replica's delta log while building (the server default is 100,000).
+    /// Bound on the number of deltas in the replica's log while building (the server default
+    /// is 100,000).
     #[arg(long)]
     max_log: Option<usize>,
+    /// Bound on the bytes of the replica's log while building (the server default is 64 MiB).
+    #[arg(long)]
+    max_log_bytes: Option<usize>,
     /// Internal: decode the snapshot in FILE and report, then exit.
     #[arg(long, value_name = "FILE")]
     decode: Option<std::path::PathBuf>,
@@ -217,10 +221,18 @@ fn main() -> Result<()> {
     if let Some(n) = args.max_log {
         cfg.max_log_entries = n;
     }
+    if let Some(n) = args.max_log_bytes {
+        cfg.max_log_bytes = n;
+    }
     let base = ALLOC.allocated();
     println!(
-        "horao-model footprint: {} devices, {} machines, {} volumes; delta log bound {}",
-        cfg.devices, cfg.machines, cfg.volumes, cfg.max_log_entries
+        "horao-model footprint: {} devices, {} machines, {} volumes; delta log bounds {} \
+         deltas, {}",
+        cfg.devices,
+        cfg.machines,
+        cfg.volumes,
+        cfg.max_log_entries,
+        mib(cfg.max_log_bytes)
     );
 
     let t = Instant::now();
@@ -230,6 +242,7 @@ fn main() -> Result<()> {
     let build_peak = ALLOC.max_allocated() - base;
     let build_rss = rss_line();
     let log_entries = built.replica.log_len();
+    let log_bytes = built.replica.log_bytes();
     let c = built.counts();
     println!(
         "built {} datacenters, {} rows, {} racks, {} devices, {} machines, {} volumes \
@@ -246,7 +259,7 @@ fn main() -> Result<()> {
         build_time.as_secs_f64() * 1e6 / built.mutations as f64
     );
 
-    built.replica.set_max_log_entries(1);
+    built.replica.set_max_log_bytes(0);
     let state_only = ALLOC.allocated() - base;
     println!();
     println!("Memory (counting allocator; bytes requested):");
@@ -256,16 +269,16 @@ fn main() -> Result<()> {
         mib(with_log)
     );
     println!(
-        "  delta log alone              {:>10}  ({} B per delta)",
+        "  delta log alone              {:>10}  ({} B per delta; the log accounts for {}, \
+         {} B per delta)",
         mib(with_log - state_only),
-        (with_log - state_only) / log_entries.max(1)
+        (with_log - state_only) / log_entries.max(1),
+        mib(log_bytes),
+        log_bytes / log_entries.max(1)
     );
     println!(
-        "  retained, replica, no log    {:>10}  (trimming keeps the log's ring buffer: \
-         ≥ {} slots of ≥ {} B inline each)",
-        mib(state_only),
-        log_entries.next_power_of_two(),
-        std::mem::size_of::<Causal<Model>>()
+        "  retained, replica, no log    {:>10}  (after dropping every logged delta)",
+        mib(state_only)
     );
     println!("  after build: {build_rss}");
 

@@ -184,6 +184,7 @@ pub fn build_claims(cfg: &ClaimsConfig) -> Result<BuiltClaims> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut r: Replica<Model> = Replica::new(replica_id(&mut rng));
     r.set_max_log_entries(cfg.physical.max_log_entries);
+    r.set_max_log_bytes(cfg.physical.max_log_bytes);
     let mut clock = Clock::default();
     let devices = build_physical(&mut r, &cfg.physical, &mut clock, &mut rng)?;
     let hosts: Vec<DeviceId> = devices

@@ -1,0 +1,247 @@
+//! The delta log of a replica: the deltas that brought it new dots, kept encoded (the wire
+//! format's payload bytes) and bounded both in entries and in bytes, with the horizon of the
+//! dots whose deltas it no longer holds.
+//!
+//! A logged delta costs about its encoded size: a few hundred bytes for one changed entity of
+//! a large document, where the decoded `Causal<S>` would hold an allocation for every non-empty
+//! map on the way down and the inline size of every empty one.
+
+use crate::causal::Causal;
+use crate::context::{CausalContext, Ranges};
+use crate::id::ReplicaId;
+use crate::store::DotStore;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::VecDeque;
+
+/// A scratch buffer grown past this size is released after use rather than kept.
+const MAX_SCRATCH: usize = 1 << 20;
+
+/// Below this many slots a buffer is never shrunk.
+const MIN_SHRINK: usize = 64;
+
+/// Consecutive dots `replica:start..=end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct DotRange {
+    replica: ReplicaId,
+    start: u64,
+    end: u64,
+}
+
+/// One logged delta.
+#[derive(Clone, Debug)]
+struct Entry {
+    /// The dots the delta brought (what a peer lacking it is missing), sorted by replica.
+    dots: Box<[DotRange]>,
+    /// The delta in the wire format's payload encoding (bincode, standard configuration): the
+    /// bytes an envelope of kind `Delta` carries after its header.
+    delta: Box<[u8]>,
+}
+
+impl Entry {
+    /// The bytes this entry accounts for: its slot in the log's buffer and its two heap
+    /// allocations.
+    fn footprint(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.delta.len()
+            + std::mem::size_of_val::<[DotRange]>(&self.dots)
+    }
+
+    /// Adds the entry's dots to `ctx`.
+    fn add_to(&self, ctx: &mut CausalContext) {
+        for r in &self.dots {
+            ctx.insert_range(r.replica, r.start, r.end);
+        }
+    }
+}
+
+/// A causal context indexed for repeated "does it hold these dots" questions.
+struct Lookup<'a>(Vec<(ReplicaId, &'a Ranges)>);
+
+impl<'a> Lookup<'a> {
+    fn new(ctx: &'a CausalContext) -> Self {
+        let mut v: Vec<_> = ctx.iter().map(|(r, rs)| (*r, rs)).collect();
+        v.sort_unstable_by_key(|(r, _)| *r);
+        Self(v)
+    }
+
+    /// True when every dot of `dots` is in the context.
+    fn includes(&self, dots: &[DotRange]) -> bool {
+        dots.iter().all(|d| {
+            let Ok(i) = self.0.binary_search_by_key(&d.replica, |(r, _)| *r) else {
+                return false;
+            };
+            // Intervals are sorted, disjoint and non-adjacent: the range is covered when the
+            // interval holding its start also holds its end.
+            let iv = self.0[i].1.intervals();
+            let j = iv.partition_point(|&(_, e)| e < d.start);
+            iv.get(j).is_some_and(|&(s, e)| s <= d.start && d.end <= e)
+        })
+    }
+}
+
+/// Why the log could not answer with deltas.
+#[derive(Debug)]
+pub(crate) struct Undecodable;
+
+/// The bounded, encoded delta log and the dots it no longer covers.
+#[derive(Clone, Debug)]
+pub(crate) struct DeltaLog {
+    entries: VecDeque<Entry>,
+    /// Sum of the entries' footprints.
+    bytes: usize,
+    max_entries: usize,
+    max_bytes: usize,
+    /// Dots whose deltas are not in the log: a peer lacking any gets the full state.
+    collected: CausalContext,
+    /// Reused encoding buffer, so each entry is written once and copied into an exact
+    /// allocation.
+    scratch: Vec<u8>,
+}
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard()
+}
+
+impl DeltaLog {
+    /// An empty log whose deltas for `collected` are gone already.
+    pub(crate) fn new(collected: CausalContext, max_entries: usize, max_bytes: usize) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            bytes: 0,
+            max_entries,
+            max_bytes,
+            collected,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub(crate) fn collected(&self) -> &CausalContext {
+        &self.collected
+    }
+
+    /// Marks `dots` as having no delta here (they arrived in a full state).
+    pub(crate) fn forget(&mut self, dots: &CausalContext) {
+        self.collected.union(dots);
+    }
+
+    pub(crate) fn set_max_entries(&mut self, max: usize) {
+        self.max_entries = max;
+        self.trim();
+        self.shrink();
+    }
+
+    pub(crate) fn set_max_bytes(&mut self, max: usize) {
+        self.max_bytes = max;
+        self.trim();
+        self.shrink();
+    }
+
+    /// Logs `delta`, which brought `dots`, then drops the oldest entries beyond the bounds. A
+    /// delta larger than the whole byte bound, or that cannot be encoded (never expected), is
+    /// not logged: its dots are marked collected, so peers lacking them get the full state.
+    pub(crate) fn push<S: Serialize>(&mut self, dots: &CausalContext, delta: &Causal<S>) {
+        self.scratch.clear();
+        let encoded = bincode::serde::encode_into_std_write(delta, &mut self.scratch, config());
+        let dots_len = dots
+            .iter()
+            .map(|(_, rs)| rs.intervals().len())
+            .sum::<usize>();
+        let footprint = std::mem::size_of::<Entry>()
+            + self.scratch.len()
+            + dots_len * std::mem::size_of::<DotRange>();
+        if encoded.is_err() || footprint > self.max_bytes {
+            self.collected.union(dots);
+        } else {
+            let entry = Entry {
+                dots: dots
+                    .iter()
+                    .flat_map(|(r, rs)| {
+                        rs.intervals().iter().map(|&(start, end)| DotRange {
+                            replica: *r,
+                            start,
+                            end,
+                        })
+                    })
+                    .collect(),
+                delta: Box::from(self.scratch.as_slice()),
+            };
+            debug_assert_eq!(entry.footprint(), footprint);
+            self.bytes += footprint;
+            self.entries.push_back(entry);
+        }
+        if self.scratch.capacity() > MAX_SCRATCH {
+            self.scratch = Vec::new();
+        }
+        self.trim();
+        self.shrink();
+    }
+
+    /// Drops the entries whose dots are all in `stable`. Returns how many were dropped.
+    pub(crate) fn collect(&mut self, stable: &CausalContext) -> usize {
+        let before = self.entries.len();
+        let stable = Lookup::new(stable);
+        let (collected, bytes) = (&mut self.collected, &mut self.bytes);
+        self.entries.retain(|e| {
+            if stable.includes(&e.dots) {
+                e.add_to(collected);
+                *bytes -= e.footprint();
+                false
+            } else {
+                true
+            }
+        });
+        self.shrink();
+        before - self.entries.len()
+    }
+
+    /// The join, in log order, of the logged deltas `peer` lacks. The caller has checked that
+    /// `peer` includes [`DeltaLog::collected`].
+    pub(crate) fn lacking<S: DotStore + DeserializeOwned>(
+        &self,
+        peer: &CausalContext,
+    ) -> Result<Causal<S>, Undecodable> {
+        let peer = Lookup::new(peer);
+        let mut out = Causal::default();
+        for e in self.entries.iter().filter(|e| !peer.includes(&e.dots)) {
+            let (delta, read) =
+                bincode::serde::decode_from_slice::<Causal<S>, _>(&e.delta, config())
+                    .map_err(|_| Undecodable)?;
+            if read != e.delta.len() {
+                return Err(Undecodable);
+            }
+            out.combine(delta);
+        }
+        Ok(out)
+    }
+
+    /// Drops the oldest entries beyond the bounds.
+    fn trim(&mut self) {
+        while self.entries.len() > self.max_entries || self.bytes > self.max_bytes {
+            let Some(e) = self.entries.pop_front() else {
+                break;
+            };
+            e.add_to(&mut self.collected);
+            self.bytes -= e.footprint();
+        }
+    }
+
+    /// Gives back most of the buffer once it is more than four times larger than needed.
+    fn shrink(&mut self) {
+        let (len, cap) = (self.entries.len(), self.entries.capacity());
+        if cap > MIN_SHRINK && cap / 4 > len {
+            self.entries.shrink_to(2 * len);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
