@@ -16,8 +16,9 @@ mod delta_log;
 /// any peer that still lacks them receives the full state instead.
 pub const DEFAULT_MAX_LOG_ENTRIES: usize = 100_000;
 
-/// Default bound on the bytes the delta log holds (see [`Replica::log_bytes`]): 64 MiB.
-pub const DEFAULT_MAX_LOG_BYTES: usize = 64 << 20;
+/// Default bound on the bytes the delta log holds (see [`Replica::log_bytes`]): 32 MiB, so a
+/// replica of the goal-scale model stays within 256 MiB resident even with a full log.
+pub const DEFAULT_MAX_LOG_BYTES: usize = 32 << 20;
 
 /// What a replica has to send a peer, given the peer's causal context.
 #[derive(Clone, Debug, PartialEq)]

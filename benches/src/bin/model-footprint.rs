@@ -37,7 +37,7 @@ struct Args {
     /// is 100,000).
     #[arg(long)]
     max_log: Option<usize>,
-    /// Bound on the bytes of the replica's log while building (the server default is 64 MiB).
+    /// Bound on the bytes of the replica's log while building (default: horao-crdt's `DEFAULT_MAX_LOG_BYTES`).
     #[arg(long)]
     max_log_bytes: Option<usize>,
     /// Internal: decode the snapshot in FILE and report, then exit.
