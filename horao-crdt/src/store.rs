@@ -15,6 +15,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::fmt::Debug;
+use std::ops::Bound;
 
 pub use fun::{DotFun, DotSet};
 
@@ -114,68 +115,82 @@ where
             }
             return;
         }
-        // Walk both maps in key order, joining `self`'s values in place: rebuilding the map
-        // would free and reallocate every node, which dominates the cost of a large merge.
-        // Keys only `other` holds are inserted afterwards, and keys left empty removed: by
-        // key when they are few (a search each), else in one pass over the map.
         let keep_bottom = mode == JoinMode::Combine;
-        let mut theirs_only: Vec<(K, S)> = Vec::new();
-        let few = self.0.len() / 32;
-        let mut emptied: Vec<K> = Vec::new();
-        let mut many_emptied = false;
         let mut b = other.0.into_iter();
-        let mut next = b.next();
-        for (k, x) in self.0.iter_mut() {
-            // One key comparison per step: keys are often strings, each a pointer to chase.
-            let mut y = None;
-            while let Some((bk, v)) = next.take() {
-                match bk.cmp(k) {
-                    Ordering::Less => {
-                        let mut s = S::default();
-                        s.join(v, ours, theirs, mode);
-                        if keep_bottom || !s.is_bottom() {
-                            theirs_only.push((bk, s));
-                        }
-                        next = b.next();
-                    }
-                    Ordering::Equal => {
-                        y = Some(v);
-                        next = b.next();
-                        break;
-                    }
-                    Ordering::Greater => {
-                        next = Some((bk, v));
-                        break;
-                    }
-                }
-            }
-            x.join(y.unwrap_or_default(), ours, theirs, mode);
-            if !keep_bottom && !many_emptied && x.is_bottom() {
-                if emptied.len() < few {
-                    emptied.push(k.clone());
-                } else {
-                    many_emptied = true;
-                }
-            }
+        if self.0.is_empty() {
+            self.0 = b
+                .filter_map(|(bk, y)| {
+                    let mut s = S::default();
+                    s.join(y, ours, theirs, mode);
+                    (keep_bottom || !s.is_bottom()).then_some((bk, s))
+                })
+                .collect();
+            return;
         }
+        // Walk both maps in key order, joining `self`'s values in place: rebuilding the map
+        // would free and reallocate every node, which dominates the cost of a large merge. A
+        // key only `other` holds is inserted, and a key left empty removed, as the walk meets
+        // it; the walk then resumes after that key. So the join needs no buffer, and its cost
+        // is one key comparison per key plus a search per inserted or removed key.
+        let mut next = b.next();
+        let mut resume: Option<K> = None;
+        loop {
+            let rest = match &resume {
+                Some(r) => self.0.range_mut((Bound::Excluded(r), Bound::Unbounded)),
+                None => self.0.range_mut(..),
+            };
+            let mut change: Option<(K, Option<S>)> = None;
+            'walk: for (k, x) in rest {
+                let mut y = None;
+                while let Some((bk, v)) = next.take() {
+                    // One comparison per step: keys are often strings, each a pointer to chase.
+                    match bk.cmp(k) {
+                        Ordering::Less => {
+                            next = b.next();
+                            let mut s = S::default();
+                            s.join(v, ours, theirs, mode);
+                            if keep_bottom || !s.is_bottom() {
+                                change = Some((bk, Some(s)));
+                                break 'walk;
+                            }
+                        }
+                        Ordering::Equal => {
+                            y = Some(v);
+                            next = b.next();
+                            break;
+                        }
+                        Ordering::Greater => {
+                            next = Some((bk, v));
+                            break;
+                        }
+                    }
+                }
+                x.join(y.unwrap_or_default(), ours, theirs, mode);
+                if !keep_bottom && x.is_bottom() {
+                    change = Some((k.clone(), None));
+                    break;
+                }
+            }
+            resume = match change {
+                Some((k, Some(s))) => {
+                    let r = k.clone();
+                    self.0.insert(k, s);
+                    Some(r)
+                }
+                Some((k, None)) => {
+                    self.0.remove(&k);
+                    Some(k)
+                }
+                None => break,
+            };
+        }
+        // Keys past `self`'s last one.
         for (bk, y) in next.into_iter().chain(b) {
             let mut s = S::default();
             s.join(y, ours, theirs, mode);
             if keep_bottom || !s.is_bottom() {
-                theirs_only.push((bk, s));
+                self.0.insert(bk, s);
             }
-        }
-        if many_emptied {
-            self.0.retain(|_, v| !v.is_bottom());
-        } else {
-            for k in &emptied {
-                self.0.remove(k);
-            }
-        }
-        if self.0.is_empty() {
-            self.0 = theirs_only.into_iter().collect();
-        } else {
-            self.0.extend(theirs_only);
         }
     }
 
@@ -261,3 +276,6 @@ macro_rules! newtype_dot_store {
     };
 }
 pub(crate) use newtype_dot_store;
+
+#[cfg(test)]
+mod tests;
