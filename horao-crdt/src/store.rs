@@ -6,13 +6,18 @@
 //! longer holds was removed (or overwritten) there, so it is dropped. This rule is what makes
 //! removals win over the entries they observed and lose to concurrent additions.
 
+mod fun;
+
 use crate::context::CausalContext;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::id::Dot;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::fmt::Debug;
+use std::ops::Bound;
+
+pub use fun::{DotFun, DotSet};
 
 /// How a join treats the keys of maps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,108 +54,6 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
     /// The same keys holding no dots. A delta that removes this store carries its skeleton,
     /// so a receiver applying the delta visits exactly the keys it has to clear.
     fn skeleton(&self) -> Self;
-}
-
-/// A map from dots to values, kept as a vector sorted by dot (small in practice: registers
-/// hold one entry per concurrent write).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct DotFun<V>(pub(crate) Vec<(Dot, V)>);
-
-impl<V> Default for DotFun<V> {
-    fn default() -> Self {
-        Self(Vec::new())
-    }
-}
-
-/// A set of dots (a dot store whose entries carry no value).
-pub type DotSet = DotFun<()>;
-
-impl<V> DotFun<V> {
-    /// The entries, sorted by dot.
-    pub fn entries(&self) -> &[(Dot, V)] {
-        &self.0
-    }
-
-    /// A store with the single entry `(dot, value)`.
-    pub fn single(dot: Dot, value: V) -> Self {
-        Self(vec![(dot, value)])
-    }
-
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when there are no entries.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
-    fn is_bottom(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
-        self.0.iter().for_each(|(d, _)| f(*d));
-    }
-
-    fn join(&mut self, other: Self, ours: &CausalContext, theirs: &CausalContext, _: JoinMode) {
-        // Fast path for the common register case: the same single entry on both sides.
-        if self.0.len() == 1 && other.0.len() == 1 && self.0[0].0 == other.0[0].0 {
-            return;
-        }
-        // One side empty (a key only one side holds, in a map join): filter in place rather
-        // than allocate, since most keys of a large map join take one of these paths or the
-        // one above.
-        if other.0.is_empty() {
-            self.0.retain(|(d, _)| !theirs.contains(d));
-            return;
-        }
-        if self.0.is_empty() {
-            self.0 = other.0;
-            self.0.retain(|(d, _)| !ours.contains(d));
-            return;
-        }
-        let mine = std::mem::take(&mut self.0);
-        let mut out = Vec::with_capacity(mine.len().max(other.0.len()));
-        let mut a = mine.into_iter().peekable();
-        let mut b = other.0.into_iter().peekable();
-        loop {
-            let ord = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) => x.0.cmp(&y.0),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => break,
-            };
-            match ord {
-                Ordering::Equal => {
-                    out.extend(a.next());
-                    b.next();
-                }
-                Ordering::Less => out.extend(a.next().filter(|(d, _)| !theirs.contains(d))),
-                Ordering::Greater => out.extend(b.next().filter(|(d, _)| !ours.contains(d))),
-            }
-        }
-        self.0 = out;
-    }
-
-    fn validate(&self) -> Result<()> {
-        if self.0.windows(2).all(|w| w[0].0 < w[1].0) {
-            Ok(())
-        } else {
-            Err(Error::Invalid {
-                what: "dot store",
-                why: "entries are not sorted by unique dots".into(),
-            })
-        }
-    }
-
-    fn skeleton(&self) -> Self {
-        Self::default()
-    }
 }
 
 /// A map from keys to nested dot stores. Removing a key is observed-remove: the key's dots
@@ -212,43 +115,82 @@ where
             }
             return;
         }
-        // Walk both maps in key order, joining `self`'s values in place: rebuilding the map
-        // would free and reallocate every node, which dominates the cost of a large merge.
-        // Keys only `other` holds, and keys left empty, are inserted and removed afterwards.
         let keep_bottom = mode == JoinMode::Combine;
-        let mut theirs_only: Vec<(K, S)> = Vec::new();
-        let mut emptied: Vec<K> = Vec::new();
-        let mut b = other.0.into_iter().peekable();
-        for (k, x) in self.0.iter_mut() {
-            while let Some((bk, y)) = b.next_if(|(bk, _)| bk < k) {
-                let mut s = S::default();
-                s.join(y, ours, theirs, mode);
-                if keep_bottom || !s.is_bottom() {
-                    theirs_only.push((bk, s));
+        let mut b = other.0.into_iter();
+        if self.0.is_empty() {
+            self.0 = b
+                .filter_map(|(bk, y)| {
+                    let mut s = S::default();
+                    s.join(y, ours, theirs, mode);
+                    (keep_bottom || !s.is_bottom()).then_some((bk, s))
+                })
+                .collect();
+            return;
+        }
+        // Walk both maps in key order, joining `self`'s values in place: rebuilding the map
+        // would free and reallocate every node, which dominates the cost of a large merge. A
+        // key only `other` holds is inserted, and a key left empty removed, as the walk meets
+        // it; the walk then resumes after that key. So the join needs no buffer, and its cost
+        // is one key comparison per key plus a search per inserted or removed key.
+        let mut next = b.next();
+        let mut resume: Option<K> = None;
+        loop {
+            let rest = match &resume {
+                Some(r) => self.0.range_mut((Bound::Excluded(r), Bound::Unbounded)),
+                None => self.0.range_mut(..),
+            };
+            let mut change: Option<(K, Option<S>)> = None;
+            'walk: for (k, x) in rest {
+                let mut y = None;
+                while let Some((bk, v)) = next.take() {
+                    // One comparison per step: keys are often strings, each a pointer to chase.
+                    match bk.cmp(k) {
+                        Ordering::Less => {
+                            next = b.next();
+                            let mut s = S::default();
+                            s.join(v, ours, theirs, mode);
+                            if keep_bottom || !s.is_bottom() {
+                                change = Some((bk, Some(s)));
+                                break 'walk;
+                            }
+                        }
+                        Ordering::Equal => {
+                            y = Some(v);
+                            next = b.next();
+                            break;
+                        }
+                        Ordering::Greater => {
+                            next = Some((bk, v));
+                            break;
+                        }
+                    }
+                }
+                x.join(y.unwrap_or_default(), ours, theirs, mode);
+                if !keep_bottom && x.is_bottom() {
+                    change = Some((k.clone(), None));
+                    break;
                 }
             }
-            match b.next_if(|(bk, _)| bk == k) {
-                Some((_, y)) => x.join(y, ours, theirs, mode),
-                None => x.join(S::default(), ours, theirs, mode),
-            }
-            if !keep_bottom && x.is_bottom() {
-                emptied.push(k.clone());
-            }
+            resume = match change {
+                Some((k, Some(s))) => {
+                    let r = k.clone();
+                    self.0.insert(k, s);
+                    Some(r)
+                }
+                Some((k, None)) => {
+                    self.0.remove(&k);
+                    Some(k)
+                }
+                None => break,
+            };
         }
-        for (bk, y) in b {
+        // Keys past `self`'s last one.
+        for (bk, y) in next.into_iter().chain(b) {
             let mut s = S::default();
             s.join(y, ours, theirs, mode);
             if keep_bottom || !s.is_bottom() {
-                theirs_only.push((bk, s));
+                self.0.insert(bk, s);
             }
-        }
-        for k in &emptied {
-            self.0.remove(k);
-        }
-        if self.0.is_empty() {
-            self.0 = theirs_only.into_iter().collect();
-        } else {
-            self.0.extend(theirs_only);
         }
     }
 
@@ -334,3 +276,6 @@ macro_rules! newtype_dot_store {
     };
 }
 pub(crate) use newtype_dot_store;
+
+#[cfg(test)]
+mod tests;

@@ -28,7 +28,7 @@ impl PnCounter {
         let (mut inc, mut dec) = own
             .iter()
             .fold((0u64, 0u64), |(i, d), (_, (a, b))| (i.max(*a), d.max(*b)));
-        let old = DotFun(own);
+        let old = DotFun::from_vec(own);
         tx.kill(&old);
         if by >= 0 {
             inc = inc.saturating_add(by.unsigned_abs());
