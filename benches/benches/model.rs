@@ -1,7 +1,8 @@
 //! Criterion benchmark of horao-model at the scale of its goals: snapshot encode, decode
 //! (with validation) and both together for a model of 50,000 devices, 10,000 machines and
-//! 100,000 volumes; capacity-fit queries and the earliest-start search against 10,000 claims;
-//! applying one delta to the big model.
+//! 100,000 volumes; capacity-fit queries (reservation, update, maintenance), the
+//! earliest-start search, rebuilding the fit index and a whole admission against 10,000
+//! claims; applying one delta to the big model.
 //!
 //! Snapshots are `horao_model::snapshot`'s (the schema header, then horao-crdt's wire envelope
 //! of the full state), as the server stores them. `cargo bench -p horao-bench --bench model`
@@ -13,11 +14,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use horao_bench::model_workload::claims::{ClaimsConfig, build_claims};
 use horao_bench::model_workload::{BuiltModel, ModelConfig, build_model};
-use horao_crdt::{Causal, Timestamp, Tx};
-use horao_model::claims::FitContext;
+use horao_crdt::{Causal, CausalContext, DotStore, JoinMode, Timestamp, Tx};
+use horao_model::claims::{ClaimId, FitContext};
 use horao_model::lifecycle::{Actor, MachineReport, MachineState, VolumeReport, VolumeState};
 use horao_model::model::Model;
 use horao_model::physical::DeviceKind;
@@ -230,7 +231,7 @@ fn claims(c: &mut Criterion) {
         ClaimsConfig::goal()
     };
     let t = Instant::now();
-    let built = build_claims(&cfg).unwrap();
+    let mut built = build_claims(&cfg).unwrap();
     let m = built.model();
     println!(
         "claims: {} reservations ({} refused and redrawn), {} maintenance windows, {} devices, \
@@ -244,32 +245,64 @@ fn claims(c: &mut Criterion) {
     let ctx = FitContext::new(m);
     ctx.check_reservation(None, &built.probe).unwrap();
     ctx.check_reservation(None, &built.probe_one_pool).unwrap();
+    let mut with_maintenance = FitContext::new(m);
+    with_maintenance.include_maintenance(&built.probe_maintenance);
     println!(
-        "claims: earliest start of the request: {:?}",
-        m.earliest_start(&built.request).unwrap()
+        "claims: earliest start of the request: {:?}; maintenance probe: {:?}",
+        m.earliest_start(&built.request).unwrap(),
+        with_maintenance.check_window(built.probe_maintenance.window)
     );
+    let existing = m
+        .claims
+        .reservation_specs()
+        .next()
+        .map(|(id, _)| id.clone())
+        .unwrap();
 
     let mut g = c.benchmark_group("model/fit");
-    // What `create_reservation` does: index the model, then fit against every pool.
+    // What `create_reservation` does: fit against every pool, from the model's fit index
+    // (built by the admissions above and patched by each of their deltas).
     g.bench_function("check-reservation/three-pools", |b| {
         b.iter(|| FitContext::new(m).check_reservation(None, black_box(&built.probe)))
     });
     g.bench_function("check-reservation/one-pool", |b| {
         b.iter(|| FitContext::new(m).check_reservation(None, black_box(&built.probe_one_pool)))
     });
-    // The same query split in two: building the context, and fitting with a built one.
-    g.bench_function("context-build", |b| {
-        b.iter(|| FitContext::new(black_box(m)))
-    });
-    g.bench_function("prebuilt-context/three-pools", |b| {
-        b.iter(|| ctx.check_reservation(None, black_box(&built.probe)))
+    // What `update_reservation` does: fit with the reservation's old spec set aside.
+    g.bench_function("check-update/three-pools", |b| {
+        b.iter(|| FitContext::new(m).check_reservation(Some(&existing), black_box(&built.probe)))
     });
     g.bench_function("earliest-start/three-pools", |b| {
         b.iter(|| m.earliest_start(black_box(&built.request)))
     });
-    // The infrastructure pool's part of the query, step by step: gathering its claims from
-    // the model, building the horao-sched timeline (and its index, on the first query), and
-    // the query on a built timeline.
+    // What `create_maintenance` does: every pool must still hold its reservations.
+    g.bench_function("check-maintenance/all-pools", |b| {
+        b.iter(|| {
+            let mut ctx = FitContext::new(m);
+            ctx.include_maintenance(black_box(&built.probe_maintenance));
+            ctx.check_window(built.probe_maintenance.window)
+        })
+    });
+    // The first query after the index was dropped (a full-state merge, a decoded snapshot):
+    // rebuilding every pool's timeline from the model.
+    g.bench_function("index-build", |b| {
+        b.iter_batched(
+            || {
+                let mut fresh = m.clone();
+                let empty = CausalContext::new();
+                fresh.join(Model::default(), &empty, &empty, JoinMode::State);
+                fresh
+            },
+            |fresh| {
+                fresh.build_fit_index();
+                fresh
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    // The infrastructure pool derived from the model without the index, step by step:
+    // gathering its claims, building a timeline from them and querying it; and the query on
+    // a built timeline alone.
     let pool = &ctx.pools_of(&built.probe.infrastructure, &built.probe.tenant)[0];
     g.bench_function("pool-claims/infrastructure-pool", |b| {
         b.iter(|| ctx.pool_claims(black_box(pool), None))
@@ -281,11 +314,27 @@ fn claims(c: &mut Criterion) {
         b.iter(|| pc.timeline().fits(black_box(&demand.0), w.start, w.end))
     });
     g.bench_function("timeline-only/infrastructure-pool", |b| {
-        let pool = &ctx.pools_of(&built.probe.infrastructure, &built.probe.tenant)[0];
         let timeline = ctx.pool_claims(pool, None).timeline();
         let demand = ctx.demand(&built.probe).unwrap();
         let w = built.probe.window;
         b.iter(|| timeline.fits(black_box(&demand.0), w.start, w.end))
+    });
+    // A whole admission as the server runs it: `try_mutate` (fit check, delta, apply, which
+    // patches the index) of a new reservation, then of its deletion.
+    g.bench_function("admit-and-delete-reservation/three-pools", |b| {
+        let id = ClaimId::new("rsv-bench").unwrap();
+        b.iter(|| {
+            let ts = built.clock.tick();
+            let spec = built.probe.clone();
+            built
+                .replica
+                .try_mutate(|m, tx| m.create_reservation(&id, spec, ts, tx))
+                .unwrap();
+            built
+                .replica
+                .try_mutate(|m, tx| m.delete_reservation(&id, tx))
+                .unwrap()
+        })
     });
     g.finish();
 }

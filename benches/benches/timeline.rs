@@ -1,6 +1,8 @@
 //! Criterion benchmark of horao-sched claims over time: `fits` and `earliest_start` queries
 //! against 10,000 existing claims (reservations and maintenance windows over a year, three
-//! dimensions), and the cost of the first query after a claim is added (index rebuild).
+//! dimensions), a query right after a claim is added (nothing is rebuilt: the change-point
+//! tree is updated in place), adding and removing a claim, a hypothetical query with one
+//! claim set aside, and building the 10,000-claim timeline.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -61,7 +63,6 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3));
     let mut t = timeline(3);
     let qs = queries(5);
-    let _ = t.fits(&qs[0].0, 0, 1); // build the index outside the measurement
     let mut i = 0;
     group.bench_function("fits/10k-claims", |b| {
         b.iter(|| {
@@ -89,6 +90,27 @@ fn bench(c: &mut Criterion) {
             fit
         })
     });
+    group.bench_function("add-remove/10k-claims", |b| {
+        b.iter(|| {
+            i = (i + 1) % qs.len();
+            let (demand, start, len) = &qs[i];
+            let id = t.add_reservation(black_box(demand.clone()), *start, start + len);
+            if let Ok(id) = id {
+                t.remove(id);
+            }
+        })
+    });
+    let ids: Vec<_> = t.claims().into_iter().map(|(id, _)| id).collect();
+    group.bench_function("what-if-without/10k-claims", |b| {
+        b.iter(|| {
+            i = (i + 1) % qs.len();
+            let (demand, start, len) = &qs[i];
+            t.what_if()
+                .without(ids[i % ids.len()])
+                .fits(black_box(demand), *start, start + len)
+        })
+    });
+    group.bench_function("build/10k-claims", |b| b.iter(|| timeline(black_box(3))));
     group.finish();
 }
 

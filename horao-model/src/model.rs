@@ -3,14 +3,21 @@
 //! Each sub-document owns a group of flat tables; [`Model`] joins them field by field. Every
 //! mutator is a method on `Model` that reads the whole state (to validate references across
 //! sub-documents) and returns a `Model` delta touching only what changed; run it through
-//! [`horao_crdt::Replica::try_mutate`]. Adding a sub-document is one field here and one name
-//! in the `dot_store_struct!` line.
+//! [`horao_crdt::Replica::try_mutate`]. Adding a sub-document is one field here and one line
+//! in each method of the `DotStore` implementation below.
+//!
+//! Besides the sub-documents, the model keeps a derived fit index (per capacity pool, a
+//! timeline of its reservations and maintenance) that fit queries build on first use and
+//! that each applied delta patches; it is never stored, compared or sent.
 
 use crate::claims::Claims;
+use crate::claims::index::patch::Touched;
+use crate::claims::index::{FitCell, FitIndex};
 use crate::logical::Logical;
 use crate::physical::Physical;
-use horao_crdt::dot_store_struct;
+use horao_crdt::{CausalContext, Dot, DotStore, JoinMode};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// The version of the stored shape of [`Model`], written and checked in each snapshot's
 /// header (see [`crate::snapshot`]).
@@ -29,14 +36,89 @@ pub struct Model {
     pub storage: crate::lifecycle::Storage,
     /// Environments and resources.
     pub environments: crate::environments::Environments,
+    /// Per-pool timelines for fit queries, derived from the fields above.
+    #[serde(skip)]
+    pub(crate) fit: FitCell,
 }
-dot_store_struct!(Model {
-    physical,
-    logical,
-    claims,
-    storage,
-    environments
-});
+
+impl DotStore for Model {
+    fn is_bottom(&self) -> bool {
+        self.physical.is_bottom()
+            && self.logical.is_bottom()
+            && self.claims.is_bottom()
+            && self.storage.is_bottom()
+            && self.environments.is_bottom()
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
+        self.physical.for_each_dot(f);
+        self.logical.for_each_dot(f);
+        self.claims.for_each_dot(f);
+        self.storage.for_each_dot(f);
+        self.environments.for_each_dot(f);
+    }
+
+    fn join(&mut self, other: Self, ours: &CausalContext, theirs: &CausalContext, mode: JoinMode) {
+        // A built fit index is patched for the keys an applied delta carries, recorded before
+        // the join; any other join drops it, and the next fit query rebuilds it.
+        let touched = (mode == JoinMode::Apply && self.fit.get().is_some())
+            .then(|| Touched::of(self, &other));
+        let index = self.fit.take();
+        self.physical.join(other.physical, ours, theirs, mode);
+        self.logical.join(other.logical, ours, theirs, mode);
+        self.claims.join(other.claims, ours, theirs, mode);
+        self.storage.join(other.storage, ours, theirs, mode);
+        self.environments
+            .join(other.environments, ours, theirs, mode);
+        if let (Some(touched), Some(mut ix)) = (touched, index)
+            && touched.apply(Arc::make_mut(&mut ix), self)
+        {
+            self.fit.put(ix);
+        }
+    }
+
+    fn validate(&self) -> horao_crdt::Result<()> {
+        self.physical.validate()?;
+        self.logical.validate()?;
+        self.claims.validate()?;
+        self.storage.validate()?;
+        self.environments.validate()
+    }
+
+    fn skeleton(&self) -> Self {
+        Model {
+            physical: self.physical.skeleton(),
+            logical: self.logical.skeleton(),
+            claims: self.claims.skeleton(),
+            storage: self.storage.skeleton(),
+            environments: self.environments.skeleton(),
+            fit: FitCell::default(),
+        }
+    }
+}
+
+impl Model {
+    /// The fit index, built now if it is not yet.
+    pub(crate) fn fit_index(&self) -> &FitIndex {
+        self.fit.get_or_build(self)
+    }
+
+    /// Builds the derived fit index now if it is not built yet; otherwise the first fit
+    /// query (admitting a reservation or maintenance window, an earliest-start search)
+    /// builds it. Useful after loading a snapshot or merging a full state.
+    pub fn build_fit_index(&self) {
+        self.fit_index();
+    }
+
+    /// True when the fit index, patched delta by delta, holds exactly what a rebuild from the
+    /// state would (true when it is not built; O(claims · log claims + devices); for tests and
+    /// consistency checks).
+    pub fn fit_index_is_consistent(&self) -> bool {
+        self.fit
+            .get()
+            .is_none_or(|ix| ix.same_entries(&FitIndex::build(self)))
+    }
+}
 
 /// Whether an entity kind is hardware (created once, changed rarely, by few operators) or
 /// software-defined (created and destroyed often, by many). Static and dynamic resources are

@@ -331,6 +331,8 @@ proptest! {
                     prop_assert_eq!(got, want, "earliest {} x {} from {}", count, len, not_before);
                 }
             }
+            // The fit index, patched by every admitted claim, equals one rebuilt from the state.
+            prop_assert!(w.model("a").fit_index_is_consistent());
         }
         prop_assert_eq!(w.run("a", "show conflicts"), "-");
     }

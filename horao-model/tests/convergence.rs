@@ -1,7 +1,7 @@
 //! Property tests: random concurrent histories of physical, logical and claim operations on
 //! 2–5 replicas, exchanged by delta anti-entropy in random order, converge to one model with
-//! one conflict report; the derived index patched by deltas equals one rebuilt from scratch;
-//! and the stored encoding round-trips.
+//! one conflict report; the derived indexes (physical, and the fit index of claims) patched
+//! by deltas equal ones rebuilt from scratch; and the stored encoding round-trips.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -126,13 +126,18 @@ proptest! {
         for s in &steps {
             match s {
                 Step::Op(r, o) => {
+                    // A built fit index is patched by the operation's delta, never rebuilt.
+                    w.model(&name(*r)).build_fit_index();
                     w.run(&name(*r), o);
                     // Removal deltas patch the index in place: it must match a rebuild.
                     prop_assert!(w.model(&name(*r)).physical.index_is_consistent(), "after {}", o);
+                    prop_assert!(w.model(&name(*r)).fit_index_is_consistent(), "fit index after {}", o);
                 }
                 Step::Sync(a, b) => {
+                    w.model(&name(*b)).build_fit_index();
                     exchange(&mut w, *a, *b);
                     prop_assert!(w.model(&name(*b)).physical.index_is_consistent());
+                    prop_assert!(w.model(&name(*b)).fit_index_is_consistent(), "fit index after a sync");
                 }
             }
         }
@@ -162,6 +167,7 @@ proptest! {
             prop_assert_eq!(&m, &first, "replica {} differs", i);
             prop_assert_eq!(m.conflicts(), conflicts.clone(), "replica {} reports differently", i);
             prop_assert!(m.physical.index_is_consistent(), "replica {}'s patched index drifted", i);
+            prop_assert!(m.fit_index_is_consistent(), "replica {}'s fit index drifted", i);
             for k in ["k1", "k2", "k3"] {
                 let k = k.parse().unwrap();
                 prop_assert_eq!(m.physical.devices_in_rack(&k), first.physical.devices_in_rack(&k));

@@ -4,8 +4,8 @@
 //! year, each admitted by the model's own fit check.
 //!
 //! Maintenance windows are created before the reservations. The final state does not depend
-//! on the order, but admitting a maintenance window re-checks every pool that any reservation
-//! draws from, so creating them last would make the build quadratic for no benefit.
+//! on the order; admitting a maintenance window re-checks every pool that any reservation
+//! draws from, which is cheapest while the pools are still empty.
 
 use super::{Clock, ModelConfig, build_physical, replica_id};
 use horao_crdt::Replica;
@@ -118,6 +118,9 @@ pub struct BuiltClaims {
     pub probe_one_pool: ReservationSpec,
     /// An earliest-start search for a week of the first tenant's capacity.
     pub request: ReservationRequest,
+    /// A maintenance window of two hosts for a day in the middle of the period: the
+    /// admission check of a maintenance window.
+    pub probe_maintenance: MaintenanceSpec,
     /// Reservation attempts refused because they did not fit (each was redrawn).
     pub refused: usize,
 }
@@ -321,6 +324,14 @@ pub fn build_claims(cfg: &ClaimsConfig) -> Result<BuiltClaims> {
         tenant: last,
         ..probe.clone()
     };
+    let probe_maintenance = MaintenanceSpec {
+        devices: hosts.iter().take(2).cloned().collect(),
+        window: Window {
+            start: mid + 2 * DAY,
+            end: mid + 3 * DAY,
+        },
+        reason: "probe".into(),
+    };
     let request = ReservationRequest {
         infrastructure: infra,
         tenant: first,
@@ -336,6 +347,7 @@ pub fn build_claims(cfg: &ClaimsConfig) -> Result<BuiltClaims> {
         probe,
         probe_one_pool,
         request,
+        probe_maintenance,
         refused,
     })
 }

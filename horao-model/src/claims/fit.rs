@@ -1,101 +1,42 @@
-//! Translates the model into horao-sched timelines: which capacity pools a claim draws from,
-//! each pool's capacity, and the reservations and maintenance windows that count against it.
+//! Fit queries: does a reservation fit every pool it draws from, where is the earliest window
+//! it fits, and do the pools still hold their reservations with more devices down.
 //!
-//! A reservation draws from up to three pools, and must fit each at every instant of its
-//! window: its infrastructure (the total capacity of its active datacenters), its tenant's
-//! constrained share of that infrastructure (when the tenant has constraints), and its
-//! tenant's quota (when the tenant has quotas). Capacity is aggregated per dimension: the
-//! logical layer promises coarse amounts; placing them on nodes is the scheduler's job.
-//! Maintenance removes each device's capacity while any of its windows is open (overlapping
-//! windows on one device are merged, so a device is never removed twice).
+//! Capacity is aggregated per dimension: the logical layer promises coarse amounts; placing
+//! them on nodes is the scheduler's job. Maintenance removes each device's capacity while any
+//! of its windows is open (overlapping windows on one device are merged, so a device is never
+//! removed twice). Queries answer from the model's derived fit index (built on the first
+//! query, then patched delta by delta), so a query against thousands of claims asks a built
+//! timeline per pool; [`FitContext::pool_claims`] still derives a pool's claims from the
+//! model directly, for reports and as the reference the index is tested against.
 
+use super::index::FitIndex;
+use super::pool::{counts_in, demand_in, demand_of, pools_of, quota_capacity, scope_of};
+use super::windows::{difference, merge};
 use super::{ClaimId, MaintenanceSpec, ReservationRequest, ReservationSpec, Window};
 use crate::error::{Error, Result};
 use crate::logical::{
-    Capacity, CapacityIndex, Constraint, DIMENSIONS, Dimension, InfraId, Scope, TenantId,
+    Capacity, CapacityIndex, Constraint, DIMENSIONS, Dimension, InfraId, TenantId,
 };
 use crate::model::Model;
 use crate::physical::DeviceId;
-use horao_sched::timeline::{Fit, Timeline};
+use horao_sched::timeline::{Claim, ClaimKind, Fit, Timeline};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::sync::OnceLock;
 
-/// A capacity pool claims are fitted against.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub enum Pool {
-    /// All active datacenters of an infrastructure.
-    Infrastructure(InfraId),
-    /// A tenant's constrained share of an infrastructure.
-    Tenant {
-        /// The infrastructure.
-        infrastructure: InfraId,
-        /// The tenant.
-        tenant: TenantId,
-    },
-    /// A tenant's quotas (across infrastructures).
-    Quota(TenantId),
-}
+pub use super::pool::{Pool, PoolClaims};
 
-impl fmt::Display for Pool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Pool::Infrastructure(i) => write!(f, "infrastructure {i}"),
-            Pool::Tenant {
-                infrastructure,
-                tenant,
-            } => write!(f, "tenant {tenant} in infrastructure {infrastructure}"),
-            Pool::Quota(t) => write!(f, "quota of tenant {t}"),
-        }
-    }
-}
-
-/// A pool's inputs for a timeline: capacity, demands and removals, each over a window.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PoolClaims {
-    /// Capacity per dimension with nothing down.
-    pub capacity: Capacity,
-    /// Reservations: id, demand, window.
-    pub reservations: Vec<(ClaimId, Capacity, Window)>,
-    /// Capacity removed by maintenance, per merged window of one device.
-    pub maintenance: Vec<(Capacity, Window)>,
-}
-
-impl PoolClaims {
-    /// The horao-sched timeline of this pool.
-    pub fn timeline(&self) -> Timeline {
-        let mut t = Timeline::new(self.capacity.0.to_vec());
-        // Windows and vector lengths are validated before they get here, so `add` only fails
-        // on input the model never produces; such a claim is skipped rather than panicking.
-        for (_, c, w) in &self.reservations {
-            let _ = t.add_reservation(c.0.to_vec(), w.start, w.end);
-        }
-        for (c, w) in &self.maintenance {
-            let _ = t.add_maintenance(c.0.to_vec(), w.start, w.end);
-        }
-        t
-    }
-}
-
-/// Everything fit queries need, computed once from a model: device capacities and the merged
-/// maintenance windows per device. Build one per model state and ask it many questions.
+/// Fit queries against one model state, optionally with maintenance windows that are not (yet)
+/// in the model ([`FitContext::include_maintenance`]). Cheap to create: the work is done once
+/// per model state, by the model's fit index.
 #[derive(Clone, Debug)]
 pub struct FitContext<'m> {
     model: &'m Model,
-    capacity: CapacityIndex,
-    down: BTreeMap<DeviceId, Vec<Window>>,
-}
-
-/// Sorts and merges overlapping or touching windows.
-fn merge(mut ws: Vec<Window>) -> Vec<Window> {
-    ws.sort();
-    let mut out: Vec<Window> = Vec::with_capacity(ws.len());
-    for w in ws {
-        match out.last_mut() {
-            Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
-            _ => out.push(w),
-        }
-    }
-    out
+    /// Maintenance counted on top of the model's.
+    included: Vec<MaintenanceSpec>,
+    /// The merged maintenance windows per device, included ones too, for
+    /// [`FitContext::pool_claims`]; built on its first call.
+    down: OnceLock<BTreeMap<DeviceId, Vec<Window>>>,
 }
 
 fn sched_error(e: horao_sched::Error) -> Error {
@@ -105,41 +46,52 @@ fn sched_error(e: horao_sched::Error) -> Error {
     }
 }
 
+fn does_not_fit(pool: &Pool, fit: Fit) -> Result<()> {
+    match fit {
+        Fit::Fits => Ok(()),
+        Fit::Overflow {
+            dimension,
+            at,
+            needed,
+            available,
+        } => Err(Error::DoesNotFit {
+            pool: pool.to_string(),
+            dimension: dim_name(dimension),
+            at,
+            needed,
+            available,
+        }),
+    }
+}
+
 impl<'m> FitContext<'m> {
-    /// Indexes `model`'s devices and maintenance windows.
+    /// A context answering from `model`'s fit index.
     pub fn new(model: &'m Model) -> Self {
-        let mut down: BTreeMap<DeviceId, Vec<Window>> = BTreeMap::new();
-        for (_, m) in model.claims.maintenance_specs() {
-            for d in &m.devices {
-                down.entry(d.clone()).or_default().push(m.window);
-            }
-        }
-        let down = down.into_iter().map(|(d, ws)| (d, merge(ws))).collect();
         FitContext {
             model,
-            capacity: CapacityIndex::build(&model.physical),
-            down,
+            included: Vec::new(),
+            down: OnceLock::new(),
         }
     }
 
     /// Counts a maintenance window that is not (yet) in the model.
     pub fn include_maintenance(&mut self, m: &MaintenanceSpec) {
-        for d in &m.devices {
-            let ws = self.down.entry(d.clone()).or_default();
-            ws.push(m.window);
-            *ws = merge(std::mem::take(ws));
-        }
+        self.included.push(m.clone());
+        self.down = OnceLock::new();
+    }
+
+    fn index(&self) -> &'m FitIndex {
+        self.model.fit_index()
     }
 
     /// The device capacities this context uses.
-    pub fn capacity_index(&self) -> &CapacityIndex {
-        &self.capacity
+    pub fn capacity_index(&self) -> &'m CapacityIndex {
+        self.index().capacity()
     }
 
     /// The demand of a reservation (profile demand × count), if its profile exists.
     pub fn demand(&self, spec: &ReservationSpec) -> Option<Capacity> {
-        let p = self.model.logical.profiles.get(&spec.profile)?.spec.get()?;
-        Some(p.demand.times(u64::from(spec.count)))
+        demand_of(self.model, spec)
     }
 
     /// Refuses a demand for a disk class the tenant's constraints forbid. Fitting alone would
@@ -170,98 +122,59 @@ impl<'m> FitContext<'m> {
         })
     }
 
-    /// The scope of `pool`, or `None` for quota pools (which have no devices) and pools whose
-    /// infrastructure or tenant is gone.
-    fn scope(&self, pool: &Pool) -> Option<Scope> {
-        let infra = |i: &InfraId| self.model.infrastructure_scope(i).ok();
-        match pool {
-            Pool::Infrastructure(i) => infra(i),
-            Pool::Tenant {
-                infrastructure,
-                tenant,
-            } => self.model.tenant_scope(tenant, infra(infrastructure)?),
-            Pool::Quota(_) => None,
-        }
-    }
-
     /// The pools a reservation of `tenant` in `infra` draws from.
     pub fn pools_of(&self, infra: &InfraId, tenant: &TenantId) -> Vec<Pool> {
-        let mut pools = vec![Pool::Infrastructure(infra.clone())];
-        if let Some(t) = self.model.logical.tenants.get(tenant) {
-            if !t.constraints.is_empty() {
-                pools.push(Pool::Tenant {
-                    infrastructure: infra.clone(),
-                    tenant: tenant.clone(),
-                });
-            }
-            if !t.quotas.is_empty() {
-                pools.push(Pool::Quota(tenant.clone()));
-            }
-        }
-        pools
+        pools_of(self.model, infra, tenant)
     }
 
     /// Every pool some claim currently draws from, sorted.
     pub fn all_pools(&self) -> Vec<Pool> {
-        let mut pools: BTreeSet<Pool> = self
-            .model
-            .logical
-            .infrastructures
-            .keys()
-            .map(|i| Pool::Infrastructure(i.clone()))
-            .collect();
-        for (_, r) in self.model.claims.reservation_specs() {
-            pools.extend(self.pools_of(&r.infrastructure, &r.tenant));
-        }
-        pools.into_iter().collect()
+        self.index().drawn_pools().cloned().collect()
     }
 
-    /// The timeline inputs of `pool`, leaving out reservation `skip` (the one being replaced).
+    /// The merged maintenance windows per device, included ones too.
+    fn down(&self) -> &BTreeMap<DeviceId, Vec<Window>> {
+        self.down.get_or_init(|| {
+            let mut down: BTreeMap<DeviceId, Vec<Window>> = BTreeMap::new();
+            let model = self.model.claims.maintenance_specs().map(|(_, m)| m);
+            for m in model.chain(&self.included) {
+                for d in &m.devices {
+                    down.entry(d.clone()).or_default().push(m.window);
+                }
+            }
+            down.into_iter().map(|(d, ws)| (d, merge(ws))).collect()
+        })
+    }
+
+    /// The timeline inputs of `pool`, leaving out reservation `skip` (the one being replaced),
+    /// derived from the model directly (O(claims + devices)).
     pub fn pool_claims(&self, pool: &Pool, skip: Option<&ClaimId>) -> PoolClaims {
         let p = &self.model.physical;
+        let capacity = self.capacity_index();
         let mut out = PoolClaims::default();
-        let scope = self.scope(pool);
+        let scope = scope_of(self.model, pool);
         match (&scope, pool) {
             (Some(s), _) => {
-                out.capacity = self.capacity.total(p, s);
-                for (dev, windows) in &self.down {
-                    if let Some((_, c)) = self.capacity.device(dev)
-                        && self.capacity.in_scope(p, dev, s)
+                out.capacity = capacity.total(p, s);
+                for (dev, windows) in self.down() {
+                    if let Some((_, c)) = capacity.device(dev)
+                        && capacity.in_scope(p, dev, s)
                     {
                         let c = c.restrict(s.disk_classes.as_ref());
                         out.maintenance.extend(windows.iter().map(|w| (c, *w)));
                     }
                 }
             }
-            (None, Pool::Quota(t)) => {
-                let tenant = self.model.logical.tenants.get(t);
-                for d in Dimension::ALL {
-                    let q = tenant.and_then(|t| t.quota(d)).unwrap_or(u64::MAX);
-                    out.capacity.set(d, q);
-                }
-            }
+            (None, Pool::Quota(t)) => out.capacity = quota_capacity(self.model, t),
             (None, _) => {}
         }
         for (id, r) in self.model.claims.reservation_specs() {
-            if Some(id) == skip {
+            if Some(id) == skip || !counts_in(pool, r) {
                 continue;
             }
-            let counts = match pool {
-                Pool::Infrastructure(i) => &r.infrastructure == i,
-                Pool::Tenant {
-                    infrastructure,
-                    tenant,
-                } => &r.infrastructure == infrastructure && &r.tenant == tenant,
-                Pool::Quota(t) => &r.tenant == t,
-            };
-            if counts && let Some(d) = self.demand(r) {
-                let d = match &scope {
-                    Some(s) if matches!(pool, Pool::Tenant { .. }) => {
-                        d.restrict(s.disk_classes.as_ref())
-                    }
-                    _ => d,
-                };
-                out.reservations.push((id.clone(), d, r.window));
+            if let Some(d) = self.demand(r) {
+                out.reservations
+                    .push((id.clone(), demand_in(pool, scope.as_ref(), d), r.window));
             }
         }
         out
@@ -276,56 +189,131 @@ impl<'m> FitContext<'m> {
             id: spec.profile.to_string(),
         })?;
         self.check_disk_classes(spec, &demand)?;
+        let ix = self.index();
+        let (start, end) = (spec.window.start, spec.window.end);
         for pool in self.pools_of(&spec.infrastructure, &spec.tenant) {
-            let pc = self.pool_claims(&pool, id);
-            let fit = pc
-                .timeline()
-                .fits(&demand.0, spec.window.start, spec.window.end)
+            let fit = match ix.line(&pool).filter(|_| self.included.is_empty()) {
+                Some(line) => {
+                    let own = id.and_then(|id| ix.claim_in(id, &pool));
+                    match own {
+                        Some(c) => line
+                            .timeline
+                            .what_if()
+                            .without(c)
+                            .fits(&demand.0, start, end),
+                        None => line.timeline.fits(&demand.0, start, end),
+                    }
+                }
+                None => self
+                    .pool_claims(&pool, id)
+                    .timeline()
+                    .fits(&demand.0, start, end),
+            };
+            does_not_fit(&pool, fit.map_err(sched_error)?)?;
+        }
+        Ok(())
+    }
+
+    /// The maintenance claims the included windows add to `pool` of `line`: per device in
+    /// scope, the instants its included windows take down beyond its own.
+    fn included_claims(&self, scope: &crate::logical::Scope) -> Vec<Claim> {
+        let ix = self.index();
+        let down = ix.down(self.model);
+        let devices: BTreeSet<&DeviceId> = self.included.iter().flat_map(|m| &m.devices).collect();
+        let mut out = Vec::new();
+        for dev in devices {
+            let Some(c) = ix.contribution(self.model, dev, scope) else {
+                continue;
+            };
+            let own = down.windows(dev);
+            let mut all = own.clone();
+            all.extend(
+                self.included
+                    .iter()
+                    .filter(|m| m.devices.contains(dev))
+                    .map(|m| m.window),
+            );
+            for w in difference(&merge(all), &own) {
+                out.push(Claim {
+                    kind: ClaimKind::Maintenance,
+                    amount: c.0.to_vec(),
+                    start: w.start,
+                    end: w.end,
+                });
+            }
+        }
+        out
+    }
+
+    /// Checks that every pool still holds its reservations during `window` (used after
+    /// [`FitContext::include_maintenance`]).
+    pub fn check_window(&self, window: Window) -> Result<()> {
+        let ix = self.index();
+        let none = [0; DIMENSIONS];
+        for pool in self.all_pools() {
+            // Quota pools have no devices, so maintenance never changes them.
+            if matches!(pool, Pool::Quota(_)) {
+                continue;
+            }
+            let Some(line) = ix.line(&pool) else {
+                self.check_window_from_model(&pool, window)?;
+                continue;
+            };
+            let extra = match &line.scope {
+                Some(s) => self.included_claims(s),
+                None => Vec::new(),
+            };
+            let mut view = line.timeline.what_if();
+            for c in &extra {
+                view = view.with(c).map_err(sched_error)?;
+            }
+            let fit = view
+                .fits(&none, window.start, window.end)
                 .map_err(sched_error)?;
-            if let Fit::Overflow {
-                dimension,
-                at,
-                needed,
-                available,
-            } = fit
-            {
+            if let Fit::Overflow { dimension, at, .. } = fit {
+                // Report what the reservations need against what is left at that instant.
+                let active = |c: &&Claim| c.start <= at && at < c.end;
+                let mut used = Capacity::default();
+                let mut gone = Capacity::default();
+                let own = line.timeline.iter().map(|(_, c)| c);
+                for c in own.chain(&extra).filter(active) {
+                    let amount = Capacity(std::array::from_fn(|i| {
+                        c.amount.get(i).copied().unwrap_or(0)
+                    }));
+                    match c.kind {
+                        ClaimKind::Reservation => used.add(&amount),
+                        ClaimKind::Maintenance => gone.add(&amount),
+                    }
+                }
                 return Err(Error::DoesNotFit {
                     pool: pool.to_string(),
                     dimension: dim_name(dimension),
                     at,
-                    needed,
-                    available,
+                    needed: used.0[dimension],
+                    available: line.capacity()[dimension].saturating_sub(gone.0[dimension]),
                 });
             }
         }
         Ok(())
     }
 
-    /// Checks that every pool still holds its reservations during `window` (used after
-    /// [`FitContext::include_maintenance`]).
-    pub fn check_window(&self, window: Window) -> Result<()> {
-        for pool in self.all_pools() {
-            let pc = self.pool_claims(&pool, None);
-            if pc.maintenance.is_empty() && matches!(pool, Pool::Quota(_)) {
-                continue;
-            }
-            let fit = pc
-                .timeline()
-                .fits(&[0; DIMENSIONS], window.start, window.end)
-                .map_err(sched_error)?;
-            if let Fit::Overflow { dimension, at, .. } = fit {
-                let t = pc.timeline();
-                // Report what the reservations need against what is left at that instant.
-                let used = usage_at(&pc, at)[dimension];
-                let left = t.capacity()[dimension].saturating_sub(down_at(&pc, at)[dimension]);
-                return Err(Error::DoesNotFit {
-                    pool: pool.to_string(),
-                    dimension: dim_name(dimension),
-                    at,
-                    needed: used,
-                    available: left,
-                });
-            }
+    /// [`FitContext::check_window`] for one pool, from the model directly.
+    fn check_window_from_model(&self, pool: &Pool, window: Window) -> Result<()> {
+        let pc = self.pool_claims(pool, None);
+        let t = pc.timeline();
+        let fit = t
+            .fits(&[0; DIMENSIONS], window.start, window.end)
+            .map_err(sched_error)?;
+        if let Fit::Overflow { dimension, at, .. } = fit {
+            let used = usage_at(&pc, at)[dimension];
+            let left = t.capacity()[dimension].saturating_sub(down_at(&pc, at)[dimension]);
+            return Err(Error::DoesNotFit {
+                pool: pool.to_string(),
+                dimension: dim_name(dimension),
+                at,
+                needed: used,
+                available: left,
+            });
         }
         Ok(())
     }
@@ -349,10 +337,14 @@ impl<'m> FitContext<'m> {
             id: spec.profile.to_string(),
         })?;
         self.check_disk_classes(&spec, &demand)?;
-        let timelines: Vec<Timeline> = self
+        let ix = self.index();
+        let timelines: Vec<Cow<'_, Timeline>> = self
             .pools_of(&req.infrastructure, &req.tenant)
             .iter()
-            .map(|p| self.pool_claims(p, None).timeline())
+            .map(|p| match ix.line(p).filter(|_| self.included.is_empty()) {
+                Some(line) => Cow::Borrowed(&line.timeline),
+                None => Cow::Owned(self.pool_claims(p, None).timeline()),
+            })
             .collect();
         // Each pool's earliest start is a lower bound for all; repeat until they agree. Every
         // round moves the candidate forward to a change point, so this ends.

@@ -3,9 +3,12 @@
 //! timeline.
 
 pub mod fit;
+pub(crate) mod index;
 pub mod maintenance;
+pub mod pool;
 pub mod report;
 pub mod reservation;
+mod windows;
 
 pub use fit::{FitContext, Pool, PoolClaims};
 pub use maintenance::{Maintenance, MaintenanceSpec};

@@ -209,12 +209,81 @@ impl Scope {
     }
 }
 
+/// A sum of capacities kept exactly (in `u128` per dimension), so that amounts can be taken
+/// out again as well as added; read it with [`ExactSum::capacity`], which saturates at
+/// `u64::MAX` exactly as adding with [`Capacity::add`] would have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExactSum([u128; DIMENSIONS]);
+
+impl ExactSum {
+    /// Adds `c`.
+    pub fn add(&mut self, c: &Capacity) {
+        for (a, b) in self.0.iter_mut().zip(c.0) {
+            *a += u128::from(b);
+        }
+    }
+
+    /// Takes out `c`, which must have been added before.
+    pub fn sub(&mut self, c: &Capacity) {
+        for (a, b) in self.0.iter_mut().zip(c.0) {
+            *a = a.saturating_sub(u128::from(b));
+        }
+    }
+
+    /// Adds another sum.
+    pub fn add_sum(&mut self, other: &ExactSum) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    /// The same sum with the disk classes outside `allowed` set to zero (see
+    /// [`Capacity::restrict`]).
+    pub fn restrict(mut self, allowed: Option<&BTreeSet<DiskClass>>) -> ExactSum {
+        if let Some(allowed) = allowed {
+            for class in DiskClass::ALL.into_iter().filter(|c| !allowed.contains(c)) {
+                self.0[Dimension::Disk(class).index()] = 0;
+            }
+        }
+        self
+    }
+
+    /// The sum, saturated at `u64::MAX` per dimension.
+    pub fn capacity(&self) -> Capacity {
+        Capacity(self.0.map(|v| u64::try_from(v).unwrap_or(u64::MAX)))
+    }
+}
+
 /// The capacity of every device, with its datacenter, precomputed once so repeated
 /// aggregations and fit queries cost O(devices) or less, without walking racks and rows again.
-#[derive(Clone, Debug, Default)]
+/// It can be patched one device at a time ([`CapacityIndex::set`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CapacityIndex {
     devices: BTreeMap<DeviceId, (DatacenterId, Capacity)>,
-    per_datacenter: BTreeMap<DatacenterId, Capacity>,
+    /// Per datacenter, how many devices it holds and their total capacity.
+    per_datacenter: BTreeMap<DatacenterId, (usize, ExactSum)>,
+}
+
+/// The datacenter and capacity device `d` (with id `id`) contributes, given how to find a
+/// rack's datacenter.
+fn device_entry<'p>(
+    p: &'p Physical,
+    id: &DeviceId,
+    d: &'p crate::physical::Device,
+    rack_dc: impl Fn(&RackId) -> Option<&'p DatacenterId>,
+) -> Option<(DatacenterId, Capacity)> {
+    let (Some(info), Some(hw), Some(place)) = (d.info.get(), d.hardware.get(), d.place.get())
+    else {
+        return None;
+    };
+    if !info.kind.contributes_capacity() {
+        return None;
+    }
+    let dc = match place {
+        crate::physical::DevicePlace::Rack { rack, .. } => rack_dc(rack),
+        crate::physical::DevicePlace::Chassis { .. } => p.device_datacenter(id),
+    }?;
+    Some((dc.clone(), Capacity::of_hardware(hw)))
 }
 
 impl CapacityIndex {
@@ -225,37 +294,48 @@ impl CapacityIndex {
             .keys()
             .filter_map(|r| p.rack_datacenter(r).map(|dc| (r, dc)))
             .collect();
-        let mut devices = BTreeMap::new();
+        let mut ix = CapacityIndex::default();
         for (id, d) in p.devices.iter() {
-            let (Some(info), Some(hw), Some(place)) =
-                (d.info.get(), d.hardware.get(), d.place.get())
-            else {
-                continue;
-            };
-            if !info.kind.contributes_capacity() {
-                continue;
-            }
-            let dc = match place {
-                crate::physical::DevicePlace::Rack { rack, .. } => rack_dc.get(rack).copied(),
-                crate::physical::DevicePlace::Chassis { .. } => p.device_datacenter(id),
-            };
-            if let Some(dc) = dc {
-                devices.insert(id.clone(), (dc.clone(), Capacity::of_hardware(hw)));
+            let entry = device_entry(p, id, d, |r| rack_dc.get(r).copied());
+            ix.set(id, entry);
+        }
+        ix
+    }
+
+    /// The entry device `id` has in an index of `p`: its datacenter and capacity, if it
+    /// contributes capacity and sits in a datacenter.
+    pub fn entry_of(p: &Physical, id: &DeviceId) -> Option<(DatacenterId, Capacity)> {
+        let d = p.devices.get(id)?;
+        device_entry(p, id, d, |r| p.rack_datacenter(r))
+    }
+
+    /// Sets the entry of device `id` (`None` removes it), keeping the per-datacenter totals.
+    pub fn set(&mut self, id: &DeviceId, entry: Option<(DatacenterId, Capacity)>) {
+        if let Some((dc, c)) = self.devices.remove(id)
+            && let Some((n, sum)) = self.per_datacenter.get_mut(&dc)
+        {
+            *n -= 1;
+            sum.sub(&c);
+            if *n == 0 {
+                self.per_datacenter.remove(&dc);
             }
         }
-        let mut per_datacenter: BTreeMap<DatacenterId, Capacity> = BTreeMap::new();
-        for (dc, c) in devices.values() {
-            per_datacenter.entry(dc.clone()).or_default().add(c);
-        }
-        CapacityIndex {
-            devices,
-            per_datacenter,
+        if let Some((dc, c)) = entry {
+            let (n, sum) = self.per_datacenter.entry(dc.clone()).or_default();
+            *n += 1;
+            sum.add(&c);
+            self.devices.insert(id.clone(), (dc, c));
         }
     }
 
     /// The datacenter and capacity of `dev`, if it contributes any.
     pub fn device(&self, dev: &DeviceId) -> Option<&(DatacenterId, Capacity)> {
         self.devices.get(dev)
+    }
+
+    /// Every device that contributes capacity, with its datacenter and capacity, by id.
+    pub fn devices(&self) -> impl Iterator<Item = (&DeviceId, &(DatacenterId, Capacity))> {
+        self.devices.iter()
     }
 
     /// True when `dev` lies in `scope` (labels are read from `p`).
@@ -270,28 +350,35 @@ impl CapacityIndex {
                     .is_some_and(|d| scope.labels.iter().all(|l| d.labels.contains(l))))
     }
 
-    /// The total capacity of the devices in `scope`.
-    pub fn total(&self, p: &Physical, scope: &Scope) -> Capacity {
-        let mut total = Capacity::default();
+    /// The total capacity of the devices in `scope`, summed exactly (before the scope's disk
+    /// classes are applied).
+    pub fn exact_total(&self, p: &Physical, scope: &Scope) -> ExactSum {
+        let mut total = ExactSum::default();
         if scope.labels.is_empty() {
             // Without label filters, per-datacenter totals answer in O(datacenters).
-            for (dc, c) in &self.per_datacenter {
+            for (dc, (_, sum)) in &self.per_datacenter {
                 if scope.datacenters.as_ref().is_none_or(|s| s.contains(dc)) {
-                    total.add(c);
+                    total.add_sum(sum);
                 }
             }
-            return total.restrict(scope.disk_classes.as_ref());
+            return total;
         }
         for (id, (dc, c)) in &self.devices {
             if scope.datacenters.as_ref().is_some_and(|s| !s.contains(dc)) {
                 continue;
             }
-            if !scope.labels.is_empty() && !self.in_scope(p, id, scope) {
-                continue;
+            if self.in_scope(p, id, scope) {
+                total.add(c);
             }
-            total.add(c);
         }
-        total.restrict(scope.disk_classes.as_ref())
+        total
+    }
+
+    /// The total capacity of the devices in `scope`.
+    pub fn total(&self, p: &Physical, scope: &Scope) -> Capacity {
+        self.exact_total(p, scope)
+            .capacity()
+            .restrict(scope.disk_classes.as_ref())
     }
 }
 

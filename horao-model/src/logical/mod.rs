@@ -7,7 +7,7 @@ pub mod infrastructure;
 pub mod profile;
 pub mod tenant;
 
-pub use capacity::{Capacity, CapacityIndex, DIMENSIONS, Dimension, Scope};
+pub use capacity::{Capacity, CapacityIndex, DIMENSIONS, Dimension, ExactSum, Scope};
 pub use ids::{InfraId, ProfileId, TenantId};
 pub use infrastructure::{InfraInfo, Infrastructure, Membership};
 pub use profile::{Profile, ProfileSpec};

@@ -6,11 +6,14 @@
 //! amount per dimension over a half-open window: reservations use capacity, maintenance
 //! windows remove it, and both simply count against the capacity while they last.
 //!
-//! Adding or removing a claim updates a sorted map of change points in O(log n · d). The first
-//! query after a change rebuilds, in O(n · d), a per-dimension max segment tree over the
-//! constant-usage segments between change points; [`Timeline::fits`] then costs
-//! O(log n · d) and [`Timeline::earliest_start`] O((1 + b) · log n · d), where `b` is the
-//! number of blocked stretches it has to jump over. Nothing scans time unit by unit.
+//! The claims are kept as net usage changes at their start and end instants, in a crit-bit
+//! tree keyed by instant whose nodes carry per-dimension sums and largest prefix sums. Adding
+//! or removing a claim updates it in place in O(log n · d) (never deeper than 64 levels,
+//! whatever the instants), so nothing is rebuilt between a change and the next query;
+//! [`Timeline::fits`] costs O(log n · d) and [`Timeline::earliest_start`]
+//! O((1 + b) · log n · d), where `b` is the number of blocked stretches it has to jump over.
+//! Nothing scans time unit by unit. [`Timeline::what_if`] answers `fits` as if some claims
+//! were set aside or added, without changing the timeline.
 //!
 //! ```
 //! use horao_sched::timeline::{Fit, Timeline};
@@ -27,10 +30,12 @@
 //! assert_eq!(t.earliest_start(&[5], 120, 0, 1_000).unwrap(), Some(300));
 //! ```
 
-mod index;
 mod query;
 mod store;
+mod tree;
 mod types;
+mod what_if;
 
 pub use store::Timeline;
 pub use types::{Claim, ClaimId, ClaimKind, Fit};
+pub use what_if::WhatIf;

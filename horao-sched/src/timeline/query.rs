@@ -13,22 +13,10 @@ impl Timeline {
     pub fn fits(&self, demand: &[u64], start: u64, end: u64) -> Result<Fit> {
         self.check_len("demand", demand)?;
         check_window(start, end)?;
-        let index = self.index();
         let threshold = self.threshold(demand);
-        let (lo, hi) = (index.segment_of(start), index.segment_of(end - 1) + 1);
-        let Some(i) = index.first_over(lo, hi, &threshold) else {
-            return Ok(Fit::Fits);
-        };
-        let usage = index.usage(i);
-        let dimension = (0..demand.len())
-            .find(|&r| usage[r] > threshold[r])
-            .unwrap_or(0);
-        let free = i128::from(self.capacity[dimension]) - usage[dimension];
-        Ok(Fit::Overflow {
-            dimension,
-            at: start.max(index.start(i)),
-            needed: demand[dimension],
-            available: u64::try_from(free.max(0)).unwrap_or(u64::MAX),
+        Ok(match self.tree.first_over(start, end, &threshold) {
+            None => Fit::Fits,
+            Some((at, usage)) => self.overflow(demand, &threshold, at, &usage),
         })
     }
 
@@ -36,7 +24,7 @@ impl Timeline {
     /// and `s + duration ≤ horizon`; `None` if there is none.
     ///
     /// Only change points can end a blocked stretch, so the search jumps from one blocking
-    /// segment's end to the next candidate instead of stepping through time. Errors if
+    /// instant to the next change point instead of stepping through time. Errors if
     /// `demand` has the wrong length or `duration` is zero.
     pub fn earliest_start(
         &self,
@@ -55,29 +43,50 @@ impl Timeline {
         if demand.iter().zip(&self.capacity).any(|(d, c)| d > c) {
             return Ok(None);
         }
-        let index = self.index();
         let threshold = self.threshold(demand);
         let mut start = not_before;
         loop {
             let Some(end) = start.checked_add(duration).filter(|&e| e <= horizon) else {
                 return Ok(None);
             };
-            let (lo, hi) = (index.segment_of(start), index.segment_of(end - 1) + 1);
-            match index.first_over(lo, hi, &threshold) {
+            match self.tree.first_over(start, end, &threshold) {
                 None => return Ok(Some(start)),
-                // The last segment runs forever, so a block there never ends.
-                Some(i) if i + 1 >= index.len() => return Ok(None),
-                Some(i) => start = index.start(i + 1),
+                // Usage is constant from `at` to the next change point; with none, the block
+                // never ends.
+                Some((at, _)) => match self.tree.next_after(at) {
+                    None => return Ok(None),
+                    Some(next) => start = next,
+                },
             }
         }
     }
 
     /// Per dimension, the largest usage that still leaves room for `demand`.
-    fn threshold(&self, demand: &[u64]) -> Vec<i128> {
+    pub(super) fn threshold(&self, demand: &[u64]) -> Vec<i128> {
         self.capacity
             .iter()
             .zip(demand)
             .map(|(&c, &d)| i128::from(c) - i128::from(d))
             .collect()
+    }
+
+    /// The answer for a demand that overflows at `at`, where usage is `usage`.
+    pub(super) fn overflow(
+        &self,
+        demand: &[u64],
+        threshold: &[i128],
+        at: u64,
+        usage: &[i128],
+    ) -> Fit {
+        let dimension = (0..demand.len())
+            .find(|&r| usage[r] > threshold[r])
+            .unwrap_or(0);
+        let free = i128::from(self.capacity[dimension]) - usage[dimension];
+        Fit::Overflow {
+            dimension,
+            at,
+            needed: demand[dimension],
+            available: u64::try_from(free.max(0)).unwrap_or(u64::MAX),
+        }
     }
 }

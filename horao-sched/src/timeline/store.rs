@@ -1,45 +1,54 @@
-//! The timeline's state: capacity, claims and the change-point map, with the mutators.
+//! The timeline's state: capacity, claims and the change-point tree, with the mutators.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
 
-use super::index::Index;
+use super::tree::Tree;
 use super::types::{Claim, ClaimId, ClaimKind};
 use crate::{Error, Result};
 
-/// Capacity over time: a fixed capacity per dimension, minus the claims active at each instant.
+/// Capacity over time: a capacity per dimension, minus the claims active at each instant.
 ///
 /// Call order: build with [`Timeline::new`], add claims with [`Timeline::add_reservation`] and
 /// [`Timeline::add_maintenance`] (or remove them with [`Timeline::remove`]) in any order, and
-/// query with [`Timeline::fits`] and [`Timeline::earliest_start`] at any point. Claims are not
-/// checked against the capacity when added — a merge of two replicas may legitimately produce
-/// an over-committed timeline, which then simply has no room — so callers test `fits` first.
-#[derive(Debug)]
+/// query with [`Timeline::fits`] and [`Timeline::earliest_start`] at any point; every change
+/// updates the query structure in place, so queries and changes can interleave freely.
+/// [`Timeline::what_if`] asks the same questions with claims set aside or added, without
+/// changing the timeline. Claims are not checked against the capacity when added — a merge of
+/// two replicas may legitimately produce an over-committed timeline, which then simply has no
+/// room — so callers test `fits` first.
+#[derive(Clone, Debug)]
 pub struct Timeline {
     pub(super) capacity: Vec<u64>,
-    claims: HashMap<ClaimId, Claim>,
+    claims: BTreeMap<ClaimId, Claim>,
     next_id: u64,
     /// Net change of usage per dimension at each instant where some claim starts or ends.
-    pub(super) deltas: BTreeMap<u64, Vec<i128>>,
-    /// The query index, rebuilt on the first query after a change.
-    pub(super) index: OnceLock<Index>,
+    pub(super) tree: Tree,
 }
 
 impl Timeline {
     /// An empty timeline with this capacity per dimension.
     pub fn new(capacity: Vec<u64>) -> Self {
+        let tree = Tree::new(capacity.len());
         Self {
             capacity,
-            claims: HashMap::new(),
+            claims: BTreeMap::new(),
             next_id: 0,
-            deltas: BTreeMap::new(),
-            index: OnceLock::new(),
+            tree,
         }
     }
 
     /// The capacity per dimension.
     pub fn capacity(&self) -> &[u64] {
         &self.capacity
+    }
+
+    /// Replaces the capacity (claims stay as they are), in O(d).
+    ///
+    /// Errors if `capacity` has a different number of dimensions.
+    pub fn set_capacity(&mut self, capacity: Vec<u64>) -> Result<()> {
+        self.check_len("capacity", &capacity)?;
+        self.capacity = capacity;
+        Ok(())
     }
 
     /// The number of claims.
@@ -52,6 +61,11 @@ impl Timeline {
         self.claims.is_empty()
     }
 
+    /// The number of distinct instants where usage changes.
+    pub fn change_points(&self) -> usize {
+        self.tree.points()
+    }
+
     /// A claim by id.
     pub fn claim(&self, id: ClaimId) -> Option<&Claim> {
         self.claims.get(&id)
@@ -59,9 +73,28 @@ impl Timeline {
 
     /// All claims with their ids, in id (insertion) order.
     pub fn claims(&self) -> Vec<(ClaimId, &Claim)> {
-        let mut all: Vec<_> = self.claims.iter().map(|(&id, c)| (id, c)).collect();
-        all.sort_by_key(|&(id, _)| id);
-        all
+        self.iter().collect()
+    }
+
+    /// All claims with their ids, in id (insertion) order, without collecting them.
+    pub fn iter(&self) -> impl Iterator<Item = (ClaimId, &Claim)> {
+        self.claims.iter().map(|(&id, c)| (id, c))
+    }
+
+    /// The usage per dimension at instant `t`: the sum of the claims active then.
+    pub fn usage_at(&self, t: u64) -> Vec<u64> {
+        self.tree
+            .usage_at(t)
+            .into_iter()
+            .map(|u| u64::try_from(u.max(0)).unwrap_or(u64::MAX))
+            .collect()
+    }
+
+    /// Every instant where usage changes, with the net change per dimension there, in time
+    /// order. Two timelines holding the same claims give the same list, whatever order the
+    /// claims were added and removed in.
+    pub fn changes(&self) -> Vec<(u64, Vec<i128>)> {
+        self.tree.entries()
     }
 
     /// Records a reservation of `demand` over `[start, end)`.
@@ -88,10 +121,9 @@ impl Timeline {
         })
     }
 
-    /// Records any claim; the two `add_*` methods are shorthands for this.
+    /// Records any claim, in O(log n · d); the two `add_*` methods are shorthands for this.
     pub fn add(&mut self, claim: Claim) -> Result<ClaimId> {
-        self.check_len("claim amount", &claim.amount)?;
-        check_window(claim.start, claim.end)?;
+        self.check_claim(&claim)?;
         self.shift(&claim, 1);
         let id = ClaimId(self.next_id);
         self.next_id += 1;
@@ -99,7 +131,8 @@ impl Timeline {
         Ok(id)
     }
 
-    /// Removes a claim, returning it; `None` if there is no claim with this id.
+    /// Removes a claim, in O(log n · d), returning it; `None` if there is no claim with this
+    /// id.
     pub fn remove(&mut self, id: ClaimId) -> Option<Claim> {
         let claim = self.claims.remove(&id)?;
         self.shift(&claim, -1);
@@ -108,23 +141,13 @@ impl Timeline {
 
     /// Adds (`sign` = 1) or subtracts (`sign` = −1) a claim's amount at its two change points.
     fn shift(&mut self, claim: &Claim, sign: i128) {
-        let d = self.capacity.len();
-        for (t, s) in [(claim.start, sign), (claim.end, -sign)] {
-            let delta = self.deltas.entry(t).or_insert_with(|| vec![0; d]);
-            for (x, &a) in delta.iter_mut().zip(&claim.amount) {
-                *x += s * i128::from(a);
-            }
-            if delta.iter().all(|&x| x == 0) {
-                self.deltas.remove(&t);
-            }
-        }
-        self.index = OnceLock::new();
+        self.tree.add(claim.start, &claim.amount, sign);
+        self.tree.add(claim.end, &claim.amount, -sign);
     }
 
-    /// The query index, built now if a change invalidated it.
-    pub(super) fn index(&self) -> &Index {
-        self.index
-            .get_or_init(|| Index::build(&self.deltas, self.capacity.len()))
+    pub(super) fn check_claim(&self, claim: &Claim) -> Result<()> {
+        self.check_len("claim amount", &claim.amount)?;
+        check_window(claim.start, claim.end)
     }
 
     pub(super) fn check_len(&self, what: &str, v: &[u64]) -> Result<()> {
