@@ -2,13 +2,13 @@
 //! against 10,000 existing claims (reservations and maintenance windows over a year, three
 //! dimensions), a query right after a claim is added (nothing is rebuilt: the change-point
 //! tree is updated in place), adding and removing a claim, a hypothetical query with one
-//! claim set aside, and building the 10,000-claim timeline.
+//! claim set aside, and building the 10,000-claim timeline claim by claim and all at once.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use horao_sched::timeline::Timeline;
+use horao_sched::timeline::{Claim, Timeline};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -111,6 +111,14 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.bench_function("build/10k-claims", |b| b.iter(|| timeline(black_box(3))));
+    let claims: Vec<Claim> = t.claims().into_iter().map(|(_, c)| c.clone()).collect();
+    group.bench_function("build-all-at-once/10k-claims", |b| {
+        b.iter(|| {
+            let mut fresh = Timeline::new(CAPACITY.to_vec());
+            fresh.add_all(black_box(claims.clone()));
+            fresh
+        })
+    });
     group.finish();
 }
 

@@ -387,21 +387,42 @@ proptest! {
     ) {
         let d = capacity.len();
         let mut t = Timeline::new(capacity.clone());
-        let mut live: Vec<(ClaimId, Claim)> = Vec::new();
-        for op in ops {
+        // The same history, with every third claim recorded by a bulk rebuild (`add_all`), so
+        // that incremental changes also run on bulk-built trees.
+        let mut mixed = Timeline::new(capacity.clone());
+        let mut live: Vec<(ClaimId, ClaimId, Claim)> = Vec::new();
+        for (step, op) in ops.into_iter().enumerate() {
             match op {
-                Op::Add(c) => live.push((t.add(c.clone()).unwrap(), c)),
+                Op::Add(c) => {
+                    let id = t.add(c.clone()).unwrap();
+                    let other = if step % 3 == 0 {
+                        mixed.add_all([c.clone()]).remove(0).unwrap()
+                    } else {
+                        mixed.add(c.clone()).unwrap()
+                    };
+                    live.push((id, other, c));
+                }
                 Op::Remove(i) if !live.is_empty() => {
-                    let (id, c) = live.remove(i % live.len());
+                    let (id, other, c) = live.remove(i % live.len());
+                    let removed = mixed.remove(other);
+                    prop_assert_eq!(removed.as_ref(), Some(&c));
                     prop_assert_eq!(t.remove(id), Some(c));
                 }
                 Op::Remove(_) => {}
             }
-            let claims: Vec<Claim> = live.iter().map(|(_, c)| c.clone()).collect();
+            let claims: Vec<Claim> = live.iter().map(|(_, _, c)| c.clone()).collect();
             let fresh = rebuilt(&capacity, &claims);
+            // Half the claims one by one, then the rest in bulk on top of them.
+            let mut bulk = rebuilt(&capacity, &claims[..claims.len() / 2]);
+            for r in bulk.add_all(claims[claims.len() / 2..].to_vec()) {
+                prop_assert!(r.is_ok());
+            }
             prop_assert_eq!(t.len(), claims.len());
+            prop_assert_eq!(bulk.len(), claims.len());
             // The change points do not depend on the history, only on the claims held.
             prop_assert_eq!(t.changes(), fresh.changes());
+            prop_assert_eq!(mixed.changes(), fresh.changes());
+            prop_assert_eq!(bulk.changes(), fresh.changes());
             prop_assert_eq!(t.change_points(), fresh.change_points());
             for (a, b, demand) in &probes {
                 let (start, end) = (*a.min(b), *a.max(b));
@@ -413,6 +434,8 @@ proptest! {
                 let want = fits_oracle_sparse(&capacity, &claims, demand, start, end);
                 prop_assert_eq!(&t.fits(demand, start, end).unwrap(), &want);
                 prop_assert_eq!(&fresh.fits(demand, start, end).unwrap(), &want);
+                prop_assert_eq!(&mixed.fits(demand, start, end).unwrap(), &want);
+                prop_assert_eq!(&bulk.fits(demand, start, end).unwrap(), &want);
                 let duration = (end - start).min(1 << 20);
                 prop_assert_eq!(
                     t.earliest_start(demand, duration, start, end).unwrap(),
@@ -585,4 +608,46 @@ fn removing_every_claim_leaves_no_change_points() {
     assert_eq!(t.change_points(), 0);
     assert!(t.changes().is_empty());
     assert!(t.fits(&[10, 10], 0, u64::MAX).unwrap().is_fit());
+}
+
+#[test]
+fn add_all_records_the_valid_claims_and_reports_the_others() {
+    let mut t = Timeline::new(vec![10, 10]);
+    t.add_reservation(vec![2, 2], 0, 10).unwrap();
+    let claim = |amount: Vec<u64>, start, end| Claim {
+        kind: ClaimKind::Reservation,
+        amount,
+        start,
+        end,
+    };
+    let got = t.add_all([
+        claim(vec![3, 0], 5, 15),
+        claim(vec![1, 1], 7, 7),
+        claim(vec![1], 0, 1),
+        claim(vec![0, 0], 1, 2),
+        claim(vec![5, 8], 12, 20),
+    ]);
+    assert_eq!(got[1], Err(Error::InvalidWindow { start: 7, end: 7 }));
+    assert!(matches!(got[2], Err(Error::DimensionMismatch { .. })));
+    assert!(got[0].is_ok() && got[3].is_ok() && got[4].is_ok());
+    assert_eq!(t.len(), 4);
+    // Usage: [0,5) 2/2, [5,10) 5/2, [10,12) 3/0, [12,15) 8/8, [15,20) 5/8.
+    assert_eq!(t.usage_at(12), vec![8, 8]);
+    assert_eq!(
+        t.fits(&[3, 0], 0, 20).unwrap(),
+        Fit::Overflow {
+            dimension: 0,
+            at: 12,
+            needed: 3,
+            available: 2
+        }
+    );
+    assert_eq!(t.earliest_start(&[6, 3], 3, 0, 100).unwrap(), Some(0));
+    assert_eq!(t.earliest_start(&[6, 3], 3, 6, 100).unwrap(), Some(20));
+    // The zero claim changes nothing but is still a claim, and removable.
+    assert_eq!(
+        t.remove(got[3].clone().unwrap()).map(|c| c.amount),
+        Some(vec![0, 0])
+    );
+    assert_eq!(t.change_points(), 6);
 }

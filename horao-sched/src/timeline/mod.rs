@@ -12,8 +12,9 @@
 //! whatever the instants), so nothing is rebuilt between a change and the next query;
 //! [`Timeline::fits`] costs O(log n · d) and [`Timeline::earliest_start`]
 //! O((1 + b) · log n · d), where `b` is the number of blocked stretches it has to jump over.
-//! Nothing scans time unit by unit. [`Timeline::what_if`] answers `fits` as if some claims
-//! were set aside or added, without changing the timeline.
+//! Nothing scans time unit by unit. [`Timeline::add_all`] builds the tree bottom-up from many
+//! claims at once, and [`Timeline::what_if`] answers `fits` as if some claims were set aside
+//! or added, without changing the timeline.
 //!
 //! ```
 //! use horao_sched::timeline::{Fit, Timeline};

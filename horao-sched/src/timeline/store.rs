@@ -131,6 +131,48 @@ impl Timeline {
         Ok(id)
     }
 
+    /// Records many claims at once, rebuilding the change-point tree bottom-up in
+    /// O((n + k) · (log(n + k) + d)) for `k` new claims on `n` held ones: cheaper than `k`
+    /// calls of [`Timeline::add`] when `k` is large (building a timeline from scratch, say).
+    ///
+    /// Each claim is checked as `add` checks it; the answer holds, in order, each claim's id or
+    /// the error that kept it out. Claims that pass are recorded even when others fail.
+    pub fn add_all(&mut self, claims: impl IntoIterator<Item = Claim>) -> Vec<Result<ClaimId>> {
+        let mut changes = self.tree.entries();
+        let mut out = Vec::new();
+        for claim in claims {
+            if let Err(e) = self.check_claim(&claim) {
+                out.push(Err(e));
+                continue;
+            }
+            if claim.amount.iter().any(|&a| a != 0) {
+                let up: Vec<i128> = claim.amount.iter().map(|&a| i128::from(a)).collect();
+                let down = up.iter().map(|&a| -a).collect();
+                changes.push((claim.start, up));
+                changes.push((claim.end, down));
+            }
+            let id = ClaimId(self.next_id);
+            self.next_id += 1;
+            self.claims.insert(id, claim);
+            out.push(Ok(id));
+        }
+        changes.sort_by_key(|&(t, _)| t);
+        let mut points: Vec<(u64, Vec<i128>)> = Vec::with_capacity(changes.len());
+        for (t, change) in changes {
+            match points.last_mut() {
+                Some((last, sum)) if *last == t => {
+                    for (s, c) in sum.iter_mut().zip(change) {
+                        *s += c;
+                    }
+                }
+                _ => points.push((t, change)),
+            }
+        }
+        points.retain(|(_, change)| change.iter().any(|&c| c != 0));
+        self.tree = Tree::from_points(self.capacity.len(), &points);
+        out
+    }
+
     /// Removes a claim, in O(log n · d), returning it; `None` if there is no claim with this
     /// id.
     pub fn remove(&mut self, id: ClaimId) -> Option<Claim> {

@@ -1,48 +1,29 @@
 //! The change-point tree of a timeline: the net usage change at each instant where some claim
-//! starts or ends, in a crit-bit tree keyed by instant whose inner nodes carry, per dimension,
-//! the sum of the changes below them and the largest prefix sum among them.
+//! starts or ends, in a crit-bit tree keyed by instant whose nodes carry, per dimension, the
+//! sum of the changes below them and the largest prefix sum among them.
 //!
 //! Usage at instant `t` is the sum of the changes at instants `≤ t`, so "the first instant in a
-//! window where usage exceeds a threshold" is a descent that skips every subtree whose largest
-//! prefix stays under it. A crit-bit tree over 64-bit keys is never deeper than 64 levels
-//! whatever the keys and the order they arrive in, and its shape depends on the set of keys
-//! alone, so an update and a query each cost O(64 · d) at worst (O(log n · d) for spread-out
-//! instants), with no rebalancing and no randomness.
+//! window where usage exceeds a threshold" is one descent that skips every subtree whose
+//! largest prefix stays under it. A crit-bit tree over 64-bit keys is never deeper than 64
+//! levels whatever the keys and the order they arrive in, and its shape depends on the set of
+//! keys alone, so an update and a query each cost O(64 · d) at worst (O(log n · d) for
+//! spread-out instants), with no rebalancing and no randomness.
+//!
+//! Nodes live in one flat array, each in `1 + 2d` consecutive slots, so that a node's header
+//! and its aggregates share cache lines: slot 0 packs the header (the key in the low 64 bits,
+//! the two children above it), then come the sums and the largest prefix sums. A leaf's
+//! children are both [`NIL`] and its key is its instant. An inner node's key is the prefix its
+//! keys share above its crit bit, with the crit bit itself set as a marker (so the crit bit is
+//! the key's lowest set bit); keys with the crit bit clear lie in its first child.
 
-/// No node: an empty tree's root, an unused child slot.
+/// No node: an empty tree's root, a leaf's children.
 const NIL: u32 = u32::MAX;
 
-/// The `bit` of a leaf (inner nodes hold 0..=63).
-const LEAF: u8 = 64;
-
-#[derive(Clone, Debug)]
-struct Node {
-    /// A leaf's instant; for an inner node, the bits above `bit` that every key below shares,
-    /// with the other bits zero.
-    key: u64,
-    /// The highest bit in which the keys of the two subtrees differ, or [`LEAF`].
-    bit: u8,
-    /// Keys with `bit` clear go left (index 0), set go right.
-    children: [u32; 2],
-}
-
-impl Node {
-    fn is_leaf(&self) -> bool {
-        self.bit == LEAF
-    }
-
-    /// The smallest and largest key that can lie below this node.
-    fn span(&self) -> (u64, u64) {
-        if self.is_leaf() {
-            (self.key, self.key)
-        } else {
-            (self.key, self.key | low_bits(self.bit))
-        }
-    }
-}
+/// The deepest a path of inner nodes can be: each tests a lower bit than its parent.
+const MAX_DEPTH: usize = 64;
 
 /// Bits `0..=bit` set.
-fn low_bits(bit: u8) -> u64 {
+fn low_bits(bit: u32) -> u64 {
     if bit >= 63 {
         u64::MAX
     } else {
@@ -50,13 +31,69 @@ fn low_bits(bit: u8) -> u64 {
     }
 }
 
-fn bit_of(key: u64, bit: u8) -> usize {
+fn bit_of(key: u64, bit: u32) -> usize {
     usize::from((key >> bit) & 1 == 1)
+}
+
+/// A node's header, unpacked.
+#[derive(Clone, Copy)]
+struct Head {
+    key: u64,
+    children: [u32; 2],
+}
+
+impl Head {
+    fn pack(self) -> i128 {
+        let [a, b] = self.children;
+        // A bit-for-bit reinterpretation: the header is 128 bits of fields, not a number.
+        (u128::from(self.key) | (u128::from(a) << 64) | (u128::from(b) << 96)) as i128
+    }
+
+    fn unpack(slot: i128) -> Head {
+        let h = slot as u128;
+        Head {
+            key: h as u64,
+            children: [(h >> 64) as u32, (h >> 96) as u32],
+        }
+    }
+
+    fn is_leaf(self) -> bool {
+        self.children[0] == NIL
+    }
+
+    /// The crit bit of an inner node.
+    fn bit(self) -> u32 {
+        self.key.trailing_zeros()
+    }
+
+    /// The smallest and largest key that can lie below this node.
+    fn span(self) -> (u64, u64) {
+        if self.is_leaf() {
+            (self.key, self.key)
+        } else {
+            let bit = self.bit();
+            let prefix = self.key ^ (1u64 << bit);
+            (prefix, prefix | low_bits(bit))
+        }
+    }
+
+    /// The child on `key`'s side of an inner node.
+    fn toward(self, key: u64) -> u32 {
+        self.children[bit_of(key, self.bit())]
+    }
+}
+
+/// The header of a new inner node over keys sharing `key`'s bits above `bit`.
+fn inner(key: u64, bit: u32, children: [u32; 2]) -> Head {
+    Head {
+        key: (key & !low_bits(bit)) | (1u64 << bit),
+        children,
+    }
 }
 
 /// Where a search stands after a subtree.
 enum Step {
-    /// The instant sought lies in the subtree.
+    /// The instant sought.
     Found(u64),
     /// Not in this subtree; go on with the next one.
     Continue,
@@ -68,11 +105,9 @@ enum Step {
 #[derive(Clone, Debug)]
 pub(crate) struct Tree {
     d: usize,
-    nodes: Vec<Node>,
-    /// Per node, with stride `2 · d`: the sum of the changes below it, then per dimension the
-    /// largest prefix sum of those changes in key order (for a leaf, its change twice).
-    agg: Vec<i128>,
-    /// Unused node slots.
+    /// Every node's `1 + 2d` slots: header, sums, largest prefix sums.
+    slots: Vec<i128>,
+    /// Unused nodes.
     free: Vec<u32>,
     root: u32,
     /// Number of change points (leaves).
@@ -84,12 +119,38 @@ impl Tree {
     pub(crate) fn new(d: usize) -> Self {
         Self {
             d,
-            nodes: Vec::new(),
-            agg: Vec::new(),
+            slots: Vec::new(),
             free: Vec::new(),
             root: NIL,
             points: 0,
         }
+    }
+
+    /// A tree holding `points`: instants in increasing order, each with a change that is not
+    /// zero in every dimension. Built bottom-up in O(n · d).
+    pub(crate) fn from_points(d: usize, points: &[(u64, Vec<i128>)]) -> Self {
+        let mut t = Tree::new(d);
+        t.slots
+            .reserve((2 * points.len()).saturating_sub(1) * (1 + 2 * d));
+        if !points.is_empty() {
+            t.root = t.build(points);
+            t.points = points.len();
+        }
+        t
+    }
+
+    fn build(&mut self, points: &[(u64, Vec<i128>)]) -> u32 {
+        let (first, last) = (points[0].0, points[points.len() - 1].0);
+        if points.len() == 1 {
+            return self.leaf(first, &points[0].1);
+        }
+        // Sorted keys: the highest bit where any two differ is where the first and last do.
+        let bit = 63 - (first ^ last).leading_zeros();
+        let mid = points.partition_point(|(k, _)| bit_of(*k, bit) == 0);
+        let children = [self.build(&points[..mid]), self.build(&points[mid..])];
+        let n = self.alloc(inner(first, bit, children));
+        self.pull(n);
+        n
     }
 
     /// The number of change points.
@@ -97,57 +158,67 @@ impl Tree {
         self.points
     }
 
-    fn node(&self, n: u32) -> &Node {
-        &self.nodes[n as usize]
+    fn base(&self, n: u32) -> usize {
+        n as usize * (1 + 2 * self.d)
+    }
+
+    fn head(&self, n: u32) -> Head {
+        Head::unpack(self.slots[self.base(n)])
+    }
+
+    fn set_head(&mut self, n: u32, h: Head) {
+        let at = self.base(n);
+        self.slots[at] = h.pack();
     }
 
     fn sum(&self, n: u32) -> &[i128] {
-        let at = n as usize * 2 * self.d;
-        &self.agg[at..at + self.d]
+        let at = self.base(n) + 1;
+        &self.slots[at..at + self.d]
     }
 
     fn max_prefix(&self, n: u32) -> &[i128] {
-        let at = n as usize * 2 * self.d + self.d;
-        &self.agg[at..at + self.d]
+        let at = self.base(n) + 1 + self.d;
+        &self.slots[at..at + self.d]
     }
 
-    fn alloc(&mut self, node: Node) -> u32 {
-        let width = 2 * self.d;
-        match self.free.pop() {
-            Some(n) => {
-                self.nodes[n as usize] = node;
+    fn alloc(&mut self, h: Head) -> u32 {
+        let n = match self.free.pop() {
+            Some(n) => n,
+            None => {
+                let width = 1 + 2 * self.d;
+                // Trees with 2^32 - 1 nodes do not fit in memory, so indices stay below NIL.
+                let n = u32::try_from(self.slots.len() / width).unwrap_or(NIL - 1);
+                self.slots.resize(self.slots.len() + width, 0);
                 n
             }
-            None => {
-                self.nodes.push(node);
-                self.agg.resize(self.agg.len() + width, 0);
-                // Trees with 2^32 - 1 nodes do not fit in memory, so the index stays below NIL.
-                u32::try_from(self.nodes.len() - 1).unwrap_or(NIL - 1)
-            }
-        }
+        };
+        self.set_head(n, h);
+        n
     }
 
-    fn release(&mut self, n: u32) {
-        self.free.push(n);
+    /// A new leaf for `key` with `change`.
+    fn leaf(&mut self, key: u64, change: &[i128]) -> u32 {
+        let n = self.alloc(Head {
+            key,
+            children: [NIL; 2],
+        });
+        let (at, d) = (self.base(n) + 1, self.d);
+        self.slots[at..at + d].copy_from_slice(change);
+        self.slots[at + d..at + 2 * d].copy_from_slice(change);
+        n
     }
 
     /// Recomputes the aggregates of inner node `n` from its children.
     fn pull(&mut self, n: u32) {
-        let [l, r] = self.node(n).children;
-        let (d, width) = (self.d, 2 * self.d);
-        let (n, l, r) = (n as usize * width, l as usize * width, r as usize * width);
+        let [l, r] = self.head(n).children;
+        let d = self.d;
+        let (n, l, r) = (self.base(n) + 1, self.base(l) + 1, self.base(r) + 1);
         for i in 0..d {
-            let (sl, sr) = (self.agg[l + i], self.agg[r + i]);
-            let (ml, mr) = (self.agg[l + d + i], self.agg[r + d + i]);
-            self.agg[n + i] = sl + sr;
-            self.agg[n + d + i] = ml.max(sl + mr);
+            let (sl, sr) = (self.slots[l + i], self.slots[r + i]);
+            let (ml, mr) = (self.slots[l + d + i], self.slots[r + d + i]);
+            self.slots[n + i] = sl + sr;
+            self.slots[n + d + i] = ml.max(sl + mr);
         }
-    }
-
-    fn set_leaf(&mut self, n: u32, change: &[i128]) {
-        let at = n as usize * 2 * self.d;
-        self.agg[at..at + self.d].copy_from_slice(change);
-        self.agg[at + self.d..at + 2 * self.d].copy_from_slice(change);
     }
 
     /// Adds `sign · amount` to the change at instant `key`, creating the change point if it is
@@ -156,61 +227,57 @@ impl Tree {
         if amount.iter().all(|&a| a == 0) {
             return;
         }
-        let change: Vec<i128> = amount.iter().map(|&a| sign * i128::from(a)).collect();
-        // The inner nodes from the root down to where `key` belongs.
-        let mut path: Vec<u32> = Vec::with_capacity(64);
+        // The inner nodes from the root down to the leaf `key` leads to.
+        let mut path = [NIL; MAX_DEPTH];
+        let mut depth = 0;
         let mut n = self.root;
-        while n != NIL && !self.node(n).is_leaf() {
-            path.push(n);
-            let node = self.node(n);
-            n = node.children[bit_of(key, node.bit)];
+        while n != NIL && !self.head(n).is_leaf() && depth < MAX_DEPTH {
+            path[depth] = n;
+            depth += 1;
+            n = self.head(n).toward(key);
         }
         if n == NIL {
-            let leaf = self.alloc(Node {
-                key,
-                bit: LEAF,
-                children: [NIL; 2],
-            });
-            self.set_leaf(leaf, &change);
-            self.root = leaf;
-            self.points += 1;
+            let change: Vec<i128> = amount.iter().map(|&a| sign * i128::from(a)).collect();
+            self.root = self.leaf(key, &change);
+            self.points = 1;
             return;
         }
-        let found = self.node(n).key;
+        let found = self.head(n).key;
         if found == key {
-            self.update_leaf(n, &change, path);
+            self.update_leaf(n, amount, sign, &path[..depth]);
         } else {
+            let change: Vec<i128> = amount.iter().map(|&a| sign * i128::from(a)).collect();
             self.insert_leaf(key, found, &change);
         }
     }
 
-    /// Adds `change` to leaf `n`, removing it when it nets to zero; `path` leads to it.
-    fn update_leaf(&mut self, n: u32, change: &[i128], mut path: Vec<u32>) {
-        let at = n as usize * 2 * self.d;
-        let total: Vec<i128> = self.agg[at..at + self.d]
-            .iter()
-            .zip(change)
-            .map(|(a, c)| a + c)
-            .collect();
-        if total.iter().any(|&x| x != 0) {
-            self.set_leaf(n, &total);
-        } else {
+    /// Adds `sign · amount` to leaf `n`, removing it when it nets to zero; `path` leads to it.
+    fn update_leaf(&mut self, n: u32, amount: &[u64], sign: i128, path: &[u32]) {
+        let (at, d) = (self.base(n) + 1, self.d);
+        for (i, &a) in amount.iter().enumerate() {
+            self.slots[at + i] += sign * i128::from(a);
+            self.slots[at + d + i] = self.slots[at + i];
+        }
+        let mut path = path;
+        if self.slots[at..at + d].iter().all(|&x| x == 0) {
             self.points -= 1;
-            self.release(n);
-            match path.pop() {
+            self.free.push(n);
+            match path.split_last() {
                 None => self.root = NIL,
-                Some(parent) => {
-                    let [l, r] = self.node(parent).children;
+                Some((&parent, above)) => {
+                    let [l, r] = self.head(parent).children;
                     let sibling = if l == n { r } else { l };
-                    self.release(parent);
-                    match path.last() {
+                    self.free.push(parent);
+                    match above.last() {
                         None => self.root = sibling,
                         Some(&grand) => {
-                            let node = &mut self.nodes[grand as usize];
-                            let side = usize::from(node.children[1] == parent);
-                            node.children[side] = sibling;
+                            let mut h = self.head(grand);
+                            let side = usize::from(h.children[1] == parent);
+                            h.children[side] = sibling;
+                            self.set_head(grand, h);
                         }
                     }
+                    path = above;
                 }
             }
         }
@@ -222,37 +289,33 @@ impl Tree {
     /// Inserts a leaf for `key`, which differs from `found`, the leaf its bits lead to.
     fn insert_leaf(&mut self, key: u64, found: u64, change: &[i128]) {
         // The highest differing bit; `key != found`, so it is in 0..=63.
-        let crit = (63 - (key ^ found).leading_zeros()) as u8;
-        let mut path: Vec<u32> = Vec::with_capacity(64);
+        let bit = 63 - (key ^ found).leading_zeros();
+        let mut path = [NIL; MAX_DEPTH];
+        let mut depth = 0;
         let mut n = self.root;
-        while !self.node(n).is_leaf() && self.node(n).bit > crit {
-            path.push(n);
-            let node = self.node(n);
-            n = node.children[bit_of(key, node.bit)];
+        loop {
+            let h = self.head(n);
+            if h.is_leaf() || h.bit() < bit || depth == MAX_DEPTH {
+                break;
+            }
+            path[depth] = n;
+            depth += 1;
+            n = h.toward(key);
         }
-        let leaf = self.alloc(Node {
-            key,
-            bit: LEAF,
-            children: [NIL; 2],
-        });
-        self.set_leaf(leaf, change);
+        let leaf = self.leaf(key, change);
         let mut children = [n; 2];
-        children[bit_of(key, crit)] = leaf;
-        let inner = self.alloc(Node {
-            key: key & !low_bits(crit),
-            bit: crit,
-            children,
-        });
-        self.pull(inner);
-        match path.last() {
-            None => self.root = inner,
-            Some(&p) => {
-                let node = &mut self.nodes[p as usize];
-                let side = bit_of(key, node.bit);
-                node.children[side] = inner;
+        children[bit_of(key, bit)] = leaf;
+        let node = self.alloc(inner(key, bit, children));
+        self.pull(node);
+        match depth.checked_sub(1).map(|i| path[i]) {
+            None => self.root = node,
+            Some(p) => {
+                let mut h = self.head(p);
+                h.children[bit_of(key, h.bit())] = node;
+                self.set_head(p, h);
             }
         }
-        for &p in path.iter().rev() {
+        for &p in path[..depth].iter().rev() {
             self.pull(p);
         }
         self.points += 1;
@@ -263,18 +326,18 @@ impl Tree {
         let mut acc = vec![0i128; self.d];
         let mut n = self.root;
         while n != NIL {
-            let node = self.node(n);
-            let (lo, hi) = node.span();
+            let h = self.head(n);
+            let (lo, hi) = h.span();
             if hi <= t {
                 add_to(&mut acc, self.sum(n));
                 break;
             }
-            if lo > t || node.is_leaf() {
+            if lo > t || h.is_leaf() {
                 break;
             }
-            // `t` shares the bits above `node.bit` with every key below.
-            let [l, r] = node.children;
-            if bit_of(t, node.bit) == 1 {
+            // `t` shares the bits above the crit bit with every key below.
+            let [l, r] = h.children;
+            if bit_of(t, h.bit()) == 1 {
                 add_to(&mut acc, self.sum(l));
                 n = r;
             } else {
@@ -292,58 +355,24 @@ impl Tree {
         end: u64,
         threshold: &[i128],
     ) -> Option<(u64, Vec<i128>)> {
-        let at_start = self.usage_at(start);
-        if over(&at_start, threshold) {
-            return Some((start, at_start));
-        }
-        let mut acc = vec![0i128; self.d];
-        match self.search(self.root, start, end, threshold, &mut acc) {
-            Step::Found(t) => Some((t, acc)),
-            Step::Continue | Step::Stop => None,
-        }
-    }
-
-    /// Finds the first change point in `(start, end)` after which usage (the running sum
-    /// `acc`, in key order) exceeds `threshold`. Subtrees wholly inside the window are skipped
-    /// when their largest prefix stays under it, so only the two boundary paths and one
-    /// descent are walked.
-    fn search(&self, n: u32, start: u64, end: u64, threshold: &[i128], acc: &mut [i128]) -> Step {
-        if n == NIL {
-            return Step::Continue;
-        }
-        let node = self.node(n);
-        let (lo, hi) = node.span();
-        if hi <= start {
-            add_to(acc, self.sum(n));
-            return Step::Continue;
-        }
-        if lo >= end {
-            return Step::Stop;
-        }
-        if lo > start
-            && hi < end
-            && !acc
-                .iter()
-                .zip(self.max_prefix(n))
-                .zip(threshold)
-                .any(|((a, m), t)| a + m > *t)
-        {
-            add_to(acc, self.sum(n));
-            return Step::Continue;
-        }
-        if node.is_leaf() {
-            // Here `start < key < end`.
-            add_to(acc, self.sum(n));
-            return if over(acc, threshold) {
-                Step::Found(node.key)
-            } else {
-                Step::Continue
-            };
-        }
-        let [l, r] = node.children;
-        match self.search(l, start, end, threshold, acc) {
-            Step::Continue => self.search(r, start, end, threshold, acc),
-            step => step,
+        let mut walk = Walk {
+            tree: self,
+            start,
+            end,
+            threshold,
+            acc: vec![0; self.d],
+            at_start: false,
+        };
+        let step = if self.root == NIL {
+            Step::Continue
+        } else {
+            walk.visit(self.root)
+        };
+        match step {
+            Step::Found(t) => Some((t, walk.acc)),
+            Step::Continue | Step::Stop => {
+                (!walk.at_start && over(&walk.acc, threshold)).then_some((start, walk.acc))
+            }
         }
     }
 
@@ -356,24 +385,24 @@ impl Tree {
         if n == NIL {
             return None;
         }
-        let node = self.node(n);
-        let (lo, hi) = node.span();
+        let h = self.head(n);
+        let (lo, hi) = h.span();
         if hi <= t {
             return None;
         }
-        if lo > t || node.is_leaf() {
+        if lo > t || h.is_leaf() {
             // Every key below is after `t` (a leaf here has `key > t`): take the leftmost.
             let mut n = n;
-            while !self.node(n).is_leaf() {
-                n = self.node(n).children[0];
+            while !self.head(n).is_leaf() {
+                n = self.head(n).children[0];
             }
-            return Some(self.node(n).key);
+            return Some(self.head(n).key);
         }
-        let [l, r] = node.children;
+        let [l, r] = h.children;
         self.next_below(l, t).or_else(|| self.next_below(r, t))
     }
 
-    /// Every change point with its change, in time order (for tests and consistency checks).
+    /// Every change point with its change, in time order.
     pub(crate) fn entries(&self) -> Vec<(u64, Vec<i128>)> {
         let mut out = Vec::with_capacity(self.points);
         let mut stack = vec![self.root];
@@ -381,15 +410,75 @@ impl Tree {
             if n == NIL {
                 continue;
             }
-            let node = self.node(n);
-            if node.is_leaf() {
-                out.push((node.key, self.sum(n).to_vec()));
+            let h = self.head(n);
+            if h.is_leaf() {
+                out.push((h.key, self.sum(n).to_vec()));
             } else {
-                stack.push(node.children[1]);
-                stack.push(node.children[0]);
+                stack.push(h.children[1]);
+                stack.push(h.children[0]);
             }
         }
         out
+    }
+}
+
+/// One [`Tree::first_over`] search: a walk over the change points in time order, summing the
+/// changes into `acc`, that skips whole subtrees wherever it can.
+struct Walk<'a> {
+    tree: &'a Tree,
+    start: u64,
+    end: u64,
+    threshold: &'a [i128],
+    /// The sum of the changes walked so far.
+    acc: Vec<i128>,
+    /// Whether usage at `start` has been checked.
+    at_start: bool,
+}
+
+impl Walk<'_> {
+    fn visit(&mut self, n: u32) -> Step {
+        let t = self.tree;
+        let h = t.head(n);
+        let (lo, hi) = h.span();
+        if hi <= self.start {
+            add_to(&mut self.acc, t.sum(n));
+            return Step::Continue;
+        }
+        if lo > self.start {
+            // Every change at or before `start` is summed by now: `acc` is the usage then.
+            if !self.at_start {
+                self.at_start = true;
+                if over(&self.acc, self.threshold) {
+                    return Step::Found(self.start);
+                }
+            }
+            if lo >= self.end {
+                return Step::Stop;
+            }
+            if hi < self.end {
+                let peak_over = self
+                    .acc
+                    .iter()
+                    .zip(t.max_prefix(n))
+                    .zip(self.threshold)
+                    .any(|((a, m), l)| a + m > *l);
+                if !peak_over {
+                    add_to(&mut self.acc, t.sum(n));
+                    return Step::Continue;
+                }
+                if h.is_leaf() {
+                    add_to(&mut self.acc, t.sum(n));
+                    return Step::Found(h.key);
+                }
+            }
+        }
+        // An inner node straddling `start` or `end`, or wholly inside the window and over
+        // somewhere: look at both halves in order.
+        let [l, r] = h.children;
+        match self.visit(l) {
+            Step::Continue => self.visit(r),
+            step => step,
+        }
     }
 }
 
@@ -400,6 +489,6 @@ fn add_to(acc: &mut [i128], x: &[i128]) {
 }
 
 /// Whether some dimension of `usage` exceeds its threshold.
-pub(crate) fn over(usage: &[i128], threshold: &[i128]) -> bool {
+fn over(usage: &[i128], threshold: &[i128]) -> bool {
     usage.iter().zip(threshold).any(|(u, t)| u > t)
 }

@@ -42,6 +42,10 @@ pub(crate) struct Line {
     drawn: usize,
 }
 
+/// Reservations bound for one pool's timeline: who each claim belongs to (reservation, and
+/// position among its pools), and the claims.
+type Batch = (Vec<(ClaimId, usize)>, Vec<Claim>);
+
 /// The per-pool timelines of a model, with the per-device data needed to patch them.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct FitIndex {
@@ -94,9 +98,18 @@ impl Line {
                     .restrict(s.disk_classes.as_ref());
                 line.total = total;
                 line.set_capacity(total.capacity());
+                let (mut owners, mut claims) = (Vec::new(), Vec::new());
                 for dev in down.devices() {
                     if let Some(c) = contribution(s, capacity.device(dev), labelled(m, dev, s)) {
-                        line.put_down(dev, &c, &down.windows(dev));
+                        for w in down.windows(dev) {
+                            owners.push(dev);
+                            claims.push(maintenance_claim(&c, w));
+                        }
+                    }
+                }
+                for (dev, id) in owners.into_iter().zip(line.timeline.add_all(claims)) {
+                    if let Ok(id) = id {
+                        line.down.entry(dev.clone()).or_default().push(id);
                     }
                 }
             }
@@ -117,11 +130,7 @@ impl Line {
         self.take_down(dev);
         let ids: Vec<_> = windows
             .iter()
-            .filter_map(|w| {
-                self.timeline
-                    .add_maintenance(c.0.to_vec(), w.start, w.end)
-                    .ok()
-            })
+            .filter_map(|w| self.timeline.add(maintenance_claim(c, *w)).ok())
             .collect();
         if !ids.is_empty() {
             self.down.insert(dev.clone(), ids);
@@ -161,6 +170,24 @@ impl Line {
             && self.timeline.changes() == other.timeline.changes()
             && self.claims() == other.claims()
             && down_shape(self) == down_shape(other)
+    }
+}
+
+fn reservation_claim(demand: Capacity, spec: &ReservationSpec) -> Claim {
+    Claim {
+        kind: timeline::ClaimKind::Reservation,
+        amount: demand.0.to_vec(),
+        start: spec.window.start,
+        end: spec.window.end,
+    }
+}
+
+fn maintenance_claim(c: &Capacity, w: Window) -> Claim {
+    Claim {
+        kind: timeline::ClaimKind::Maintenance,
+        amount: c.0.to_vec(),
+        start: w.start,
+        end: w.end,
     }
 }
 
@@ -217,8 +244,35 @@ impl FitIndex {
         for pool in standing_pools(m) {
             ix.ensure_line(m, &pool);
         }
+        // Every pool's reservations go in at once (a bottom-up build of its timeline), each
+        // remembered as (reservation, position among its pools) until its claim id is known.
+        let mut batches: BTreeMap<Pool, Batch> = BTreeMap::new();
         for (id, spec) in m.claims.reservation_specs() {
-            ix.place(m, id, spec);
+            let demand = demand_of(m, spec);
+            let pools = pools_of(m, &spec.infrastructure, &spec.tenant);
+            let mut at = Vec::with_capacity(pools.len());
+            for (i, pool) in pools.into_iter().enumerate() {
+                let line = ix.ensure_line(m, &pool);
+                line.drawn += 1;
+                if let Some(d) = demand {
+                    let claim = reservation_claim(demand_in(&pool, line.scope.as_ref(), d), spec);
+                    let batch = batches.entry(pool.clone()).or_default();
+                    batch.0.push((id.clone(), i));
+                    batch.1.push(claim);
+                }
+                at.push((pool, None));
+            }
+            ix.placed.insert(id.clone(), at);
+        }
+        for (pool, (owners, claims)) in batches {
+            let Some(line) = ix.pools.get_mut(&pool) else {
+                continue;
+            };
+            for ((id, i), got) in owners.into_iter().zip(line.timeline.add_all(claims)) {
+                if let (Ok(c), Some(at)) = (got, ix.placed.get_mut(&id)) {
+                    at[i].1 = Some(c);
+                }
+            }
         }
         ix
     }
@@ -295,10 +349,7 @@ impl FitIndex {
             line.drawn += 1;
             let claim = demand.and_then(|d| {
                 let d = demand_in(&pool, line.scope.as_ref(), d);
-                let w = spec.window;
-                line.timeline
-                    .add_reservation(d.0.to_vec(), w.start, w.end)
-                    .ok()
+                line.timeline.add(reservation_claim(d, spec)).ok()
             });
             at.push((pool, claim));
         }
