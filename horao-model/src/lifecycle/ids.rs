@@ -8,12 +8,22 @@ pub const MAX_ID_LEN: usize = 128;
 /// Checks an identifier: 1 to [`MAX_ID_LEN`] bytes of ASCII letters, digits and `. _ - : /`.
 /// `field` names the field in the error (for example `volume.id`).
 pub fn validate_id(field: &str, s: &str) -> Result<()> {
+    validate_chars(field, s, "")
+}
+
+/// Checks a label: like an identifier, and `=` is allowed too, for `key=value` labels.
+pub fn validate_label(field: &str, s: &str) -> Result<()> {
+    validate_chars(field, s, "=")
+}
+
+fn validate_chars(field: &str, s: &str, extra: &str) -> Result<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || ".-_:/".contains(c) || extra.contains(c);
     let reason = if s.is_empty() {
         "must not be empty".to_string()
     } else if s.len() > MAX_ID_LEN {
         format!("longer than {MAX_ID_LEN} bytes")
-    } else if let Some(c) = s.chars().find(|c| !is_id_char(*c)) {
-        format!("character {c:?} not allowed (use letters, digits and . _ - : /)")
+    } else if let Some(c) = s.chars().find(|c| !allowed(*c)) {
+        format!("character {c:?} not allowed (use letters, digits and . _ - : /{extra})")
     } else {
         return Ok(());
     };
@@ -23,12 +33,11 @@ pub fn validate_id(field: &str, s: &str) -> Result<()> {
     })
 }
 
-fn is_id_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/')
-}
-
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        id_type!($(#[$doc])* $name, $field, $crate::lifecycle::validate_id);
+    };
+    ($(#[$doc:meta])* $name:ident, $field:literal, $check:path) => {
         $(#[$doc])*
         #[derive(
             Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
@@ -40,7 +49,7 @@ macro_rules! id_type {
             /// Validates and wraps an identifier (see [`crate::lifecycle::validate_id`]).
             pub fn new(s: impl Into<String>) -> $crate::error::Result<Self> {
                 let s = s.into();
-                $crate::lifecycle::validate_id($field, &s)?;
+                $check($field, &s)?;
                 Ok(Self(s))
             }
 
@@ -95,7 +104,8 @@ id_type!(
     /// A label: a machine carries labels, a volume's resource filters name the labels a
     /// machine must carry to hold it (for example `ssd` or `zone=a`).
     Label,
-    "label"
+    "label",
+    crate::lifecycle::validate_label
 );
 
 /// Sorts and deduplicates labels, so equal sets compare and encode equally.
@@ -122,5 +132,23 @@ mod tests {
         );
         assert!(ImageId::new("x".repeat(MAX_ID_LEN + 1)).is_err());
         assert!(ImageId::new("x".repeat(MAX_ID_LEN)).is_ok());
+    }
+
+    #[test]
+    fn labels_may_be_key_value_pairs_but_ids_may_not() {
+        assert_eq!(
+            Label::new("zone=a").map(|l| l.to_string()),
+            Ok("zone=a".into())
+        );
+        let e = VolumeId::new("zone=a").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid volume.id: character '='")
+        );
+        let e = Label::new("zone a").unwrap_err();
+        assert!(
+            e.to_string().starts_with("invalid label: character ' '"),
+            "{e}"
+        );
     }
 }

@@ -58,7 +58,7 @@ pub use conflicts::StorageConflict;
 pub(crate) use ids::id_type;
 pub use ids::{
     ImageId, InstanceId, Label, MAX_ID_LEN, MachineId, PoolId, VolumeId, normalize_labels,
-    validate_id,
+    validate_id, validate_label,
 };
 pub use image::Image;
 pub use instance::Instance;
