@@ -9,7 +9,7 @@
 use super::{ClaimId, ReservationSpec, Window};
 use crate::logical::{Capacity, Dimension, InfraId, Scope, TenantId};
 use crate::model::Model;
-use horao_sched::timeline::Timeline;
+use horao_sched::timeline::{Claim, ClaimKind, Timeline};
 use std::fmt;
 
 /// A capacity pool claims are fitted against.
@@ -56,14 +56,24 @@ impl PoolClaims {
     /// The horao-sched timeline of this pool.
     pub fn timeline(&self) -> Timeline {
         let mut t = Timeline::new(self.capacity.0.to_vec());
-        // Windows and vector lengths are validated before they get here, so `add` only fails
-        // on input the model never produces; such a claim is skipped rather than panicking.
-        for (_, c, w) in &self.reservations {
-            let _ = t.add_reservation(c.0.to_vec(), w.start, w.end);
-        }
-        for (c, w) in &self.maintenance {
-            let _ = t.add_maintenance(c.0.to_vec(), w.start, w.end);
-        }
+        let claim = |kind, c: &Capacity, w: &Window| Claim {
+            kind,
+            amount: c.0.to_vec(),
+            start: w.start,
+            end: w.end,
+        };
+        let reservations = self
+            .reservations
+            .iter()
+            .map(|(_, c, w)| claim(ClaimKind::Reservation, c, w));
+        let maintenance = self
+            .maintenance
+            .iter()
+            .map(|(c, w)| claim(ClaimKind::Maintenance, c, w));
+        // Windows and vector lengths are validated before they get here, so a claim is only
+        // refused on input the model never produces; such a claim is left out rather than
+        // panicking.
+        let _ = t.add_all(reservations.chain(maintenance));
         t
     }
 }
