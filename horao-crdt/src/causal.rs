@@ -46,23 +46,32 @@ impl<S: DotStore> Causal<S> {
         self.ctx.is_empty() && self.store.is_bottom()
     }
 
-    /// Checks a decoded state: context and store well formed, every stored dot in the context.
+    /// Checks a decoded state: context and store well formed, every stored dot in the context
+    /// and held in one place only (a dot names one event; map joins rely on it, see
+    /// [`DotStore::marker`]).
     pub fn validate(&self) -> Result<()> {
         self.ctx.validate()?;
         self.store.validate()?;
-        let mut stray = None;
-        self.store.for_each_dot(&mut |d| {
-            if stray.is_none() && !self.ctx.contains(&d) {
-                stray = Some(d);
-            }
-        });
-        match stray {
-            Some(d) => Err(Error::Invalid {
-                what: "causal state",
-                why: format!("stored dot {d} is missing from its context"),
-            }),
+        let mut dots = Vec::new();
+        self.store.for_each_dot(&mut |d| dots.push(d));
+        if let Some(d) = dots.iter().find(|d| !self.ctx.contains(d)) {
+            return Err(invalid(format!(
+                "stored dot {d} is missing from its context"
+            )));
+        }
+        dots.sort_unstable();
+        match dots.windows(2).find(|w| w[0] == w[1]) {
+            Some(w) => Err(invalid(format!("dot {} is stored twice", w[0]))),
             None => Ok(()),
         }
+    }
+}
+
+/// A malformed causal state.
+fn invalid(why: String) -> Error {
+    Error::Invalid {
+        what: "causal state",
+        why,
     }
 }
 

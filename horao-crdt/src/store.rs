@@ -12,10 +12,9 @@ use crate::context::CausalContext;
 use crate::error::Result;
 use crate::id::Dot;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
-use std::ops::Bound;
 
 pub use fun::{DotFun, DotSet};
 
@@ -54,6 +53,17 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
     /// The same keys holding no dots. A delta that removes this store carries its skeleton,
     /// so a receiver applying the delta visits exactly the keys it has to clear.
     fn skeleton(&self) -> Self;
+
+    /// One dot the store holds, when it can name one without chasing pointers; `None` when it
+    /// holds none or finding one would cost more than comparing keys (the default).
+    ///
+    /// Every dot is minted once and stored in one place, and [`crate::Causal::validate`]
+    /// rejects a decoded state or delta holding a dot twice. So two values of one map that
+    /// hold the same marker are the same key's, and a map join that meets them skips the key
+    /// comparison (keys are often strings, each a pointer to chase).
+    fn marker(&self) -> Option<Dot> {
+        None
+    }
 }
 
 /// A map from keys to nested dot stores. Removing a key is observed-remove: the key's dots
@@ -105,9 +115,7 @@ where
                         }
                     }
                     Entry::Vacant(e) => {
-                        let mut s = S::default();
-                        s.join(v, ours, theirs, mode);
-                        if mode == JoinMode::Combine || !s.is_bottom() {
+                        if let Some((_, s)) = joined_alone((), v, ours, theirs, mode) {
                             e.insert(s);
                         }
                     }
@@ -119,78 +127,67 @@ where
         let mut b = other.0.into_iter();
         if self.0.is_empty() {
             self.0 = b
-                .filter_map(|(bk, y)| {
-                    let mut s = S::default();
-                    s.join(y, ours, theirs, mode);
-                    (keep_bottom || !s.is_bottom()).then_some((bk, s))
-                })
+                .filter_map(|(bk, y)| joined_alone(bk, y, ours, theirs, mode))
                 .collect();
             return;
         }
         // Walk both maps in key order, joining `self`'s values in place: rebuilding the map
-        // would free and reallocate every node, which dominates the cost of a large merge. A
-        // key only `other` holds is inserted, and a key left empty removed, as the walk meets
-        // it; the walk then resumes after that key. So the join needs no buffer, and its cost
-        // is one key comparison per key plus a search per inserted or removed key.
+        // would free and reallocate every node, which dominates the cost of a large merge.
+        // Keys only `other` holds and keys left empty are set aside, then inserted or removed
+        // after the walk: a search each, or one linear pass when there are many. Both sets
+        // are B-trees, not vectors: a vector outgrowing a kilobyte makes glibc's malloc
+        // consolidate every small chunk freed so far, touching each one again.
+        let mut fresh = BTreeMap::new();
+        let mut dead = BTreeSet::new();
         let mut next = b.next();
-        let mut resume: Option<K> = None;
-        loop {
-            let rest = match &resume {
-                Some(r) => self.0.range_mut((Bound::Excluded(r), Bound::Unbounded)),
-                None => self.0.range_mut(..),
-            };
-            let mut change: Option<(K, Option<S>)> = None;
-            'walk: for (k, x) in rest {
-                let mut y = None;
-                while let Some((bk, v)) = next.take() {
-                    // One comparison per step: keys are often strings, each a pointer to chase.
-                    match bk.cmp(k) {
-                        Ordering::Less => {
-                            next = b.next();
-                            let mut s = S::default();
-                            s.join(v, ours, theirs, mode);
-                            if keep_bottom || !s.is_bottom() {
-                                change = Some((bk, Some(s)));
-                                break 'walk;
-                            }
-                        }
-                        Ordering::Equal => {
-                            y = Some(v);
-                            next = b.next();
-                            break;
-                        }
-                        Ordering::Greater => {
-                            next = Some((bk, v));
-                            break;
-                        }
+        for (k, x) in self.0.iter_mut() {
+            let mut y = None;
+            let mark = x.marker();
+            while let Some((bk, v)) = next.take() {
+                // Values holding the same dot (most keys of two states that have synchronised)
+                // belong to the same key (see `DotStore::marker`): no key comparison, which
+                // for string keys means two pointers to chase.
+                let ord = match (mark, v.marker()) {
+                    (Some(m), Some(n)) if m == n => Ordering::Equal,
+                    _ => bk.cmp(k),
+                };
+                match ord {
+                    Ordering::Less => {
+                        next = b.next();
+                        fresh.extend(joined_alone(bk, v, ours, theirs, mode));
+                    }
+                    Ordering::Equal => {
+                        y = Some((bk, v));
+                        next = b.next();
+                        break;
+                    }
+                    Ordering::Greater => {
+                        next = Some((bk, v));
+                        break;
                     }
                 }
-                x.join(y.unwrap_or_default(), ours, theirs, mode);
-                if !keep_bottom && x.is_bottom() {
-                    change = Some((k.clone(), None));
-                    break;
-                }
             }
-            resume = match change {
-                Some((k, Some(s))) => {
-                    let r = k.clone();
-                    self.0.insert(k, s);
-                    Some(r)
-                }
-                Some((k, None)) => {
-                    self.0.remove(&k);
-                    Some(k)
-                }
-                None => break,
-            };
+            let (bk, v) = y.unzip();
+            x.join(v.unwrap_or_default(), ours, theirs, mode);
+            if !keep_bottom && x.is_bottom() {
+                dead.insert(bk.unwrap_or_else(|| k.clone()));
+            }
         }
         // Keys past `self`'s last one.
-        for (bk, y) in next.into_iter().chain(b) {
-            let mut s = S::default();
-            s.join(y, ours, theirs, mode);
-            if keep_bottom || !s.is_bottom() {
-                self.0.insert(bk, s);
-            }
+        fresh.extend(
+            next.into_iter()
+                .chain(b)
+                .filter_map(|(bk, y)| joined_alone(bk, y, ours, theirs, mode)),
+        );
+        if dead.len() > self.0.len() / 16 {
+            self.0.retain(|_, x| !x.is_bottom());
+        } else {
+            dead.iter().for_each(|k| drop(self.0.remove(k)));
+        }
+        if fresh.len() > self.0.len() / 8 {
+            self.0.append(&mut fresh);
+        } else {
+            self.0.extend(fresh);
         }
     }
 
@@ -206,6 +203,20 @@ where
                 .collect(),
         )
     }
+}
+
+/// The entry `key → value` of a map whose other side lacks `key`, joined against bottom;
+/// `None` when nothing of it survives (and empty keys are not kept).
+fn joined_alone<K, S: DotStore>(
+    key: K,
+    value: S,
+    ours: &CausalContext,
+    theirs: &CausalContext,
+    mode: JoinMode,
+) -> Option<(K, S)> {
+    let mut s = S::default();
+    s.join(value, ours, theirs, mode);
+    (mode == JoinMode::Combine || !s.is_bottom()).then_some((key, s))
 }
 
 /// Implements [`DotStore`] for a struct whose fields are all dot stores, joining field by
@@ -243,6 +254,9 @@ macro_rules! dot_store_struct {
             fn skeleton(&self) -> Self {
                 Self { $($field: $crate::DotStore::skeleton(&self.$field)),+ }
             }
+            fn marker(&self) -> Option<$crate::Dot> {
+                None $(.or_else(|| $crate::DotStore::marker(&self.$field)))+
+            }
         }
     };
 }
@@ -271,6 +285,9 @@ macro_rules! newtype_dot_store {
             }
             fn skeleton(&self) -> Self {
                 Self(self.0.skeleton())
+            }
+            fn marker(&self) -> Option<$crate::id::Dot> {
+                self.0.marker()
             }
         }
     };

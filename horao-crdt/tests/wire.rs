@@ -610,6 +610,38 @@ fn stored_dot_missing_from_context_is_invalid() {
 }
 
 #[test]
+fn a_dot_stored_under_two_keys_is_invalid() {
+    // Map joins match values holding the same dot without comparing keys, so a state that
+    // stores one dot twice must not get in.
+    type RawMap = std::collections::BTreeMap<String, Vec<((u64, u64), u8)>>;
+    #[derive(Serialize)]
+    struct RawMapState {
+        store: RawMap,
+        ctx: Vec<(u64, Vec<(u64, u64)>)>,
+    }
+    let decode = |store: RawMap| {
+        let raw = RawMapState {
+            store,
+            ctx: vec![(1, vec![(1, 3)])],
+        };
+        let b = wire::encode(Kind::Delta, &raw).unwrap();
+        wire::decode_causal::<OrMap<String, MvReg<u8>>>(Kind::Delta, &b, DEFAULT_MAX_PAYLOAD)
+    };
+    let entry = |k: &str, dots: &[u64]| {
+        let vals = dots.iter().map(|&c| ((1, c), 7)).collect();
+        (k.to_string(), vals)
+    };
+    let ok = decode(RawMap::from([entry("a", &[1]), entry("b", &[2, 3])])).unwrap();
+    assert_eq!(ok.store.len(), 2);
+    for store in [
+        RawMap::from([entry("a", &[1]), entry("b", &[1])]),
+        RawMap::from([entry("a", &[1, 3]), entry("b", &[2, 3])]),
+    ] {
+        assert_invalid(decode(store), "causal state");
+    }
+}
+
+#[test]
 fn sync_node_refuses_invalid_messages_without_effect() {
     // The raw decoder does not validate; the node validates again before applying.
     let raw = RawCausal {

@@ -166,6 +166,10 @@ impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
     fn skeleton(&self) -> Self {
         Self::default()
     }
+
+    fn marker(&self) -> Option<Dot> {
+        self.entries().first().map(|e| e.0)
+    }
 }
 
 /// The general join: a merge of the two dot-sorted entry lists that keeps an entry both sides

@@ -80,6 +80,10 @@ impl<V: DotStore> DotStore for Element<V> {
             value: self.value.skeleton(),
         }
     }
+
+    fn marker(&self) -> Option<Dot> {
+        self.position.marker().or_else(|| self.value.marker())
+    }
 }
 
 /// An ordered list of nested CRDTs (rows of a datacenter, devices of a rack).
