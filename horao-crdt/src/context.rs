@@ -70,27 +70,20 @@ impl Ranges {
                 return;
             }
         }
-        let mut out = Vec::with_capacity(self.0.len() + 1);
-        let (mut s, mut e) = (start, end);
-        let mut placed = false;
-        for &(a, b) in &self.0 {
-            if b.saturating_add(1) < s {
-                out.push((a, b));
-            } else if e.saturating_add(1) < a {
-                if !placed {
-                    out.push((s, e));
-                    placed = true;
-                }
-                out.push((a, b));
-            } else {
-                s = s.min(a);
-                e = e.max(b);
-            }
+        // In place: the intervals `i..j` overlap or touch `[start, end]` and become one; a
+        // replica whose context has many gaps pays a binary search and a move of the tail,
+        // not a new list.
+        let i = self
+            .0
+            .partition_point(|&(_, e)| e.saturating_add(1) < start);
+        let j = i + self.0[i..].partition_point(|&(s, _)| s <= end.saturating_add(1));
+        if i == j {
+            self.0.insert(i, (start, end));
+        } else {
+            // `i < j <= len`: both ends exist.
+            self.0[i] = (start.min(self.0[i].0), end.max(self.0[j - 1].1));
+            self.0.drain(i + 1..j);
         }
-        if !placed {
-            out.push((s, e));
-        }
-        self.0 = out;
     }
 
     /// Adds every interval of `other`, in time linear in the two lists.
@@ -99,8 +92,11 @@ impl Ranges {
             self.0.clone_from(&other.0);
             return;
         }
-        if let [(s, e)] = other.0.as_slice() {
-            self.insert_range(*s, *e);
+        // A delta's few intervals into a long list: one binary search and in-place update each.
+        if other.0.len() <= 8 || other.0.len() * 16 < self.0.len() {
+            for &(s, e) in &other.0 {
+                self.insert_range(s, e);
+            }
             return;
         }
         // A merge of the two sorted lists. Inserting interval by interval costs a copy of the
@@ -128,18 +124,25 @@ impl Ranges {
     /// The counters of `self` not in `other`.
     pub fn difference(&self, other: &Ranges) -> Ranges {
         let mut out = Vec::new();
+        self.difference_each(other, |s, e| out.push((s, e)));
+        Ranges(out)
+    }
+
+    /// Calls `f(start, end)` for each interval of the counters of `self` not in `other`, in
+    /// order, without allocating.
+    fn difference_each(&self, other: &Ranges, mut f: impl FnMut(u64, u64)) {
         let mut j = 0;
         for &(s, e) in &self.0 {
             let mut cur = s;
             let mut done = false;
-            while j < other.0.len() && other.0[j].1 < cur {
-                j += 1;
-            }
+            // The first interval of `other` that can overlap `[s, e]`: a binary search, since
+            // a delta's few intervals are often checked against a long list.
+            j += other.0[j..].partition_point(|&(_, b)| b < cur);
             let mut k = j;
             while !done && k < other.0.len() && other.0[k].0 <= e {
                 let (a, b) = other.0[k];
                 if a > cur {
-                    out.push((cur, a - 1));
+                    f(cur, a - 1);
                 }
                 if b >= e {
                     done = true;
@@ -149,10 +152,9 @@ impl Ranges {
                 k += 1;
             }
             if !done {
-                out.push((cur, e));
+                f(cur, e);
             }
         }
-        Ranges(out)
     }
 
     /// True when every counter of `other` is in `self`.
@@ -236,17 +238,21 @@ impl CausalContext {
 
     /// The dots of `self` that `other` lacks.
     pub fn difference(&self, other: &CausalContext) -> CausalContext {
-        let mut out = BTreeMap::new();
+        let mut out = CausalContext::new();
+        self.difference_each(other, |r, s, e| out.insert_range(r, s, e));
+        out
+    }
+
+    /// Calls `f(replica, start, end)` for each interval of the dots of `self` that `other`
+    /// lacks, by replica and in order, without allocating (applying a delta asks this of
+    /// every delta).
+    pub fn difference_each(&self, other: &CausalContext, mut f: impl FnMut(ReplicaId, u64, u64)) {
         for (r, rs) in &self.0 {
-            let d = match other.0.get(r) {
-                Some(o) => rs.difference(o),
-                None => rs.clone(),
-            };
-            if !d.is_empty() {
-                out.insert(*r, d);
+            match other.0.get(r) {
+                Some(o) => rs.difference_each(o, |s, e| f(*r, s, e)),
+                None => rs.0.iter().for_each(|&(s, e)| f(*r, s, e)),
             }
         }
-        CausalContext(out)
     }
 
     /// True when every dot of `other` is in `self`.

@@ -153,16 +153,11 @@ impl<S: DotStore + Serialize + DeserializeOwned> Replica<S> {
     /// Joins a delta from a peer (or from [`Replica::mutate`]). Returns whether it brought
     /// anything new; only new deltas are logged for other peers.
     pub fn apply(&mut self, delta: Causal<S>) -> bool {
-        let dots = delta.ctx.difference(&self.state.ctx);
-        if dots.is_empty() {
-            // Every dot is known, but a delta arriving after later ones can still remove an
-            // entry this replica holds (its kill was not yet applied): join it, log nothing.
-            self.state.apply(delta);
-            return false;
-        }
-        self.log.push(&dots, &delta);
+        // When every dot is known, a delta arriving after later ones can still remove an
+        // entry this replica holds (its kill was not yet applied): it is joined, not logged.
+        let new = self.log.push(&delta, &self.state.ctx);
         self.state.apply(delta);
-        true
+        new
     }
 
     /// What to send a peer whose causal context is `peer`.

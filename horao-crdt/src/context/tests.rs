@@ -38,6 +38,27 @@ proptest! {
     }
 }
 
+proptest! {
+    #[test]
+    fn ranges_inserted_in_any_order_match_a_set_model(
+        ranges in proptest::collection::vec((0u64..2, 0u64..60, 0u64..6), 0..40),
+    ) {
+        // Out-of-order ranges, overlapping, touching and empty ones (start 0 or past the
+        // end; both ignored): the in-place insertion must keep the list sorted, disjoint and merged.
+        let mut ctx = CausalContext::new();
+        let mut model = BTreeSet::new();
+        for &(r, start, len) in &ranges {
+            let (start, end) = if len == 5 { (start, start.saturating_sub(1)) } else { (start, start + len) };
+            ctx.insert_range(ReplicaId(r), start, end);
+            if start > 0 {
+                model.extend((start..=end).map(|c| Dot::new(ReplicaId(r), c)));
+            }
+            ctx.validate().unwrap();
+            prop_assert_eq!(&ctx, &ctx_of(&model));
+        }
+    }
+}
+
 #[test]
 fn version_vector_is_the_contiguous_prefix() {
     let mut c = CausalContext::new();

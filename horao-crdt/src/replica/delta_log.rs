@@ -145,33 +145,34 @@ impl DeltaLog {
         self.shrink();
     }
 
-    /// Logs `delta`, which brought `dots`, then drops the oldest entries beyond the bounds. A
-    /// delta larger than the whole byte bound, or that cannot be encoded (never expected), is
-    /// not logged: its dots are marked collected, so peers lacking them get the full state.
-    pub(crate) fn push<S: Serialize>(&mut self, dots: &CausalContext, delta: &Causal<S>) {
+    /// Logs `delta` if it brings dots `seen` lacks, then drops the oldest entries beyond the
+    /// bounds; returns whether it brought any. A delta larger than the whole byte bound, or
+    /// that cannot be encoded (never expected), is not logged: its new dots are marked
+    /// collected, so peers lacking them get the full state.
+    pub(crate) fn push<S: Serialize>(&mut self, delta: &Causal<S>, seen: &CausalContext) -> bool {
+        let mut dots = Vec::new();
+        delta.ctx.difference_each(seen, |replica, start, end| {
+            dots.push(DotRange {
+                replica,
+                start,
+                end,
+            });
+        });
+        if dots.is_empty() {
+            return false;
+        }
         self.scratch.clear();
         let encoded = bincode::serde::encode_into_std_write(delta, &mut self.scratch, config());
-        let dots_len = dots
-            .iter()
-            .map(|(_, rs)| rs.intervals().len())
-            .sum::<usize>();
         let footprint = std::mem::size_of::<Entry>()
             + self.scratch.len()
-            + dots_len * std::mem::size_of::<DotRange>();
+            + dots.len() * std::mem::size_of::<DotRange>();
         if encoded.is_err() || footprint > self.max_bytes {
-            self.collected.union(dots);
+            for r in &dots {
+                self.collected.insert_range(r.replica, r.start, r.end);
+            }
         } else {
             let entry = Entry {
-                dots: dots
-                    .iter()
-                    .flat_map(|(r, rs)| {
-                        rs.intervals().iter().map(|&(start, end)| DotRange {
-                            replica: *r,
-                            start,
-                            end,
-                        })
-                    })
-                    .collect(),
+                dots: dots.into_boxed_slice(),
                 delta: Box::from(self.scratch.as_slice()),
             };
             debug_assert_eq!(entry.footprint(), footprint);
@@ -183,6 +184,7 @@ impl DeltaLog {
         }
         self.trim();
         self.shrink();
+        true
     }
 
     /// Drops the entries whose dots are all in `stable`. Returns how many were dropped.
