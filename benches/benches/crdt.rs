@@ -1,8 +1,8 @@
 //! Criterion benchmarks of horao-crdt beside the `crdts` crate (rust-crdt 7.3) on the same
 //! workloads (`horao_bench::crdt_workload`): full-state merge of two diverged 100k-key maps,
-//! applying one delta (or op) to a 100k-key map, and answering a peer 1% behind. After the
-//! criterion groups it times each merge again (median of several runs) and prints the
-//! throughput ratio ours / theirs.
+//! applying one delta (or op) to a 100k-key map, answering a peer 1% behind, and handling
+//! one pushed delta on a node with 100k logged deltas. After the criterion groups it times
+//! each merge again (median of several runs) and prints the throughput ratio ours / theirs.
 //!
 //! `cargo bench -p horao-bench --bench crdt` for the figures; under `-- --test` (CI) the maps
 //! have 2,000 keys and everything runs once.
@@ -16,7 +16,9 @@ use horao_bench::crdt_workload::{
     OurMap, Ours, Register, SEED, Sim, TheirMap, TheirSet, TheirsMap, TheirsSet, diverged_states,
     key,
 };
-use horao_crdt::{Answer, Causal, LwwReg, MvReg, Replica, Timestamp};
+use horao_crdt::{
+    Answer, Causal, LwwReg, Message, MvReg, Replica, ReplicaId, SyncConfig, SyncNode, Timestamp,
+};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -190,6 +192,47 @@ fn sync_one_percent(c: &mut Criterion, keys: usize) {
     g.finish();
 }
 
+/// `SyncNode::handle` of one delta pushed by a peer, on a node whose log holds `logged`
+/// deltas that peer has not acknowledged (so none can be collected): what every message costs
+/// a busy node, including the search for stable deltas to collect.
+fn sync_handle(c: &mut Criterion, logged: usize) {
+    let (a, b) = (ReplicaId(1), ReplicaId(2));
+    let node = |me: ReplicaId, peer: ReplicaId| {
+        let mut n: SyncNode<OurMap<LwwReg<u64>>> =
+            SyncNode::new(Replica::new(me), SyncConfig::default());
+        n.add_peer(peer);
+        n
+    };
+    let write = |n: &mut SyncNode<OurMap<LwwReg<u64>>>, i: u64| {
+        n.mutate(|m, tx| m.update(changed_key(i, logged), tx, |r, tx| r.write(i, ts(i), tx)))
+            .unwrap()
+    };
+    let (mut busy, mut peer) = (node(a, b), node(b, a));
+    for i in 0..logged as u64 {
+        write(&mut busy, i);
+    }
+    while busy.poll_transmit().is_some() {}
+    assert_eq!(busy.replica().log_len(), logged);
+    let mut next = 0u64;
+    let mut g = c.benchmark_group(format!("crdt/sync_handle_{}k", logged / 1000));
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(format!("{LWW}: handle a pushed delta"), |bch| {
+        bch.iter_custom(|iters| {
+            let deltas: Vec<_> = (next..next + iters).map(|i| write(&mut peer, i)).collect();
+            while peer.poll_transmit().is_some() {}
+            next += iters;
+            let t = Instant::now();
+            for d in deltas {
+                busy.handle(b, Message::Deltas(d)).unwrap();
+            }
+            let elapsed = t.elapsed();
+            while busy.poll_transmit().is_some() {}
+            elapsed
+        })
+    });
+    g.finish();
+}
+
 /// Median wall time of `runs` merges, setup excluded.
 fn median_merge<T: Clone>(runs: usize, pair: &(T, T), merge: impl Fn(&mut T, T)) -> Duration {
     let mut times: Vec<Duration> = (0..runs)
@@ -255,6 +298,7 @@ fn main() {
     merge(&mut c, &pairs);
     apply_one(&mut c, &pairs);
     sync_one_percent(&mut c, keys);
+    sync_handle(&mut c, keys);
     c.final_summary();
     print_ratios(&pairs, if test { 1 } else { 15 });
 }

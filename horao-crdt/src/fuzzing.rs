@@ -162,6 +162,7 @@ fn seeded_pair() -> (SyncNode<FuzzDoc>, SyncNode<FuzzDoc>) {
     let config = SyncConfig {
         forward: true,
         max_log_entries: 8,
+        max_log_bytes: 4_096,
     };
     let mut node = SyncNode::new(Replica::new(NODE), config.clone());
     node.add_peer(PEER);

@@ -126,6 +126,13 @@ impl<S: DotStore> Replica<S> {
     pub fn collect(&mut self, stable: &CausalContext) -> usize {
         self.log.collect(stable)
     }
+
+    /// Like [`Replica::collect`], but only from the oldest logged delta up to the first one
+    /// that is not stable, in time proportional to what it drops: for callers that collect
+    /// after every message and sweep the whole log only now and then.
+    pub fn collect_oldest(&mut self, stable: &CausalContext) -> usize {
+        self.log.collect_oldest(stable)
+    }
 }
 
 /// Logging and answering encode and decode deltas, so they need the store's serde.

@@ -26,6 +26,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
+/// The whole log is swept for stable deltas once every `len / SWEEP_EVERY` collections.
+const SWEEP_EVERY: usize = 8;
+
 /// A protocol message between two sync nodes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Message<S> {
@@ -43,10 +46,10 @@ pub struct SyncConfig {
     /// Forward deltas received from one peer to the others (needed unless the peers form a
     /// full mesh; anti-entropy repairs either way).
     pub forward: bool,
-    /// Bound on the number of logged deltas (see [`Replica::set_max_log_entries`]). The
-    /// bound on their bytes is the replica's own ([`Replica::set_max_log_bytes`]), set before
-    /// the replica is handed to [`SyncNode::new`].
+    /// Bound on the number of logged deltas (see [`Replica::set_max_log_entries`]).
     pub max_log_entries: usize,
+    /// Bound on the bytes of logged deltas (see [`Replica::set_max_log_bytes`]).
+    pub max_log_bytes: usize,
 }
 
 impl Default for SyncConfig {
@@ -54,6 +57,7 @@ impl Default for SyncConfig {
         Self {
             forward: true,
             max_log_entries: crate::replica::DEFAULT_MAX_LOG_ENTRIES,
+            max_log_bytes: crate::replica::DEFAULT_MAX_LOG_BYTES,
         }
     }
 }
@@ -76,17 +80,21 @@ pub struct SyncNode<S> {
     peers: BTreeMap<ReplicaId, PeerState>,
     outbox: VecDeque<(ReplicaId, Message<S>)>,
     config: SyncConfig,
+    /// Collections since the last sweep of the whole log.
+    since_sweep: usize,
 }
 
 impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
     /// A node around `replica` with no peers yet.
     pub fn new(mut replica: Replica<S>, config: SyncConfig) -> Self {
         replica.set_max_log_entries(config.max_log_entries);
+        replica.set_max_log_bytes(config.max_log_bytes);
         Self {
             replica,
             peers: BTreeMap::new(),
             outbox: VecDeque::new(),
             config,
+            since_sweep: 0,
         }
     }
 
@@ -227,12 +235,20 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
         }
     }
 
-    /// Collects logged deltas that every known peer has.
+    /// Collects logged deltas that every known peer has: the oldest ones on every call (peers
+    /// mostly learn deltas in the order they were logged), the whole log once every
+    /// `len / 8` calls, so a handled message costs amortised constant time in the log's
+    /// length rather than a scan of it.
     fn collect(&mut self) {
         let mut stable = self.replica.ctx().clone();
         for p in self.peers.values() {
             stable = stable.intersection(&p.known);
         }
-        self.replica.collect(&stable);
+        self.replica.collect_oldest(&stable);
+        self.since_sweep += 1;
+        if self.since_sweep.saturating_mul(SWEEP_EVERY) >= self.replica.log_len() {
+            self.replica.collect(&stable);
+            self.since_sweep = 0;
+        }
     }
 }

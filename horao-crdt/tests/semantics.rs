@@ -1,10 +1,11 @@
 //! Scenario tests of the causal semantics every type relies on: add-wins, reset-remove,
-//! removals carried by anti-entropy, and full-state fallback after collection.
+//! removals carried by anti-entropy, full-state fallback after collection, and the bounds of the delta log.
 
 #![allow(clippy::unwrap_used, clippy::panic)] // Tests fail by panicking.
 
 use horao_crdt::{
-    Answer, CausalContext, LwwReg, MvReg, OrMap, OrSet, PnCounter, Replica, ReplicaId, Timestamp,
+    Answer, CausalContext, LwwReg, MvReg, OrMap, OrSet, PnCounter, Replica, ReplicaId, SyncConfig,
+    SyncNode, Timestamp,
 };
 
 type Doc = OrMap<String, OrSet<u32>>;
@@ -134,4 +135,35 @@ fn counter_sums_replicas() {
     a.apply(d2);
     assert_eq!(a.state().value(), 4);
     assert_eq!(a.causal(), b.causal());
+}
+
+#[test]
+fn sync_config_bounds_the_log_in_entries_and_bytes() {
+    // A peer that never answers: nothing becomes stable, only the bounds keep the log small.
+    let config = |entries, bytes| SyncConfig {
+        max_log_entries: entries,
+        max_log_bytes: bytes,
+        ..SyncConfig::default()
+    };
+    for (entries, bytes) in [(1_000_000, 2_000), (5, 1 << 20)] {
+        let mut node: SyncNode<OrSet<u32>> =
+            SyncNode::new(Replica::new(ReplicaId(1)), config(entries, bytes));
+        node.add_peer(ReplicaId(2));
+        for i in 0..500 {
+            node.mutate(|s, tx| s.add(i, tx)).unwrap();
+        }
+        let r = node.replica();
+        assert!(r.log_bytes() <= bytes, "{} > {bytes}", r.log_bytes());
+        assert!(r.log_len() <= entries);
+        assert!(
+            r.log_len() >= 5.min(entries),
+            "log emptied: {}",
+            r.log_len()
+        );
+        // The peer still gets everything: the newest deltas, and the full state for the rest.
+        assert!(matches!(
+            node.replica().answer(&CausalContext::new()),
+            Answer::Full(_)
+        ));
+    }
 }

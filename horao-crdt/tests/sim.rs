@@ -191,6 +191,12 @@ impl Sim {
         let n = rng.random_range(3..=16usize);
         let max_log_entries = [4, 32, 100_000][rng.random_range(0..3usize)];
         let forward = rng.random_bool(0.8);
+        // A third of the seeds also bound the log's bytes tightly (a few dozen deltas).
+        let max_log_bytes = if seed % 3 == 0 {
+            2_000
+        } else {
+            horao_crdt::DEFAULT_MAX_LOG_BYTES
+        };
         let nodes: Vec<SyncNode<Doc>> = (0..n)
             .map(|i| {
                 let mut node = SyncNode::new(
@@ -198,6 +204,7 @@ impl Sim {
                     SyncConfig {
                         forward,
                         max_log_entries,
+                        max_log_bytes,
                     },
                 );
                 for j in 0..n {

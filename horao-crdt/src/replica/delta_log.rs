@@ -205,6 +205,26 @@ impl DeltaLog {
         before - self.entries.len()
     }
 
+    /// Drops the oldest entries while their dots are all in `stable`, stopping at the first
+    /// one that is not: time proportional to what it drops. Returns how many were dropped.
+    pub(crate) fn collect_oldest(&mut self, stable: &CausalContext) -> usize {
+        let lookup = Lookup::new(stable);
+        let mut dropped = 0;
+        while let Some(e) = self.entries.front() {
+            if !lookup.includes(&e.dots) {
+                break;
+            }
+            e.add_to(&mut self.collected);
+            self.bytes -= e.footprint();
+            self.entries.pop_front();
+            dropped += 1;
+        }
+        if dropped > 0 {
+            self.shrink();
+        }
+        dropped
+    }
+
     /// The join, in log order, of the logged deltas `peer` lacks. The caller has checked that
     /// `peer` includes [`DeltaLog::collected`].
     pub(crate) fn lacking<S: DotStore + DeserializeOwned>(

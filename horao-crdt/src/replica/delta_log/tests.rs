@@ -76,6 +76,26 @@ fn accounting_and_buffer_follow_the_entries() {
 }
 
 #[test]
+fn collecting_the_oldest_stops_at_the_first_unstable_delta() {
+    let mut r: Replica<Doc> = Replica::new(ReplicaId(7));
+    for i in 0..6 {
+        write(&mut r, i, i);
+    }
+    // Dots 1, 2 and 4..=6 are stable, 3 is not: only 1 and 2 go; the full sweep takes the rest.
+    let mut stable = CausalContext::new();
+    stable.insert_range(ReplicaId(7), 1, 2);
+    stable.insert_range(ReplicaId(7), 4, 6);
+    assert_eq!(r.collect_oldest(&stable), 2);
+    assert_eq!(r.log_len(), 4);
+    assert_eq!(r.collect_oldest(&stable), 0);
+    assert_eq!(r.collect(&stable), 3);
+    assert_eq!(r.log_len(), 1);
+    let sum: usize = r.log.entries.iter().map(Entry::footprint).sum();
+    assert_eq!(r.log_bytes(), sum);
+    assert_eq!(r.log.collected(), &stable);
+}
+
+#[test]
 fn lowering_a_bound_trims_and_shrinks() {
     let mut r: Replica<Doc> = Replica::new(ReplicaId(7));
     for i in 0..2_000 {
