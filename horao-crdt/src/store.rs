@@ -12,9 +12,10 @@ use crate::context::CausalContext;
 use crate::error::Result;
 use crate::id::Dot;
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
+use std::ops::Bound;
 
 pub use fun::{DotFun, DotSet};
 
@@ -132,63 +133,74 @@ where
             return;
         }
         // Walk both maps in key order, joining `self`'s values in place: rebuilding the map
-        // would free and reallocate every node, which dominates the cost of a large merge.
-        // Keys only `other` holds and keys left empty are set aside, then inserted or removed
-        // after the walk: a search each, or one linear pass when there are many. Both sets
-        // are B-trees, not vectors: a vector outgrowing a kilobyte makes glibc's malloc
-        // consolidate every small chunk freed so far, touching each one again.
-        let mut fresh = BTreeMap::new();
-        let mut dead = BTreeSet::new();
+        // would free and reallocate every node, which dominates the cost of a large merge. A
+        // key only `other` holds is inserted, and a key left empty removed, as the walk meets
+        // it; the walk then resumes after that key. So the join needs no buffer, and its cost
+        // is one key comparison per key whose values differ plus a search per inserted or
+        // removed key, through nodes the walk has just read (setting changes aside for after
+        // the walk measured slower: those searches then meet cold nodes).
         let mut next = b.next();
-        for (k, x) in self.0.iter_mut() {
-            let mut y = None;
-            let mark = x.marker();
-            while let Some((bk, v)) = next.take() {
-                // Values holding the same dot (most keys of two states that have synchronised)
-                // belong to the same key (see `DotStore::marker`): no key comparison, which
-                // for string keys means two pointers to chase.
-                let ord = match (mark, v.marker()) {
-                    (Some(m), Some(n)) if m == n => Ordering::Equal,
-                    _ => bk.cmp(k),
-                };
-                match ord {
-                    Ordering::Less => {
-                        next = b.next();
-                        fresh.extend(joined_alone(bk, v, ours, theirs, mode));
-                    }
-                    Ordering::Equal => {
-                        y = Some((bk, v));
-                        next = b.next();
-                        break;
-                    }
-                    Ordering::Greater => {
-                        next = Some((bk, v));
-                        break;
+        let mut resume: Option<K> = None;
+        loop {
+            let rest = match &resume {
+                Some(r) => self.0.range_mut((Bound::Excluded(r), Bound::Unbounded)),
+                None => self.0.range_mut(..),
+            };
+            let mut change: Option<(K, Option<S>)> = None;
+            'walk: for (k, x) in rest {
+                let mut y = None;
+                let mark = x.marker();
+                while let Some((bk, v)) = next.take() {
+                    // One comparison per step. Values holding the same dot (most keys of two
+                    // states that have synchronised) belong to the same key (see
+                    // `DotStore::marker`), so they need no key comparison, which for string
+                    // keys means two pointers to chase.
+                    let ord = match (mark, v.marker()) {
+                        (Some(m), Some(n)) if m == n => Ordering::Equal,
+                        _ => bk.cmp(k),
+                    };
+                    match ord {
+                        Ordering::Less => {
+                            next = b.next();
+                            if let Some((bk, s)) = joined_alone(bk, v, ours, theirs, mode) {
+                                change = Some((bk, Some(s)));
+                                break 'walk;
+                            }
+                        }
+                        Ordering::Equal => {
+                            y = Some(v);
+                            next = b.next();
+                            break;
+                        }
+                        Ordering::Greater => {
+                            next = Some((bk, v));
+                            break;
+                        }
                     }
                 }
+                x.join(y.unwrap_or_default(), ours, theirs, mode);
+                if !keep_bottom && x.is_bottom() {
+                    change = Some((k.clone(), None));
+                    break;
+                }
             }
-            let (bk, v) = y.unzip();
-            x.join(v.unwrap_or_default(), ours, theirs, mode);
-            if !keep_bottom && x.is_bottom() {
-                dead.insert(bk.unwrap_or_else(|| k.clone()));
-            }
+            resume = match change {
+                Some((k, Some(s))) => {
+                    let r = k.clone();
+                    self.0.insert(k, s);
+                    Some(r)
+                }
+                Some((k, None)) => {
+                    self.0.remove(&k);
+                    Some(k)
+                }
+                None => break,
+            };
         }
         // Keys past `self`'s last one.
-        fresh.extend(
-            next.into_iter()
-                .chain(b)
-                .filter_map(|(bk, y)| joined_alone(bk, y, ours, theirs, mode)),
-        );
-        if dead.len() > self.0.len() / 16 {
-            self.0.retain(|_, x| !x.is_bottom());
-        } else {
-            dead.iter().for_each(|k| drop(self.0.remove(k)));
-        }
-        if fresh.len() > self.0.len() / 8 {
-            self.0.append(&mut fresh);
-        } else {
-            self.0.extend(fresh);
-        }
+        let rest = next.into_iter().chain(b);
+        self.0
+            .extend(rest.filter_map(|(bk, y)| joined_alone(bk, y, ours, theirs, mode)));
     }
 
     fn validate(&self) -> Result<()> {
