@@ -97,6 +97,8 @@ pub(crate) struct DeltaLog {
     /// Reused encoding buffer, so each entry is written once and copied into an exact
     /// allocation.
     scratch: Vec<u8>,
+    /// Reused buffer for the dots of a delta being logged, likewise.
+    dot_scratch: Vec<DotRange>,
 }
 
 fn config() -> impl bincode::config::Config {
@@ -113,6 +115,7 @@ impl DeltaLog {
             max_bytes,
             collected,
             scratch: Vec::new(),
+            dot_scratch: Vec::new(),
         }
     }
 
@@ -150,7 +153,10 @@ impl DeltaLog {
     /// that cannot be encoded (never expected), is not logged: its new dots are marked
     /// collected, so peers lacking them get the full state.
     pub(crate) fn push<S: Serialize>(&mut self, delta: &Causal<S>, seen: &CausalContext) -> bool {
-        let mut dots = Vec::new();
+        // Gathered in a reused buffer and copied into an exact allocation: growing a fresh
+        // vector and shrinking it into a box would leave a small hole in the heap per delta.
+        let mut dots = std::mem::take(&mut self.dot_scratch);
+        dots.clear();
         delta.ctx.difference_each(seen, |replica, start, end| {
             dots.push(DotRange {
                 replica,
@@ -158,21 +164,28 @@ impl DeltaLog {
                 end,
             });
         });
-        if dots.is_empty() {
-            return false;
+        let new = !dots.is_empty();
+        if new {
+            self.log(delta, &dots);
         }
+        self.dot_scratch = dots;
+        new
+    }
+
+    /// Logs `delta`, which brought `dots` (see [`DeltaLog::push`]).
+    fn log<S: Serialize>(&mut self, delta: &Causal<S>, dots: &[DotRange]) {
         self.scratch.clear();
         let encoded = bincode::serde::encode_into_std_write(delta, &mut self.scratch, config());
         let footprint = std::mem::size_of::<Entry>()
             + self.scratch.len()
-            + dots.len() * std::mem::size_of::<DotRange>();
+            + std::mem::size_of_val(dots);
         if encoded.is_err() || footprint > self.max_bytes {
-            for r in &dots {
+            for r in dots {
                 self.collected.insert_range(r.replica, r.start, r.end);
             }
         } else {
             let entry = Entry {
-                dots: dots.into_boxed_slice(),
+                dots: Box::from(dots),
                 delta: Box::from(self.scratch.as_slice()),
             };
             debug_assert_eq!(entry.footprint(), footprint);
@@ -184,7 +197,6 @@ impl DeltaLog {
         }
         self.trim();
         self.shrink();
-        true
     }
 
     /// Drops the entries whose dots are all in `stable`. Returns how many were dropped.
