@@ -176,9 +176,8 @@ impl DeltaLog {
     fn log<S: Serialize>(&mut self, delta: &Causal<S>, dots: &[DotRange]) {
         self.scratch.clear();
         let encoded = bincode::serde::encode_into_std_write(delta, &mut self.scratch, config());
-        let footprint = std::mem::size_of::<Entry>()
-            + self.scratch.len()
-            + std::mem::size_of_val(dots);
+        let footprint =
+            std::mem::size_of::<Entry>() + self.scratch.len() + std::mem::size_of_val(dots);
         if encoded.is_err() || footprint > self.max_bytes {
             for r in dots {
                 self.collected.insert_range(r.replica, r.start, r.end);
