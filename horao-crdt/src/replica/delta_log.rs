@@ -47,6 +47,13 @@ impl Entry {
             + std::mem::size_of_val::<[DotRange]>(&self.dots)
     }
 
+    /// Accounts for the entry leaving the log: its dots join `collected` and its footprint
+    /// leaves `bytes`.
+    fn retire(&self, collected: &mut CausalContext, bytes: &mut usize) {
+        self.add_to(collected);
+        *bytes -= self.footprint();
+    }
+
     /// Adds the entry's dots to `ctx`.
     fn add_to(&self, ctx: &mut CausalContext) {
         for r in &self.dots {
@@ -205,8 +212,7 @@ impl DeltaLog {
         let (collected, bytes) = (&mut self.collected, &mut self.bytes);
         self.entries.retain(|e| {
             if stable.includes(&e.dots) {
-                e.add_to(collected);
-                *bytes -= e.footprint();
+                e.retire(collected, bytes);
                 false
             } else {
                 true
@@ -225,8 +231,7 @@ impl DeltaLog {
             if !lookup.includes(&e.dots) {
                 break;
             }
-            e.add_to(&mut self.collected);
-            self.bytes -= e.footprint();
+            e.retire(&mut self.collected, &mut self.bytes);
             self.entries.pop_front();
             dropped += 1;
         }
@@ -262,8 +267,7 @@ impl DeltaLog {
             let Some(e) = self.entries.pop_front() else {
                 break;
             };
-            e.add_to(&mut self.collected);
-            self.bytes -= e.footprint();
+            e.retire(&mut self.collected, &mut self.bytes);
         }
     }
 
