@@ -5,7 +5,8 @@
 //! each merge again (median of several runs) and prints the throughput ratio ours / theirs.
 //!
 //! `cargo bench -p horao-bench --bench crdt` for the figures; under `-- --test` (CI) the maps
-//! have 2,000 keys and everything runs once.
+//! have 2,000 keys and everything runs once. Both implementations run under mimalloc;
+//! `--features system-alloc` runs them under the system allocator instead.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A bench fails by panicking.
 
@@ -21,6 +22,12 @@ use horao_crdt::{
 };
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+
+/// Both implementations run under mimalloc unless the `system-alloc` feature is on (see
+/// `benches/Cargo.toml` for why).
+#[cfg(not(feature = "system-alloc"))]
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Under `cargo bench -- --test` criterion runs each benchmark once; keep the setup small too.
 fn test_mode() -> bool {
