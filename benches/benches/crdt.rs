@@ -201,42 +201,56 @@ fn sync_one_percent(c: &mut Criterion, keys: usize) {
 
 /// `SyncNode::handle` of one delta pushed by a peer, on a node whose log holds `logged`
 /// deltas that peer has not acknowledged (so none can be collected): what every message costs
-/// a busy node, including the search for stable deltas to collect.
-fn sync_handle(c: &mut Criterion, logged: usize) {
+/// a busy node, including the search for stable deltas to collect. With `peers` > 1 the other
+/// peers have acknowledged every logged delta but the first (so the node keeps checking
+/// stability against all of them), and the node forwards each delta to them.
+fn sync_handle(c: &mut Criterion, logged: usize, peers: u64) {
     let (a, b) = (ReplicaId(1), ReplicaId(2));
-    let node = |me: ReplicaId, peer: ReplicaId| {
-        let mut n: SyncNode<OurMap<LwwReg<u64>>> =
-            SyncNode::new(Replica::new(me), SyncConfig::default());
-        n.add_peer(peer);
-        n
-    };
+    let others: Vec<ReplicaId> = (3..peers + 2).map(ReplicaId).collect();
+    let mut busy: SyncNode<OurMap<LwwReg<u64>>> =
+        SyncNode::new(Replica::new(a), SyncConfig::default());
+    let mut peer: SyncNode<OurMap<LwwReg<u64>>> =
+        SyncNode::new(Replica::new(b), SyncConfig::default());
+    peer.add_peer(a);
+    for id in std::iter::once(b).chain(others.iter().copied()) {
+        busy.add_peer(id);
+    }
     let write = |n: &mut SyncNode<OurMap<LwwReg<u64>>>, i: u64| {
         n.mutate(|m, tx| m.update(changed_key(i, logged), tx, |r, tx| r.write(i, ts(i), tx)))
             .unwrap()
     };
-    let (mut busy, mut peer) = (node(a, b), node(b, a));
     for i in 0..logged as u64 {
         write(&mut busy, i);
+    }
+    let mut all_but_first = busy.replica().ctx().clone();
+    all_but_first.forget(a);
+    all_but_first.insert_range(a, 2, logged as u64);
+    for id in &others {
+        busy.handle(*id, Message::Digest(all_but_first.clone()))
+            .unwrap();
     }
     while busy.poll_transmit().is_some() {}
     assert_eq!(busy.replica().log_len(), logged);
     let mut next = 0u64;
     let mut g = c.benchmark_group(format!("crdt/sync_handle_{}k", logged / 1000));
     g.throughput(Throughput::Elements(1));
-    g.bench_function(format!("{LWW}: handle a pushed delta"), |bch| {
-        bch.iter_custom(|iters| {
-            let deltas: Vec<_> = (next..next + iters).map(|i| write(&mut peer, i)).collect();
-            while peer.poll_transmit().is_some() {}
-            next += iters;
-            let t = Instant::now();
-            for d in deltas {
-                busy.handle(b, Message::Deltas(d)).unwrap();
-            }
-            let elapsed = t.elapsed();
-            while busy.poll_transmit().is_some() {}
-            elapsed
-        })
-    });
+    g.bench_function(
+        format!("{LWW}: handle a pushed delta, {peers} peer(s)"),
+        |bch| {
+            bch.iter_custom(|iters| {
+                let deltas: Vec<_> = (next..next + iters).map(|i| write(&mut peer, i)).collect();
+                while peer.poll_transmit().is_some() {}
+                next += iters;
+                let t = Instant::now();
+                for d in deltas {
+                    busy.handle(b, Message::Deltas(d)).unwrap();
+                }
+                let elapsed = t.elapsed();
+                while busy.poll_transmit().is_some() {}
+                elapsed
+            })
+        },
+    );
     g.finish();
 }
 
@@ -305,7 +319,8 @@ fn main() {
     merge(&mut c, &pairs);
     apply_one(&mut c, &pairs);
     sync_one_percent(&mut c, keys);
-    sync_handle(&mut c, keys);
+    sync_handle(&mut c, keys, 1);
+    sync_handle(&mut c, keys, 16);
     c.final_summary();
     print_ratios(&pairs, if test { 1 } else { 15 });
 }

@@ -162,6 +162,14 @@ impl Ranges {
         other.difference(self).is_empty()
     }
 
+    /// True when every counter of `start..=end` is in `self` (an empty range always is).
+    pub fn includes_range(&self, start: u64, end: u64) -> bool {
+        // Intervals are sorted, disjoint and non-adjacent: the range is covered when the
+        // interval holding its start also holds its end.
+        let j = self.0.partition_point(|&(_, e)| e < start);
+        start > end || self.0.get(j).is_some_and(|&(s, e)| s <= start && end <= e)
+    }
+
     fn validate(&self) -> Result<()> {
         let mut prev_end: Option<u64> = None;
         for &(s, e) in &self.0 {
@@ -193,6 +201,15 @@ impl CausalContext {
     /// The empty context.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// True when every dot `(replica, c)` for `c` in `start..=end` has been seen.
+    pub fn includes_range(&self, replica: ReplicaId, start: u64, end: u64) -> bool {
+        start > end
+            || self
+                .0
+                .get(&replica)
+                .is_some_and(|r| r.includes_range(start, end))
     }
 
     /// True when `dot` has been seen.

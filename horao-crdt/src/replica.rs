@@ -128,10 +128,18 @@ impl<S: DotStore> Replica<S> {
     }
 
     /// Like [`Replica::collect`], but only from the oldest logged delta up to the first one
-    /// that is not stable, in time proportional to what it drops: for callers that collect
-    /// after every message and sweep the whole log only now and then.
-    pub fn collect_oldest(&mut self, stable: &CausalContext) -> usize {
-        self.log.collect_oldest(stable)
+    /// that some context of `known_by` lacks, in time proportional to what it drops: for
+    /// callers that collect after every message and sweep the whole log only now and then.
+    ///
+    /// Pass what each known replica is known to have; the stable context (their
+    /// intersection) is never built. With a single stable context, pass `[&stable]`; with no
+    /// contexts at all (no peers), every logged delta is stable.
+    pub fn collect_oldest<'a, I>(&mut self, known_by: I) -> usize
+    where
+        I: IntoIterator<Item = &'a CausalContext>,
+        I::IntoIter: Clone,
+    {
+        self.log.collect_oldest(known_by.into_iter())
     }
 }
 

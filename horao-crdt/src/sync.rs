@@ -240,13 +240,14 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
     /// `len / 8` calls, so a handled message costs amortised constant time in the log's
     /// length rather than a scan of it.
     fn collect(&mut self) {
-        let mut stable = self.replica.ctx().clone();
-        for p in self.peers.values() {
-            stable = stable.intersection(&p.known);
-        }
-        self.replica.collect_oldest(&stable);
+        self.replica
+            .collect_oldest(self.peers.values().map(|p| &p.known));
         self.since_sweep += 1;
         if self.since_sweep.saturating_mul(SWEEP_EVERY) >= self.replica.log_len() {
+            let mut stable = self.replica.ctx().clone();
+            for p in self.peers.values() {
+                stable = stable.intersection(&p.known);
+            }
             self.replica.collect(&stable);
             self.since_sweep = 0;
         }

@@ -42,6 +42,7 @@ proptest! {
     #[test]
     fn ranges_inserted_in_any_order_match_a_set_model(
         ranges in proptest::collection::vec((0u64..2, 0u64..60, 0u64..6), 0..40),
+        probes in proptest::collection::vec((0u64..3, 0u64..70, 0u64..8), 8),
     ) {
         // Out-of-order ranges, overlapping, touching and empty ones (start 0 or past the
         // end; both ignored): the in-place insertion must keep the list sorted, disjoint and merged.
@@ -55,6 +56,12 @@ proptest! {
             }
             ctx.validate().unwrap();
             prop_assert_eq!(&ctx, &ctx_of(&model));
+        }
+        // Range inclusion, empty ranges (`len` 7) included, against the model.
+        for &(r, start, len) in &probes {
+            let end = if len == 7 { start.saturating_sub(1) } else { start + len };
+            let model_has = (start..=end).all(|c| model.contains(&Dot::new(ReplicaId(r), c)));
+            prop_assert_eq!(ctx.includes_range(ReplicaId(r), start, end), model_has, "{} {}..={}", r, start, end);
         }
     }
 }

@@ -75,14 +75,9 @@ impl<'a> Lookup<'a> {
     /// True when every dot of `dots` is in the context.
     fn includes(&self, dots: &[DotRange]) -> bool {
         dots.iter().all(|d| {
-            let Ok(i) = self.0.binary_search_by_key(&d.replica, |(r, _)| *r) else {
-                return false;
-            };
-            // Intervals are sorted, disjoint and non-adjacent: the range is covered when the
-            // interval holding its start also holds its end.
-            let iv = self.0[i].1.intervals();
-            let j = iv.partition_point(|&(_, e)| e < d.start);
-            iv.get(j).is_some_and(|&(s, e)| s <= d.start && d.end <= e)
+            self.0
+                .binary_search_by_key(&d.replica, |(r, _)| *r)
+                .is_ok_and(|i| self.0[i].1.includes_range(d.start, d.end))
         })
     }
 }
@@ -222,13 +217,21 @@ impl DeltaLog {
         before - self.entries.len()
     }
 
-    /// Drops the oldest entries while their dots are all in `stable`, stopping at the first
-    /// one that is not: time proportional to what it drops. Returns how many were dropped.
-    pub(crate) fn collect_oldest(&mut self, stable: &CausalContext) -> usize {
-        let lookup = Lookup::new(stable);
+    /// Drops the oldest entries while every context of `known_by` includes all their dots,
+    /// stopping at the first one that is not: time proportional to what it drops (plus one
+    /// check of the entry it stops at). Returns how many were dropped.
+    pub(crate) fn collect_oldest<'a>(
+        &mut self,
+        known_by: impl Iterator<Item = &'a CausalContext> + Clone,
+    ) -> usize {
         let mut dropped = 0;
         while let Some(e) = self.entries.front() {
-            if !lookup.includes(&e.dots) {
+            let known = |k: &CausalContext| {
+                e.dots
+                    .iter()
+                    .all(|d| k.includes_range(d.replica, d.start, d.end))
+            };
+            if !known_by.clone().all(known) {
                 break;
             }
             e.retire(&mut self.collected, &mut self.bytes);

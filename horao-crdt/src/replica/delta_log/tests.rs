@@ -85,14 +85,34 @@ fn collecting_the_oldest_stops_at_the_first_unstable_delta() {
     let mut stable = CausalContext::new();
     stable.insert_range(ReplicaId(7), 1, 2);
     stable.insert_range(ReplicaId(7), 4, 6);
-    assert_eq!(r.collect_oldest(&stable), 2);
+    assert_eq!(r.collect_oldest([&stable]), 2);
     assert_eq!(r.log_len(), 4);
-    assert_eq!(r.collect_oldest(&stable), 0);
+    assert_eq!(r.collect_oldest([&stable]), 0);
     assert_eq!(r.collect(&stable), 3);
     assert_eq!(r.log_len(), 1);
     let sum: usize = r.log.entries.iter().map(Entry::footprint).sum();
     assert_eq!(r.log_bytes(), sum);
     assert_eq!(r.log.collected(), &stable);
+}
+
+#[test]
+fn collecting_the_oldest_needs_every_peer_to_know_the_dots() {
+    let mut r: Replica<Doc> = Replica::new(ReplicaId(7));
+    for i in 0..4 {
+        write(&mut r, i, i);
+    }
+    let (mut one, mut two) = (CausalContext::new(), CausalContext::new());
+    one.insert_range(ReplicaId(7), 1, 3);
+    two.insert_range(ReplicaId(7), 1, 2);
+    two.insert_range(ReplicaId(7), 4, 4);
+    // Dots 1 and 2 are known to both; 3 only to the first peer.
+    assert_eq!(r.collect_oldest([&one, &two]), 2);
+    assert_eq!(r.collect_oldest([&two, &one]), 0);
+    assert_eq!(r.log_len(), 2);
+    // No peers: every logged delta is stable.
+    assert_eq!(r.collect_oldest([]), 2);
+    assert_eq!(r.log_len(), 0);
+    assert_eq!(r.log_bytes(), 0);
 }
 
 #[test]
