@@ -185,14 +185,15 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
             Message::Deltas(delta) => {
                 delta.validate()?;
                 self.learn(from, &delta.ctx);
-                // What the delta depends on, as far as this node can tell: the dots of its
-                // context it already had (a superset of the true dependencies).
-                let deps = self
-                    .config
-                    .forward
-                    .then(|| delta.ctx.intersection(self.replica.ctx()));
-                if self.replica.apply(delta.clone()) {
-                    if let Some(deps) = deps {
+                // Forwarded only when some other peer can receive it; then the delta is kept
+                // (a clone) with what it depends on, as far as this node can tell: the dots of
+                // its context it already had (a superset of the true dependencies).
+                let forward = (self.config.forward && self.peers.len() > 1).then(|| {
+                    let deps = delta.ctx.intersection(self.replica.ctx());
+                    (delta.clone(), deps)
+                });
+                if self.replica.apply(delta) {
+                    if let Some((delta, deps)) = forward {
                         self.push(Some(from), &delta, &deps);
                     }
                 }

@@ -1,11 +1,12 @@
 //! Scenario tests of the causal semantics every type relies on: add-wins, reset-remove,
-//! removals carried by anti-entropy, full-state fallback after collection, and the bounds of the delta log.
+//! removals carried by anti-entropy, full-state fallback after collection, the bounds of the
+//! delta log, and forwarding without echo.
 
 #![allow(clippy::unwrap_used, clippy::panic)] // Tests fail by panicking.
 
 use horao_crdt::{
-    Answer, CausalContext, LwwReg, MvReg, OrMap, OrSet, PnCounter, Replica, ReplicaId, SyncConfig,
-    SyncNode, Timestamp,
+    Answer, CausalContext, LwwReg, Message, MvReg, OrMap, OrSet, PnCounter, Replica, ReplicaId,
+    SyncConfig, SyncNode, Timestamp,
 };
 
 type Doc = OrMap<String, OrSet<u32>>;
@@ -165,5 +166,70 @@ fn sync_config_bounds_the_log_in_entries_and_bytes() {
             node.replica().answer(&CausalContext::new()),
             Answer::Full(_)
         ));
+    }
+}
+
+#[test]
+fn a_received_delta_is_forwarded_to_the_other_peers_never_back_to_its_sender() {
+    let ids = [ReplicaId(1), ReplicaId(2), ReplicaId(3), ReplicaId(4)];
+    let node = |me: ReplicaId, forward: bool, peers: &[ReplicaId]| {
+        let config = SyncConfig {
+            forward,
+            ..SyncConfig::default()
+        };
+        let mut n: SyncNode<OrSet<u32>> = SyncNode::new(Replica::new(me), config);
+        for p in peers {
+            n.add_peer(*p);
+        }
+        n
+    };
+    let mut origin = node(ids[0], true, &ids);
+    let delta = origin.mutate(|s, tx| s.add(7, tx)).unwrap();
+    let outbox = |n: &mut SyncNode<OrSet<u32>>| -> Vec<(ReplicaId, Message<OrSet<u32>>)> {
+        std::iter::from_fn(|| n.poll_transmit()).collect()
+    };
+    // Every peer of the origin gets the delta itself (they have its dependencies: none).
+    let pushed = outbox(&mut origin);
+    assert_eq!(
+        pushed.iter().map(|(to, _)| *to).collect::<Vec<_>>(),
+        ids[1..]
+    );
+    assert!(
+        pushed
+            .iter()
+            .all(|(_, m)| *m == Message::Deltas(delta.clone()))
+    );
+
+    // A relay forwards to every other peer (two of three, or the one of two), not to the
+    // sender; the same delta again brings nothing new and is not forwarded twice.
+    for (peers, expect) in [(&ids[..], &ids[2..]), (&ids[..3], &ids[2..3])] {
+        let mut relay = node(ids[1], true, peers);
+        relay
+            .handle(ids[0], Message::Deltas(delta.clone()))
+            .unwrap();
+        assert!(relay.replica().state().contains(&7));
+        let forwarded = outbox(&mut relay);
+        assert_eq!(
+            forwarded.iter().map(|(to, _)| *to).collect::<Vec<_>>(),
+            expect
+        );
+        assert!(
+            forwarded
+                .iter()
+                .all(|(_, m)| *m == Message::Deltas(delta.clone()))
+        );
+        relay
+            .handle(ids[0], Message::Deltas(delta.clone()))
+            .unwrap();
+        assert!(outbox(&mut relay).is_empty());
+    }
+
+    // A relay whose only peer is the sender, or with forwarding off, sends nothing.
+    for mut quiet in [node(ids[1], true, &ids[..1]), node(ids[1], false, &ids)] {
+        quiet
+            .handle(ids[0], Message::Deltas(delta.clone()))
+            .unwrap();
+        assert!(quiet.replica().state().contains(&7));
+        assert!(outbox(&mut quiet).is_empty());
     }
 }
