@@ -7,7 +7,7 @@
 //! map on the way down and the inline size of every empty one.
 
 use crate::causal::Causal;
-use crate::context::{CausalContext, Ranges};
+use crate::context::CausalContext;
 use crate::id::ReplicaId;
 use crate::store::DotStore;
 use serde::Serialize;
@@ -54,31 +54,18 @@ impl Entry {
         *bytes -= self.footprint();
     }
 
+    /// True when `ctx` holds every dot the entry brought.
+    fn known_by(&self, ctx: &CausalContext) -> bool {
+        self.dots
+            .iter()
+            .all(|d| ctx.includes_range(d.replica, d.start, d.end))
+    }
+
     /// Adds the entry's dots to `ctx`.
     fn add_to(&self, ctx: &mut CausalContext) {
         for r in &self.dots {
             ctx.insert_range(r.replica, r.start, r.end);
         }
-    }
-}
-
-/// A causal context indexed for repeated "does it hold these dots" questions.
-struct Lookup<'a>(Vec<(ReplicaId, &'a Ranges)>);
-
-impl<'a> Lookup<'a> {
-    fn new(ctx: &'a CausalContext) -> Self {
-        let mut v: Vec<_> = ctx.iter().map(|(r, rs)| (*r, rs)).collect();
-        v.sort_unstable_by_key(|(r, _)| *r);
-        Self(v)
-    }
-
-    /// True when every dot of `dots` is in the context.
-    fn includes(&self, dots: &[DotRange]) -> bool {
-        dots.iter().all(|d| {
-            self.0
-                .binary_search_by_key(&d.replica, |(r, _)| *r)
-                .is_ok_and(|i| self.0[i].1.includes_range(d.start, d.end))
-        })
     }
 }
 
@@ -203,10 +190,9 @@ impl DeltaLog {
     /// Drops the entries whose dots are all in `stable`. Returns how many were dropped.
     pub(crate) fn collect(&mut self, stable: &CausalContext) -> usize {
         let before = self.entries.len();
-        let stable = Lookup::new(stable);
         let (collected, bytes) = (&mut self.collected, &mut self.bytes);
         self.entries.retain(|e| {
-            if stable.includes(&e.dots) {
+            if e.known_by(stable) {
                 e.retire(collected, bytes);
                 false
             } else {
@@ -226,12 +212,7 @@ impl DeltaLog {
     ) -> usize {
         let mut dropped = 0;
         while let Some(e) = self.entries.front() {
-            let known = |k: &CausalContext| {
-                e.dots
-                    .iter()
-                    .all(|d| k.includes_range(d.replica, d.start, d.end))
-            };
-            if !known_by.clone().all(known) {
+            if !known_by.clone().all(|k| e.known_by(k)) {
                 break;
             }
             e.retire(&mut self.collected, &mut self.bytes);
@@ -250,9 +231,8 @@ impl DeltaLog {
         &self,
         peer: &CausalContext,
     ) -> Result<Causal<S>, Undecodable> {
-        let peer = Lookup::new(peer);
         let mut out = Causal::default();
-        for e in self.entries.iter().filter(|e| !peer.includes(&e.dots)) {
+        for e in self.entries.iter().filter(|e| !e.known_by(peer)) {
             let (delta, read) =
                 bincode::serde::decode_from_slice::<Causal<S>, _>(&e.delta, config())
                     .map_err(|_| Undecodable)?;
