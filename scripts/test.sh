@@ -6,8 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the test suite needs, as "command:debian-package" pairs. The pure crates
-# need none; the server and agent suites add redis-server and btrfs-progs here when they land.
-REQUIRED=()
+# need none; horao-agent's integration tests make btrfs filesystems in image files and
+# loop-mount them (btrfs-progs; mount and umount from util-linux's mount package). The server
+# suite adds redis-server here when it lands.
+REQUIRED=(
+  btrfs:btrfs-progs
+  mkfs.btrfs:btrfs-progs
+  mount:mount
+  umount:mount
+)
 
 missing=()
 for pair in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do
@@ -15,6 +22,8 @@ for pair in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
+  # Several commands come from one package: name each package once.
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing system packages: ${missing[*]}"
     apt-get update -qq

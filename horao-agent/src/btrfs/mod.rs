@@ -4,6 +4,7 @@
 //! Every method is idempotent where the operation allows it, takes absolute paths the caller
 //! built from validated names, and returns the crate's classified [`Error`](crate::Error).
 
+mod mounts;
 mod parse;
 mod real;
 mod sysfs;

@@ -1,6 +1,7 @@
 //! [`RealBtrfs`]: the [`Btrfs`] trait over btrfs-progs (Debian 12's 6.2; nothing newer is
 //! used), run through the crate's one command wrapper, with qgroup figures from sysfs.
 
+use super::mounts;
 use super::parse::{self, SubvolumeRow};
 use super::sysfs::{Quotas, Sysfs};
 use super::tree::{below, is_subvolume_root, top_path};
@@ -89,7 +90,8 @@ impl RealBtrfs {
         if let Some((fsid, _)) = self.cached(root) {
             return Ok(fsid);
         }
-        let out = self.run(Args::new(&["filesystem", "show"]).arg(root))?;
+        let mount = mounts::btrfs_mount_point(root)?;
+        let out = self.run(Args::new(&["filesystem", "show"]).arg(mount))?;
         let fsid = parse::parse_fsid(&out.stdout)?;
         self.remember(root, fsid.clone(), None);
         Ok(fsid)
@@ -260,7 +262,10 @@ impl Btrfs for RealBtrfs {
             }
         }
         victims.sort_by(|a, b| b.0.cmp(&a.0).then(a.3.cmp(&b.3)));
-        let args = Args::new(&["subvolume", "delete"]).args(victims.iter().map(|v| &v.3));
+        // Commit the deletion: it cannot come back after a crash, and the commit wakes the
+        // cleaner, which `subvolume sync` waits for (otherwise up to the commit interval).
+        let args = Args::new(&["subvolume", "delete", "--commit-after"])
+            .args(victims.iter().map(|v| &v.3));
         self.run(args.arg(path))?;
         let mut ids: Vec<u64> = victims.iter().map(|v| v.1).collect();
         ids.push(id);
