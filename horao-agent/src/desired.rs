@@ -82,6 +82,15 @@ pub struct DesiredState {
     pub images: Vec<DesiredImage>,
 }
 
+impl DesiredState {
+    /// The volumes that should exist.
+    pub fn present_volumes(&self) -> impl Iterator<Item = &DesiredVolume> {
+        self.volumes
+            .iter()
+            .filter(|v| v.desired == Presence::Present)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

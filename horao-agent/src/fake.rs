@@ -237,12 +237,18 @@ impl Btrfs for FakeBtrfs {
             .filter(|p| p.starts_with(path))
             .cloned()
             .collect();
-        // Like old kernels, the qgroups stay behind until destroyed.
-        Ok(doomed
+        let ids: Vec<u64> = doomed
             .iter()
             .rev()
             .filter_map(|p| w.subvols.remove(p).map(|s| s.id))
-            .collect())
+            .collect();
+        // Like old kernels, the qgroups stay behind until destroyed; the cleaner is instant.
+        for id in &ids {
+            if let Some(q) = w.qgroups.get_mut(id) {
+                *q = Qgroup::default();
+            }
+        }
+        Ok(ids)
     }
 
     fn sync(&self, root: &Path, _ids: &[u64]) -> Result<()> {

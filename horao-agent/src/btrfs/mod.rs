@@ -123,10 +123,14 @@ pub trait Btrfs {
     fn qgroup(&self, root: &Path, id: u64) -> Result<Option<Qgroup>>;
     /// Sets (or with `None` removes) the referenced limit of qgroup `0/<id>`.
     fn set_limit(&self, root: &Path, id: u64, limit: Option<u64>) -> Result<()>;
-    /// Destroys qgroup `0/<id>`; "busy" and "not found" count as done (kernels differ in
-    /// whether they remove a deleted subvolume's qgroup themselves).
+    /// Destroys qgroup `0/<id>` of a deleted subvolume once it counts no bytes; "busy" and
+    /// "not found" count as done (kernels differ in whether they remove a deleted subvolume's
+    /// qgroup themselves). A qgroup that still counts bytes is left for
+    /// [`Btrfs::clear_stale`]: destroying it would make newer kernels mark every qgroup
+    /// figure inconsistent.
     fn destroy_qgroup(&self, root: &Path, id: u64) -> Result<()>;
-    /// Destroys every level-0 qgroup whose subvolume no longer exists.
+    /// Destroys every level-0 qgroup whose subvolume no longer exists and that counts no
+    /// bytes.
     fn clear_stale(&self, root: &Path) -> Result<()>;
 
     /// Owner and mode of the directory at `path`.

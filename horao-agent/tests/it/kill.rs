@@ -116,19 +116,14 @@ fn check_converged(s: &Scratch, desired: &DesiredState) {
         again.orphans.is_empty() && again.escapes.is_empty(),
         "{again:#?}"
     );
+    assert!(!again.degraded, "qgroup figures left inconsistent");
     let want: BTreeSet<String> = desired
-        .volumes
-        .iter()
-        .filter(|v| v.desired == Presence::Present)
+        .present_volumes()
         .map(|v| v.name.clone())
         .chain([".images/img".to_string()])
         .collect();
     assert_eq!(s.subvolumes(), want);
-    for v in desired
-        .volumes
-        .iter()
-        .filter(|v| v.desired == Presence::Present)
-    {
+    for v in desired.present_volumes() {
         let (limit, _, owner, ro) = s.read_back(&v.name);
         assert_eq!(limit, Some(v.size_bytes), "{}", v.name);
         assert_eq!((owner.mode, ro), (v.mode, false), "{}", v.name);

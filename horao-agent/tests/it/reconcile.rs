@@ -85,6 +85,8 @@ fn create_resize_clone_image_delete_read_back() {
     let left: Vec<String> = s.subvolumes().into_iter().collect();
     assert_eq!(left, ["base", "fromimg"]);
     s.assert_no_stale_qgroups();
+    // Destroying a qgroup that still counted bytes would have flagged them all inconsistent.
+    assert!(!s.btrfs.status(&s.root).unwrap().inconsistent);
 }
 
 #[test]
