@@ -75,8 +75,9 @@ proptest! {
         for algorithm in Algorithm::ALL {
             let packing = run(&items, capacity, algorithm, 7);
             prop_assert_eq!(check_packing(&items, capacity, &packing.bins), Ok(()), "{}", algorithm);
-            prop_assert_eq!(packing.lower_bound, lower2);
-            prop_assert!(packing.bin_count() >= lower2, "{} beat L2", algorithm);
+            // Every algorithm reports at least L2; the search-based ones may prove more.
+            prop_assert!(packing.lower_bound >= lower2, "{}", algorithm);
+            prop_assert!(packing.bin_count() >= packing.lower_bound, "{} beat its bound", algorithm);
         }
     }
 

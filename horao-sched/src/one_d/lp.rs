@@ -1,0 +1,330 @@
+//! The LP bound of the Gilmore–Gomory set-covering formulation, by column generation.
+//!
+//! Items of equal size form one row with a demand. The restricted master LP (the `master`
+//! module) is solved over the patterns generated so far; its duals price a new pattern by
+//! an exact bounded knapsack (the `knapsack` module), until none has negative reduced cost.
+//!
+//! The reported bound is safe in floating point: the duals are scaled to integers
+//! `w_i = ⌊y_i · 2^30⌋`, the knapsack finds (in integers) the largest pattern value `W`, so
+//! `w / W` is a feasible dual solution and `⌈Σ b_i w_i / W⌉` — computed exactly — is a lower
+//! bound on every packing (Farley's bound). Each pricing round yields one; the best is kept.
+//! At the LP optimum it equals ⌈z_LP⌉ unless z_LP lies within about 10⁻⁶ above an integer.
+
+use super::fit::Bins;
+use super::knapsack::Knapsack;
+use super::master::{Column, Master};
+
+/// Scale of the integer duals.
+const SCALE: f64 = (1u64 << 30) as f64;
+/// Nodes one knapsack branch and bound may expand (pricing on large capacities).
+const KNAPSACK_NODES: u64 = 5_000;
+
+/// Items grouped by size, largest first.
+#[derive(Debug, Clone)]
+pub(crate) struct Types {
+    /// Distinct sizes, decreasing.
+    pub(crate) sizes: Vec<u64>,
+    /// Items of each size.
+    pub(crate) demand: Vec<u64>,
+    /// Indices (into the input) of the items of each size.
+    pub(crate) members: Vec<Vec<usize>>,
+}
+
+impl Types {
+    /// Groups `items` by size.
+    pub(crate) fn new(items: &[u64]) -> Self {
+        let mut types = Types {
+            sizes: Vec::new(),
+            demand: Vec::new(),
+            members: Vec::new(),
+        };
+        for (i, size) in super::fit::decreasing(items) {
+            if types.sizes.last() != Some(&size) {
+                types.sizes.push(size);
+                types.demand.push(0);
+                types.members.push(Vec::new());
+            }
+            if let (Some(d), Some(m)) = (types.demand.last_mut(), types.members.last_mut()) {
+                *d += 1;
+                m.push(i);
+            }
+        }
+        types
+    }
+
+    /// The type of every item, by input index.
+    pub(crate) fn type_of(&self, items: usize) -> Vec<usize> {
+        let mut of = vec![0; items];
+        for (t, members) in self.members.iter().enumerate() {
+            for &i in members {
+                of[i] = t;
+            }
+        }
+        of
+    }
+
+    /// The patterns of a packing's bins.
+    pub(crate) fn patterns(&self, bins: &Bins, items: usize) -> Vec<Column> {
+        let of = self.type_of(items);
+        bins.iter()
+            .map(|bin| {
+                let mut column: Column = Vec::new();
+                for &i in bin {
+                    match column.iter_mut().find(|(t, _)| *t == of[i]) {
+                        Some((_, c)) => *c += 1,
+                        None => column.push((of[i], 1)),
+                    }
+                }
+                column.sort_unstable();
+                column
+            })
+            .collect()
+    }
+}
+
+/// The outcome of column generation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LpBound {
+    /// A lower bound on the number of bins, proven in integer arithmetic; ⌈z_LP⌉ when
+    /// `solved` (up to the rounding noted in the module documentation).
+    pub bound: u64,
+    /// The restricted master's objective at the end (z_LP when `solved`; floating point).
+    pub value: f64,
+    /// True when no pattern with negative reduced cost remained, or the bound met the
+    /// master's value.
+    pub solved: bool,
+    /// Pricing rounds spent.
+    pub rounds: u64,
+}
+
+/// A solved (or stopped) column generation: the bound and the master for diving.
+pub(crate) struct Generation {
+    pub(crate) lp: LpBound,
+    pub(crate) master: Master,
+}
+
+/// Column generation on `types` with the pricing-round limit `rounds`, seeded with `seed`
+/// patterns (e.g. a heuristic packing's bins). Stops early once the bound reaches `target`.
+pub(crate) fn generate(
+    types: &Types,
+    capacity: u64,
+    seed: Vec<Column>,
+    target: u64,
+    rounds: u64,
+) -> Generation {
+    let demand = &types.demand;
+    let m = demand.len();
+    let homogeneous: Vec<Column> = (0..m)
+        .map(|t| {
+            let fit = capacity
+                .checked_div(types.sizes[t])
+                .unwrap_or(u64::MAX)
+                .min(demand[t])
+                .max(1);
+            vec![(t, fit)]
+        })
+        .collect();
+    let mut master = Master::new(demand, homogeneous);
+    for column in seed {
+        master.add(column);
+    }
+    let mut lp = LpBound {
+        bound: 0,
+        value: f64::INFINITY,
+        solved: m == 0,
+        rounds: 0,
+    };
+    if m == 0 {
+        lp.value = 0.0;
+        return Generation { lp, master };
+    }
+    let pivot_limit = 20 * m + 1_000;
+    let mut pricing = Pricing {
+        types,
+        capacity,
+        values: vec![0; m],
+        best_values: Vec::new(),
+        best: (0, 1),
+        exact: true,
+    };
+    while lp.rounds < rounds {
+        lp.rounds += 1;
+        master.optimize(pivot_limit);
+        lp.value = master.objective();
+        let duals = master.duals().to_vec();
+        // Wentges smoothing: price at a point between the best dual solution so far and the
+        // master's, which cuts the tail of column generation; price at the master's duals
+        // only when that point yields no improving pattern.
+        let mut pattern = pricing.price(&duals, SMOOTHING);
+        if reduced_cost(&pattern, &duals) >= -1e-9 && SMOOTHING > 0.0 {
+            pattern = pricing.price(&duals, 0.0);
+        }
+        lp.bound = lp.bound.max(pricing.bound());
+        if lp.bound as f64 >= (lp.value - 1e-6).ceil() {
+            lp.solved = true;
+            break;
+        }
+        if reduced_cost(&pattern, &duals) >= -1e-9 {
+            // No improving pattern found; on large capacities the pricing may have been
+            // inexact, so it is repeated exactly before the master is declared optimal.
+            match pricing.price_exactly(&duals) {
+                Some(exact) if reduced_cost(&exact, &duals) < -1e-9 => pattern = exact,
+                _ => {
+                    lp.solved = true;
+                    lp.bound = lp.bound.max(pricing.bound());
+                    break;
+                }
+            }
+        }
+        if lp.bound >= target {
+            break;
+        }
+        let column: Column = pattern
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c > 0)
+            .map(|(t, &c)| (t, c))
+            .collect();
+        master.add(column);
+    }
+    Generation { lp, master }
+}
+
+/// Weight of the best dual solution in the smoothed pricing point.
+const SMOOTHING: f64 = 0.9;
+
+/// 1 − y·a for pattern `a`.
+fn reduced_cost(pattern: &[u64], duals: &[f64]) -> f64 {
+    1.0 - pattern
+        .iter()
+        .zip(duals)
+        .map(|(&c, &y)| c as f64 * y)
+        .sum::<f64>()
+}
+
+/// The pricing step: integer duals, the knapsack, and the best Farley bound seen.
+struct Pricing<'a> {
+    types: &'a Types,
+    capacity: u64,
+    values: Vec<u64>,
+    /// The integer duals of the best bound so far (empty before the first round).
+    best_values: Vec<u64>,
+    /// That bound as a fraction (Σ b w, W).
+    best: (u128, u128),
+    /// Whether the last pricing was exact.
+    exact: bool,
+}
+
+impl Pricing<'_> {
+    /// Sets the integer duals to `alpha · best + (1 − alpha) · duals`, scaled.
+    fn set_values(&mut self, duals: &[f64], alpha: f64) {
+        let smooth = alpha > 0.0 && !self.best_values.is_empty();
+        for (t, (w, &y)) in self.values.iter_mut().zip(duals).enumerate() {
+            let own = y.clamp(0.0, 1.0) * SCALE;
+            let point = if smooth {
+                alpha * self.best_values[t] as f64 + (1.0 - alpha) * own
+            } else {
+                own
+            };
+            *w = point.floor() as u64;
+        }
+    }
+
+    fn knapsack(&self) -> Knapsack<'_> {
+        Knapsack {
+            sizes: &self.types.sizes,
+            counts: &self.types.demand,
+            values: &self.values,
+            capacity: self.capacity,
+        }
+    }
+
+    /// Keeps the current integer duals if, with `upper` bounding every pattern's value under
+    /// them, they give the best bound so far.
+    fn record(&mut self, upper: u64) {
+        if upper == 0 {
+            return;
+        }
+        let total = weighted(&self.types.demand, &self.values);
+        let upper = u128::from(upper);
+        // total / upper > best.0 / best.1, compared exactly.
+        if total * self.best.1 > self.best.0 * upper {
+            self.best = (total, upper);
+            self.best_values.clone_from(&self.values);
+        }
+    }
+
+    /// Prices at the smoothed point (see [`Pricing::set_values`]); returns the best pattern
+    /// found and records the bound.
+    fn price(&mut self, duals: &[f64], alpha: f64) -> Vec<u64> {
+        self.set_values(duals, alpha);
+        let priced = self.knapsack().solve(KNAPSACK_NODES);
+        self.exact = priced.value == priced.upper;
+        self.record(priced.upper);
+        priced.pattern
+    }
+
+    /// Prices exactly at `duals` when the pricing is not already exact, recording the bound;
+    /// None when the exact table would be too large or pricing was exact anyway.
+    fn price_exactly(&mut self, duals: &[f64]) -> Option<Vec<u64>> {
+        if self.exact {
+            return None;
+        }
+        self.set_values(duals, 0.0);
+        let priced = self.knapsack().solve_exact()?;
+        self.record(priced.upper);
+        Some(priced.pattern)
+    }
+
+    /// The best Farley bound so far, rounded up.
+    fn bound(&self) -> u64 {
+        farley(self.best.0, self.best.1)
+    }
+}
+
+/// Σ b_i w_i, exactly.
+fn weighted(demand: &[u64], values: &[u64]) -> u128 {
+    demand
+        .iter()
+        .zip(values)
+        .map(|(&b, &w)| u128::from(b) * u128::from(w))
+        .sum()
+}
+
+/// Farley's bound ⌈Σ b_i w_i / W⌉ from `total` = Σ b_i w_i and an upper bound `best` = W on
+/// every pattern's value under the integer duals w (0 when `best` is 0).
+fn farley(total: u128, best: u128) -> u64 {
+    if best == 0 {
+        return 0;
+    }
+    u64::try_from(total.div_ceil(best)).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn farley_rounds_up_exactly() {
+        assert_eq!(farley(weighted(&[3, 1], &[10, 5]), 20), 2);
+        assert_eq!(farley(weighted(&[4], &[5]), 10), 2);
+        assert_eq!(farley(weighted(&[4], &[5]), 0), 0);
+    }
+
+    #[test]
+    fn groups_items_by_size() {
+        let types = Types::new(&[3, 7, 3, 5, 7, 7]);
+        assert_eq!(types.sizes, vec![7, 5, 3]);
+        assert_eq!(types.demand, vec![3, 1, 2]);
+        assert_eq!(types.members, vec![vec![1, 4, 5], vec![3], vec![0, 2]]);
+        let bins: Bins = vec![vec![1, 0], vec![4, 2], vec![5, 3]];
+        assert_eq!(
+            types.patterns(&bins, 6),
+            vec![
+                vec![(0, 1), (2, 1)],
+                vec![(0, 1), (2, 1)],
+                vec![(0, 1), (1, 1)]
+            ]
+        );
+    }
+}
