@@ -8,7 +8,7 @@
 //! what is left exceed its target; its work is the LP's pricing rounds, a count.
 
 use super::fit::Bins;
-use super::lp::{self, Generation, Types};
+use super::lp::{Generation, Types};
 use super::master::Column;
 
 /// Most discrepancies (choices other than the LP's first) along one path of the dive.
@@ -20,13 +20,11 @@ const EXACT_ITEMS: u64 = 40;
 /// Nodes of that exact search.
 const EXACT_NODES: u64 = 20_000;
 
-/// A node of the dive: what is left to pack, the patterns fixed, and the LP over the rest.
+/// A node of the dive: the patterns fixed, and the column generation over what is left.
 #[derive(Clone)]
 struct Node {
-    residual: Vec<u64>,
     fixed: Vec<Vec<u64>>,
-    /// The LP solution over the residual, as (pattern in the original numbering, value).
-    solution: Vec<(Column, f64)>,
+    generation: Generation,
 }
 
 /// The search state shared by every node.
@@ -35,8 +33,6 @@ struct Dive<'a> {
     capacity: u64,
     target: u64,
     rounds: u64,
-    /// Every pattern generated so far, in the original numbering.
-    pool: Vec<Column>,
 }
 
 /// Dives from the LP `start` towards a packing of at most `target` bins with limited
@@ -49,23 +45,15 @@ pub(crate) fn dive(
     target: u64,
     rounds: u64,
 ) -> Option<Bins> {
-    let solution = start
-        .master
-        .solution()
-        .into_iter()
-        .map(|(j, x)| (start.master.columns[j].clone(), x))
-        .collect();
     let mut search = Dive {
         types,
         capacity,
         target,
         rounds,
-        pool: start.master.columns.clone(),
     };
     let root = Node {
-        residual: types.demand.clone(),
         fixed: Vec::new(),
-        solution,
+        generation: start.clone(),
     };
     let fixed = search.descend(root, DISCREPANCIES)?;
     Some(assign(types, &fixed))
@@ -74,67 +62,112 @@ pub(crate) fn dive(
 impl Dive<'_> {
     /// Explores `node`'s children, first the LP's choice, then alternatives while
     /// `discrepancies` last; returns the patterns of a packing within the target.
-    fn descend(&mut self, mut node: Node, discrepancies: u32) -> Option<Vec<Vec<u64>>> {
-        let m = self.types.sizes.len();
-        node.solution
-            .sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    fn descend(&mut self, node: Node, discrepancies: u32) -> Option<Vec<Vec<u64>>> {
+        let mut solution = node.generation.master.solution();
+        solution.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let tries = if discrepancies > 0 {
             1 + ALTERNATIVES
         } else {
             1
         };
-        for choice in 0..tries.min(node.solution.len()) {
+        for choice in 0..tries.min(solution.len()) {
             if self.rounds == 0 {
                 return None;
             }
-            let mut child = Node {
-                residual: node.residual.clone(),
-                fixed: node.fixed.clone(),
-                solution: Vec::new(),
+            let mut child = node.clone();
+            // The LP's choice: every pattern at value one or more, as many times; else (and
+            // for the alternatives) one copy of the choice-th most used pattern.
+            let whole: Vec<(usize, u64)> = solution
+                .iter()
+                .map(|&(j, x)| (j, (x + 1e-6).floor() as u64))
+                .filter(|&(_, k)| k > 0)
+                .collect();
+            let picks = if choice == 0 && !whole.is_empty() {
+                whole
+            } else {
+                vec![(solution[choice].0, 1)]
             };
-            let mut took = false;
-            if choice == 0 {
-                for (column, x) in &node.solution {
-                    let copies = (x + 1e-6).floor() as u64;
-                    for _ in 0..copies {
-                        took |= fix(column, &mut child.residual, &mut child.fixed, m);
-                    }
-                }
-            }
-            if !took {
-                took = fix(
-                    &node.solution[choice].0,
-                    &mut child.residual,
-                    &mut child.fixed,
-                    m,
-                );
-            }
-            if !took {
+            if !self.fix(&mut child, &picks) {
                 continue;
             }
             if let Some(done) = self.finish(&child) {
                 return Some(done);
             }
-            if !self.resolve(&mut child) {
+            let left = self.target.saturating_sub(child.fixed.len() as u64);
+            let budget = self.rounds.min(20 * self.types.sizes.len() as u64 + 100);
+            // Re-optimised to the end (not just to the target), so the next choice follows
+            // the LP solution of what is left.
+            let spent = child.generation.run(u64::MAX, budget);
+            self.rounds -= spent.min(self.rounds);
+            if child.generation.lp.bound > left || child.generation.master.solution().is_empty() {
                 continue;
             }
-            let left = if choice == 0 {
+            let next = if choice == 0 {
                 discrepancies
             } else {
                 discrepancies - 1
             };
-            if let Some(done) = self.descend(child, left) {
+            if let Some(done) = self.descend(child, next) {
                 return Some(done);
             }
         }
         None
     }
 
+    /// Fixes `copies` of each pool column in `picks` in `node`: warm, through the master's
+    /// dual simplex, or else by a new column generation over the residual demand seeded with
+    /// the pool. False if a pick packs nothing.
+    fn fix(&self, node: &mut Node, picks: &[(usize, u64)]) -> bool {
+        let m = self.types.sizes.len();
+        let columns: Vec<(Column, u64)> = picks
+            .iter()
+            .filter_map(|&(j, k)| Some((node.generation.master.columns.get(j)?.clone(), k)))
+            .collect();
+        let mut warm = node.generation.clone();
+        let mut ok = true;
+        for &(j, k) in picks {
+            ok &= warm.fix(j, k);
+        }
+        let mut residual = node.generation.demand().to_vec();
+        let mut fixed = node.fixed.clone();
+        for (column, k) in &columns {
+            for _ in 0..*k {
+                if !fix(column, &mut residual, &mut fixed, m) {
+                    return false;
+                }
+            }
+        }
+        if ok {
+            node.generation = warm;
+        } else {
+            let mut seed: Vec<Column> = node
+                .generation
+                .master
+                .columns
+                .iter()
+                .map(|column| {
+                    column
+                        .iter()
+                        .filter(|&&(t, _)| residual[t] > 0)
+                        .map(|&(t, c)| (t, c.min(residual[t])))
+                        .collect::<Column>()
+                })
+                .filter(|c: &Column| !c.is_empty())
+                .collect();
+            seed.sort_unstable();
+            seed.dedup();
+            node.generation = Generation::new(&self.types.sizes, &residual, self.capacity, seed);
+        }
+        node.fixed = fixed;
+        true
+    }
+
     /// Completes `node` directly when nothing is left or few enough items are left for the
     /// exact search to pack them within the target.
     fn finish(&self, node: &Node) -> Option<Vec<Vec<u64>>> {
         let left = self.target.checked_sub(node.fixed.len() as u64)?;
-        let count: u64 = node.residual.iter().sum();
+        let residual = node.generation.demand();
+        let count: u64 = residual.iter().sum();
         if count == 0 {
             return Some(node.fixed.clone());
         }
@@ -142,8 +175,7 @@ impl Dive<'_> {
             return None;
         }
         // The residual as single items (type indices), packed by the exact search.
-        let of: Vec<usize> = node
-            .residual
+        let of: Vec<usize> = residual
             .iter()
             .enumerate()
             .flat_map(|(t, &d)| std::iter::repeat_n(t, d as usize))
@@ -154,9 +186,7 @@ impl Dive<'_> {
         let bins = if start.len() as u64 <= left {
             start
         } else {
-            let outcome =
-                super::exact::search_below(&sizes, self.capacity, left, start, EXACT_NODES);
-            outcome.bins
+            super::exact::search_below(&sizes, self.capacity, left, start, EXACT_NODES).bins
         };
         if bins.len() as u64 > left {
             return None;
@@ -170,55 +200,6 @@ impl Dive<'_> {
             fixed.push(pattern);
         }
         Some(fixed)
-    }
-
-    /// Solves the LP over `node`'s residual; false when its bound rules the target out.
-    fn resolve(&mut self, node: &mut Node) -> bool {
-        let m = self.types.sizes.len();
-        let residual = &node.residual;
-        let keep: Vec<usize> = (0..m).filter(|&t| residual[t] > 0).collect();
-        let mut index = vec![usize::MAX; m];
-        for (k, &t) in keep.iter().enumerate() {
-            index[t] = k;
-        }
-        let sub = Types {
-            sizes: keep.iter().map(|&t| self.types.sizes[t]).collect(),
-            demand: keep.iter().map(|&t| residual[t]).collect(),
-            members: Vec::new(),
-        };
-        let mut seed: Vec<Column> = self
-            .pool
-            .iter()
-            .map(|column| {
-                column
-                    .iter()
-                    .filter(|&&(t, _)| index[t] != usize::MAX)
-                    .map(|&(t, c)| (index[t], c.min(residual[t])))
-                    .collect::<Column>()
-            })
-            .filter(|c: &Column| !c.is_empty())
-            .collect();
-        seed.sort_unstable();
-        seed.dedup();
-        let seeded = seed.len();
-        let left = self.target.saturating_sub(node.fixed.len() as u64);
-        let budget = self.rounds.min(20 * keep.len() as u64 + 100);
-        let generation = lp::generate(&sub, self.capacity, seed, u64::MAX, budget);
-        self.rounds -= generation.lp.rounds.min(self.rounds);
-        if generation.lp.bound > left {
-            return false;
-        }
-        let back =
-            |column: &Column| -> Column { column.iter().map(|&(k, c)| (keep[k], c)).collect() };
-        let new = generation.master.columns.iter().skip(keep.len() + seeded);
-        self.pool.extend(new.map(back));
-        node.solution = generation
-            .master
-            .solution()
-            .into_iter()
-            .map(|(j, x)| (back(&generation.master.columns[j]), x))
-            .collect();
-        !node.solution.is_empty()
     }
 }
 
@@ -253,4 +234,38 @@ fn assign(types: &Types, fixed: &[Vec<u64>]) -> Bins {
             bin
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check_packing;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn dives_to_the_optimum_of_exactly_filled_bins() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut solved = 0;
+        for case in 0..10 {
+            let bins = 30;
+            let mut items = Vec::new();
+            while items.len() < 3 * bins {
+                let a = rng.random_range(380u64..=490);
+                let b = rng.random_range(255u64..=(1000 - a - 251).min(495));
+                let c = 1000 - a - b;
+                if (251..=499).contains(&c) {
+                    items.extend([a, b, c]);
+                }
+            }
+            let types = Types::new(&items);
+            let start = super::super::lp::generate(&types, 1000, Vec::new(), u64::MAX, 10_000);
+            assert_eq!(start.lp.bound, bins as u64, "case {case}");
+            if let Some(found) = dive(&types, 1000, &start, bins as u64, 5_000) {
+                assert_eq!(check_packing(&items, 1000, &found), Ok(()));
+                assert_eq!(found.len(), bins);
+                solved += 1;
+            }
+        }
+        assert!(solved >= 8, "solved {solved} of 10");
+    }
 }

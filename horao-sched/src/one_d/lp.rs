@@ -97,10 +97,16 @@ pub struct LpBound {
     pub rounds: u64,
 }
 
-/// A solved (or stopped) column generation: the bound and the master for diving.
+/// A column generation in progress or stopped: the bound, the master for diving, and the
+/// (residual) demands it covers.
+#[derive(Clone)]
 pub(crate) struct Generation {
     pub(crate) lp: LpBound,
     pub(crate) master: Master,
+    sizes: Vec<u64>,
+    /// Demand left per type (what pricing may put into a pattern).
+    demand: Vec<u64>,
+    capacity: u64,
 }
 
 /// Column generation on `types` with the pricing-round limit `rounds`, seeded with `seed`
@@ -112,82 +118,138 @@ pub(crate) fn generate(
     target: u64,
     rounds: u64,
 ) -> Generation {
-    let demand = &types.demand;
-    let m = demand.len();
-    let homogeneous: Vec<Column> = (0..m)
-        .map(|t| {
-            let fit = capacity
-                .checked_div(types.sizes[t])
-                .unwrap_or(u64::MAX)
-                .min(demand[t])
-                .max(1);
-            vec![(t, fit)]
-        })
-        .collect();
-    let mut master = Master::new(demand, homogeneous);
-    for column in seed {
-        master.add(column);
-    }
-    let mut lp = LpBound {
-        bound: 0,
-        value: f64::INFINITY,
-        solved: m == 0,
-        rounds: 0,
-    };
-    if m == 0 {
-        lp.value = 0.0;
-        return Generation { lp, master };
-    }
-    let pivot_limit = 20 * m + 1_000;
-    let mut pricing = Pricing {
-        types,
-        capacity,
-        values: vec![0; m],
-        best_values: Vec::new(),
-        best: (0, 1),
-        exact: true,
-    };
-    while lp.rounds < rounds {
-        lp.rounds += 1;
-        master.optimize(pivot_limit);
-        lp.value = master.objective();
-        let duals = master.duals().to_vec();
-        // Wentges smoothing: price at a point between the best dual solution so far and the
-        // master's, which cuts the tail of column generation; price at the master's duals
-        // only when that point yields no improving pattern.
-        let mut pattern = pricing.price(&duals, SMOOTHING);
-        if reduced_cost(&pattern, &duals) >= -1e-9 && SMOOTHING > 0.0 {
-            pattern = pricing.price(&duals, 0.0);
+    let mut generation = Generation::new(&types.sizes, &types.demand, capacity, seed);
+    generation.run(target, rounds);
+    generation
+}
+
+impl Generation {
+    /// A master over `demand` (one row per type) with a homogeneous starting basis and the
+    /// `seed` patterns in its pool.
+    pub(crate) fn new(sizes: &[u64], demand: &[u64], capacity: u64, seed: Vec<Column>) -> Self {
+        let m = demand.len();
+        let homogeneous: Vec<Column> = (0..m)
+            .map(|t| {
+                let fit = capacity
+                    .checked_div(sizes[t])
+                    .unwrap_or(u64::MAX)
+                    .min(demand[t])
+                    .max(1);
+                vec![(t, fit)]
+            })
+            .collect();
+        let mut master = Master::new(demand, homogeneous);
+        for column in seed {
+            master.add(column);
         }
-        lp.bound = lp.bound.max(pricing.bound());
-        if lp.bound as f64 >= (lp.value - 1e-6).ceil() {
-            lp.solved = true;
-            break;
+        let empty = demand.iter().all(|&d| d == 0);
+        Generation {
+            lp: LpBound {
+                bound: 0,
+                value: if empty { 0.0 } else { f64::INFINITY },
+                solved: empty,
+                rounds: 0,
+            },
+            master,
+            sizes: sizes.to_vec(),
+            demand: demand.to_vec(),
+            capacity,
         }
-        if reduced_cost(&pattern, &duals) >= -1e-9 {
-            // No improving pattern found; on large capacities the pricing may have been
-            // inexact, so it is repeated exactly before the master is declared optimal.
-            match pricing.price_exactly(&duals) {
-                Some(exact) if reduced_cost(&exact, &duals) < -1e-9 => pattern = exact,
-                _ => {
-                    lp.solved = true;
-                    lp.bound = lp.bound.max(pricing.bound());
-                    break;
+    }
+
+    /// Demand left per type.
+    pub(crate) fn demand(&self) -> &[u64] {
+        &self.demand
+    }
+
+    /// Packs `copies` copies of the basic pattern `column` (a pool index) for good: the
+    /// demand drops by them and the master is re-optimised from its basis (dual simplex).
+    /// False when the pattern is not basic or over-covers the demand (nothing changes), or
+    /// when the dual simplex ran out of pivots (the generation is then unusable).
+    pub(crate) fn fix(&mut self, column: usize, copies: u64) -> bool {
+        let fits = self.master.columns.get(column).is_some_and(|c| {
+            c.iter()
+                .all(|&(t, k)| k.saturating_mul(copies) <= self.demand[t])
+        });
+        if !fits || !self.master.take(column, copies) {
+            return false;
+        }
+        if !self.master.restore(20 * self.demand.len() + 1_000) {
+            return false;
+        }
+        for &(t, k) in &self.master.columns[column] {
+            self.demand[t] -= k * copies;
+        }
+        self.lp.bound = 0;
+        self.lp.solved = self.demand.iter().all(|&d| d == 0);
+        true
+    }
+
+    /// Continues column generation for at most `rounds` pricing rounds, or until the bound
+    /// reaches `target`; returns the rounds spent.
+    pub(crate) fn run(&mut self, target: u64, rounds: u64) -> u64 {
+        let m = self.demand.len();
+        if self.demand.iter().all(|&d| d == 0) {
+            self.lp.value = 0.0;
+            self.lp.solved = true;
+            return 0;
+        }
+        let pivot_limit = 20 * m + 1_000;
+        let lp = &mut self.lp;
+        let master = &mut self.master;
+        let mut pricing = Pricing {
+            sizes: &self.sizes,
+            demand: &self.demand,
+            capacity: self.capacity,
+            values: vec![0; m],
+            best_values: Vec::new(),
+            best: (0, 1),
+            exact: true,
+        };
+        let mut spent = 0;
+        while spent < rounds {
+            spent += 1;
+            lp.rounds += 1;
+            master.optimize(pivot_limit);
+            lp.value = master.objective();
+            let duals = master.duals().to_vec();
+            // Wentges smoothing: price at a point between the best dual solution so far and
+            // the master's, which cuts the tail of column generation; price at the master's
+            // duals only when that point yields no improving pattern.
+            let mut pattern = pricing.price(&duals, SMOOTHING);
+            if reduced_cost(&pattern, &duals) >= -1e-9 && SMOOTHING > 0.0 {
+                pattern = pricing.price(&duals, 0.0);
+            }
+            lp.bound = lp.bound.max(pricing.bound());
+            if lp.bound as f64 >= (lp.value - 1e-6).ceil() {
+                lp.solved = true;
+                break;
+            }
+            if reduced_cost(&pattern, &duals) >= -1e-9 {
+                // No improving pattern found; on large capacities the pricing may have been
+                // inexact, so it is repeated exactly before the master is declared optimal.
+                match pricing.price_exactly(&duals) {
+                    Some(exact) if reduced_cost(&exact, &duals) < -1e-9 => pattern = exact,
+                    _ => {
+                        lp.solved = true;
+                        lp.bound = lp.bound.max(pricing.bound());
+                        break;
+                    }
                 }
             }
+            if lp.bound >= target {
+                break;
+            }
+            let column: Column = pattern
+                .iter()
+                .enumerate()
+                .filter(|&(_, &c)| c > 0)
+                .map(|(t, &c)| (t, c))
+                .collect();
+            master.add(column);
         }
-        if lp.bound >= target {
-            break;
-        }
-        let column: Column = pattern
-            .iter()
-            .enumerate()
-            .filter(|&(_, &c)| c > 0)
-            .map(|(t, &c)| (t, c))
-            .collect();
-        master.add(column);
+        spent
     }
-    Generation { lp, master }
 }
 
 /// Weight of the best dual solution in the smoothed pricing point.
@@ -204,7 +266,8 @@ fn reduced_cost(pattern: &[u64], duals: &[f64]) -> f64 {
 
 /// The pricing step: integer duals, the knapsack, and the best Farley bound seen.
 struct Pricing<'a> {
-    types: &'a Types,
+    sizes: &'a [u64],
+    demand: &'a [u64],
     capacity: u64,
     values: Vec<u64>,
     /// The integer duals of the best bound so far (empty before the first round).
@@ -232,8 +295,8 @@ impl Pricing<'_> {
 
     fn knapsack(&self) -> Knapsack<'_> {
         Knapsack {
-            sizes: &self.types.sizes,
-            counts: &self.types.demand,
+            sizes: self.sizes,
+            counts: self.demand,
             values: &self.values,
             capacity: self.capacity,
         }
@@ -245,7 +308,7 @@ impl Pricing<'_> {
         if upper == 0 {
             return;
         }
-        let total = weighted(&self.types.demand, &self.values);
+        let total = weighted(self.demand, &self.values);
         let upper = u128::from(upper);
         // total / upper > best.0 / best.1, compared exactly.
         if total * self.best.1 > self.best.0 * upper {
@@ -326,5 +389,56 @@ mod tests {
                 vec![(0, 1), (1, 1)]
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod warm_tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// Fixing patterns one after another and re-optimising warm (dual simplex, then more
+    /// columns) gives the bound a cold solve of the residual gives, with a consistent basis.
+    #[test]
+    fn fixing_a_pattern_warm_matches_a_cold_solve() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for case in 0..50 {
+            let capacity = 100;
+            let items: Vec<u64> = (0..40).map(|_| rng.random_range(10..60)).collect();
+            let types = Types::new(&items);
+            let mut warm = generate(&types, capacity, Vec::new(), u64::MAX, 10_000);
+            assert!(warm.lp.solved);
+            let mut residual = types.demand.clone();
+            let mut x = 0.0;
+            for step in 0..3 {
+                let solution = warm.master.solution();
+                let (j, value) = solution[(case + step) % solution.len()];
+                x = value;
+                let column = warm.master.columns[j].clone();
+                if !warm.fix(j, 1) {
+                    continue;
+                }
+                warm.run(u64::MAX, 10_000);
+                for &(t, c) in &column {
+                    residual[t] -= c;
+                }
+                let before = warm.master.objective();
+                warm.master.refresh();
+                assert!(
+                    (before - warm.master.objective()).abs() < 1e-6,
+                    "case {case} step {step}: {before} vs {}",
+                    warm.master.objective()
+                );
+            }
+            let mut cold = Generation::new(&types.sizes, &residual, capacity, Vec::new());
+            cold.run(u64::MAX, 10_000);
+            // Both stop once the bound meets the master's value rounded up.
+            assert_eq!(warm.lp.bound, cold.lp.bound, "case {case}: x {x}");
+            assert!(
+                warm.lp.bound as f64 >= (warm.lp.value - 1e-6).ceil(),
+                "case {case}"
+            );
+            assert_eq!(warm.demand(), &residual[..]);
+        }
     }
 }

@@ -26,9 +26,16 @@ enum Basic {
     Pattern(usize),
     /// The surplus variable of row `i`.
     Surplus(usize),
+    /// The exchange of row `i` for row `i + 1`: −1 in row i, +1 in row i + 1, cost 0. Rows
+    /// are item sizes in decreasing order, and a slot of a larger item can always hold a
+    /// smaller one, so these columns (the dual inequalities y_i ≥ y_{i+1} of Ben Amor,
+    /// Desrosiers & Valério de Carvalho) leave the LP value unchanged and speed up column
+    /// generation.
+    Exchange(usize),
 }
 
 /// The restricted master LP with its current basis.
+#[derive(Clone)]
 pub(crate) struct Master {
     m: usize,
     demand: Vec<f64>,
@@ -37,6 +44,7 @@ pub(crate) struct Master {
     basic: Vec<Basic>,
     in_basis: Vec<bool>,
     surplus_in_basis: Vec<bool>,
+    exchange_in_basis: Vec<bool>,
     /// B⁻¹, column-major: `inverse[k * m + i]`.
     inverse: Vec<f64>,
     /// Values of the basic variables, by basis row.
@@ -66,6 +74,7 @@ impl Master {
             basic: (0..m).map(Basic::Pattern).collect(),
             in_basis: vec![true; m],
             surplus_in_basis: vec![false; m],
+            exchange_in_basis: vec![false; m],
             columns: initial,
             inverse,
             x,
@@ -95,6 +104,25 @@ impl Master {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Takes `copies` copies of the basic pool column `j` out of the problem: the demand
+    /// drops by them and so does the column's value; the basis stays optimal, and feasible
+    /// when the value was at least `copies` (else [`Master::restore`] repairs it). False
+    /// (nothing changes) when the column is not basic.
+    pub(crate) fn take(&mut self, j: usize, copies: u64) -> bool {
+        let Some(r) = self.basic.iter().position(|&b| b == Basic::Pattern(j)) else {
+            return false;
+        };
+        let k = copies as f64;
+        self.x[r] -= k;
+        if self.x[r].abs() < 1e-9 {
+            self.x[r] = 0.0;
+        }
+        for &(i, c) in &self.columns[j] {
+            self.demand[i] -= c as f64 * k;
+        }
+        true
     }
 
     /// Adds a column to the pool (it enters the basis at the next [`Master::optimize`]).
@@ -143,6 +171,9 @@ impl Master {
             if !self.surplus_in_basis[i] {
                 consider(self.y[i], Basic::Surplus(i));
             }
+            if i + 1 < self.m && !self.exchange_in_basis[i] {
+                consider(self.y[i] - self.y[i + 1], Basic::Exchange(i));
+            }
         }
         best.map(|(_, var)| var)
     }
@@ -164,6 +195,10 @@ impl Master {
                 }
             }
             Basic::Surplus(k) => add(k, -1.0),
+            Basic::Exchange(k) => {
+                add(k, -1.0);
+                add(k + 1, 1.0);
+            }
         }
         alpha
     }
@@ -191,16 +226,74 @@ impl Master {
         let Some((r, theta)) = leave else {
             return false;
         };
+        self.exchange(var, r, &alpha, theta);
+        true
+    }
+
+    /// Dual simplex pivots until the basic solution is feasible again (after a demand was
+    /// lowered below what a basic pattern covers); false if `limit` pivots did not do it.
+    pub(crate) fn restore(&mut self, limit: usize) -> bool {
+        let m = self.m;
+        for _ in 0..limit {
+            let leaving = (0..m)
+                .filter(|&r| self.x[r] < -1e-9)
+                .min_by(|&a, &b| self.x[a].total_cmp(&self.x[b]));
+            let Some(r) = leaving else {
+                return true;
+            };
+            let row: Vec<f64> = (0..m).map(|k| self.inverse[k * m + r]).collect();
+            let mut best: Option<(f64, Basic)> = None;
+            let mut consider = |alpha: f64, cost: f64, var: Basic| {
+                if alpha < -PIVOT {
+                    let ratio = cost.max(0.0) / -alpha;
+                    if best.is_none_or(|(b, _)| ratio < b) {
+                        best = Some((ratio, var));
+                    }
+                }
+            };
+            for j in 0..self.columns.len() {
+                if !self.in_basis[j] {
+                    let alpha: f64 = self.columns[j]
+                        .iter()
+                        .map(|&(i, c)| c as f64 * row[i])
+                        .sum();
+                    consider(alpha, self.reduced_cost(j), Basic::Pattern(j));
+                }
+            }
+            for i in 0..m {
+                if !self.surplus_in_basis[i] {
+                    consider(-row[i], self.y[i], Basic::Surplus(i));
+                }
+                if i + 1 < m && !self.exchange_in_basis[i] {
+                    let cost = self.y[i] - self.y[i + 1];
+                    consider(row[i + 1] - row[i], cost, Basic::Exchange(i));
+                }
+            }
+            let Some((_, var)) = best else {
+                return false;
+            };
+            let alpha = self.direction(var);
+            let theta = self.x[r] / alpha[r];
+            self.exchange(var, r, &alpha, theta);
+        }
+        false
+    }
+
+    /// Brings `var` (whose column is `alpha` = B⁻¹a) into the basis at row `r` with value
+    /// `theta`, updating x, y and B⁻¹.
+    fn exchange(&mut self, var: Basic, r: usize, alpha: &[f64], theta: f64) {
+        let m = self.m;
         let cost = match var {
             Basic::Pattern(j) => self.reduced_cost(j),
             Basic::Surplus(i) => self.y[i],
+            Basic::Exchange(i) => self.y[i] - self.y[i + 1],
         };
         let pivot = alpha[r];
         let row: Vec<f64> = (0..m).map(|k| self.inverse[k * m + r]).collect();
         for (y, &b) in self.y.iter_mut().zip(&row) {
             *y += cost / pivot * b;
         }
-        for (x, &a) in self.x.iter_mut().zip(&alpha) {
+        for (x, &a) in self.x.iter_mut().zip(alpha) {
             *x -= theta * a;
         }
         self.x[r] = theta;
@@ -210,7 +303,7 @@ impl Master {
                 continue;
             }
             let column = &mut self.inverse[k * m..(k + 1) * m];
-            for (b, &a) in column.iter_mut().zip(&alpha) {
+            for (b, &a) in column.iter_mut().zip(alpha) {
                 *b -= a * factor;
             }
             column[r] = factor;
@@ -218,22 +311,23 @@ impl Master {
         match self.basic[r] {
             Basic::Pattern(j) => self.in_basis[j] = false,
             Basic::Surplus(i) => self.surplus_in_basis[i] = false,
+            Basic::Exchange(i) => self.exchange_in_basis[i] = false,
         }
         match var {
             Basic::Pattern(j) => self.in_basis[j] = true,
             Basic::Surplus(i) => self.surplus_in_basis[i] = true,
+            Basic::Exchange(i) => self.exchange_in_basis[i] = true,
         }
         self.basic[r] = var;
         self.pivots += 1;
         if self.pivots % (REFRESH_PER_ROW * m).max(200) == 0 {
             self.refresh();
         }
-        true
     }
 
     /// Rebuilds B⁻¹ from the basis columns by Gauss–Jordan elimination with partial pivoting,
     /// then x = B⁻¹ b and y = c_B B⁻¹. Keeps the old inverse if the basis looks singular.
-    fn refresh(&mut self) {
+    pub(crate) fn refresh(&mut self) {
         let m = self.m;
         // Row-major augmented [B | I].
         let width = 2 * m;
@@ -246,6 +340,10 @@ impl Master {
                     }
                 }
                 Basic::Surplus(i) => a[i * width + r] = -1.0,
+                Basic::Exchange(i) => {
+                    a[i * width + r] = -1.0;
+                    a[(i + 1) * width + r] = 1.0;
+                }
             }
         }
         for i in 0..m {
