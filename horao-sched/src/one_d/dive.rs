@@ -240,7 +240,7 @@ fn assign(types: &Types, fixed: &[Vec<u64>]) -> Bins {
 mod tests {
     use super::*;
     use crate::check::check_packing;
-    use rand::{Rng, SeedableRng};
+    use rand::SeedableRng;
 
     #[test]
     fn dives_to_the_optimum_of_exactly_filled_bins() {
@@ -248,15 +248,7 @@ mod tests {
         let mut solved = 0;
         for case in 0..10 {
             let bins = 30;
-            let mut items = Vec::new();
-            while items.len() < 3 * bins {
-                let a = rng.random_range(380u64..=490);
-                let b = rng.random_range(255u64..=(1000 - a - 251).min(495));
-                let c = 1000 - a - b;
-                if (251..=499).contains(&c) {
-                    items.extend([a, b, c]);
-                }
-            }
+            let items = super::super::tests::falkenauer_triplets(bins, &mut rng);
             let types = Types::new(&items);
             let start = super::super::lp::generate(&types, 1000, Vec::new(), u64::MAX, 10_000);
             assert_eq!(start.lp.bound, bins as u64, "case {case}");

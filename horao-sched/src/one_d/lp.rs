@@ -88,11 +88,14 @@ pub struct LpBound {
     /// A lower bound on the number of bins, proven in integer arithmetic; ⌈z_LP⌉ when
     /// `solved` (up to the rounding noted in the module documentation).
     pub bound: u64,
-    /// The restricted master's objective at the end (z_LP when `solved`; floating point).
+    /// The restricted master's objective at the end, an upper bound on z_LP (floating
+    /// point); z_LP itself when `optimal`.
     pub value: f64,
-    /// True when no pattern with negative reduced cost remained, or the bound met the
-    /// master's value.
+    /// True when `bound` is ⌈z_LP⌉: the LP was solved, or the bound met the master's value
+    /// rounded up.
     pub solved: bool,
+    /// True when no pattern with negative reduced cost remained, so `value` is z_LP.
+    pub optimal: bool,
     /// Pricing rounds spent.
     pub rounds: u64,
 }
@@ -107,6 +110,8 @@ pub(crate) struct Generation {
     /// Demand left per type (what pricing may put into a pattern).
     demand: Vec<u64>,
     capacity: u64,
+    /// Solve the LP to optimality instead of stopping once the bound is ⌈z_LP⌉.
+    pub(crate) to_optimality: bool,
 }
 
 /// Column generation on `types` with the pricing-round limit `rounds`, seeded with `seed`
@@ -148,12 +153,14 @@ impl Generation {
                 bound: 0,
                 value: if empty { 0.0 } else { f64::INFINITY },
                 solved: empty,
+                optimal: empty,
                 rounds: 0,
             },
             master,
             sizes: sizes.to_vec(),
             demand: demand.to_vec(),
             capacity,
+            to_optimality: false,
         }
     }
 
@@ -182,6 +189,7 @@ impl Generation {
         }
         self.lp.bound = 0;
         self.lp.solved = self.demand.iter().all(|&d| d == 0);
+        self.lp.optimal = self.lp.solved;
         true
     }
 
@@ -192,8 +200,10 @@ impl Generation {
         if self.demand.iter().all(|&d| d == 0) {
             self.lp.value = 0.0;
             self.lp.solved = true;
+            self.lp.optimal = true;
             return 0;
         }
+        let to_optimality = self.to_optimality;
         let pivot_limit = 20 * m + 1_000;
         let lp = &mut self.lp;
         let master = &mut self.master;
@@ -223,7 +233,9 @@ impl Generation {
             lp.bound = lp.bound.max(pricing.bound());
             if lp.bound as f64 >= (lp.value - 1e-6).ceil() {
                 lp.solved = true;
-                break;
+                if !to_optimality {
+                    break;
+                }
             }
             if reduced_cost(&pattern, &duals) >= -1e-9 {
                 // No improving pattern found; on large capacities the pricing may have been
@@ -232,12 +244,13 @@ impl Generation {
                     Some(exact) if reduced_cost(&exact, &duals) < -1e-9 => pattern = exact,
                     _ => {
                         lp.solved = true;
+                        lp.optimal = true;
                         lp.bound = lp.bound.max(pricing.bound());
                         break;
                     }
                 }
             }
-            if lp.bound >= target {
+            if lp.bound >= target && !to_optimality {
                 break;
             }
             let column: Column = pattern

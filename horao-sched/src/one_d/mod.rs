@@ -160,5 +160,8 @@ pub fn lp_bound(items: &[u64], capacity: u64, config: &Config) -> Result<LpBound
     // The bins of first-fit decreasing are the first patterns: a good primal start.
     let ffd = fit::first_fit(&fit::decreasing(items), capacity);
     let seed = types.patterns(&ffd, items.len());
-    Ok(lp::generate(&types, capacity, seed, u64::MAX, config.lp_rounds).lp)
+    let mut generation = lp::Generation::new(&types.sizes, &types.demand, capacity, seed);
+    generation.to_optimality = true;
+    generation.run(u64::MAX, config.lp_rounds);
+    Ok(generation.lp)
 }

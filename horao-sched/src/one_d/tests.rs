@@ -147,7 +147,7 @@ fn dual_feasible_bound_beats_l2_and_never_the_optimum() {
 
 /// `bins` bins of capacity 1000, each filled exactly by three items in (250, 500), shuffled:
 /// the structure of the Falkenauer triplet instances.
-fn falkenauer_triplets(bins: usize, rng: &mut ChaCha8Rng) -> Vec<u64> {
+pub(crate) fn falkenauer_triplets(bins: usize, rng: &mut ChaCha8Rng) -> Vec<u64> {
     let mut items = Vec::with_capacity(3 * bins);
     while items.len() < 3 * bins {
         let a = rng.random_range(380u64..=490);
