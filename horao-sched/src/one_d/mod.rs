@@ -85,7 +85,7 @@ impl Default for Config {
             search_exact_nodes: 100_000,
             max_exact_items: 60,
             lp_rounds: 5_000,
-            dive_rounds: 8_000,
+            dive_rounds: 2_000,
         }
     }
 }

@@ -1,8 +1,9 @@
-//! The improvement method: FFD, BFD and MBS' starts (plus perturbed MBS' restarts), then
+//! The improvement method: FFD and BFD, then the bounds that may already prove them (DFF,
+//! then the LP bound by column generation), MBS' starts (plus perturbed MBS' restarts),
 //! consistent neighbourhood search (see the `cns` module) that removes one bin at a time until
-//! the packing reaches the lower bound or the effort budget runs out, and an exact finish on
-//! small instances. All work is counted against budgets, so results depend only on the input
-//! and the RNG.
+//! the packing meets the bound or the effort budget runs out, the LP dive (see `dive`) where
+//! it stopped short, and an exact finish on small instances. All work is counted against
+//! budgets, so results depend only on the input and the RNG.
 
 use rand::Rng;
 
@@ -143,21 +144,6 @@ pub(crate) fn improve(
             best = mbs;
         }
     }
-    // Rounding the LP solution fills bins exactly where the optimum is ⌈z_LP⌉.
-    if let Some((types, generation)) = &lp
-        && !done(&best)
-        && generation.lp.solved
-    {
-        let rounds = config.dive_rounds;
-        if let Some(bins) = dive::dive(types, capacity, generation, proof.lower, rounds)
-            && bins.len() < best.len()
-        {
-            best = bins;
-        }
-        if done(&best) {
-            return Proven { bins: best, proof };
-        }
-    }
     let mut effort = config.search_effort;
     let tuning = Tuning {
         patience: 2_000,
@@ -177,6 +163,22 @@ pub(crate) fn improve(
         }
     }
     best.retain(|bin| !bin.is_empty());
+    // Where local search stops short of the bound, rounding the LP solution fills bins
+    // exactly when the optimum is ⌈z_LP⌉ (Hard28, the AI instances).
+    if let Some((types, generation)) = &lp
+        && !done(&best)
+        && generation.lp.solved
+    {
+        let rounds = config.dive_rounds;
+        if let Some(bins) = dive::dive(types, capacity, generation, proof.lower, rounds)
+            && bins.len() < best.len()
+        {
+            best = bins;
+        }
+        if done(&best) {
+            return Proven { bins: best, proof };
+        }
+    }
     if !done(&best) && items.len() <= config.max_exact_items {
         let outcome = exact::search_below(
             items,
