@@ -180,6 +180,20 @@ fn lp_matches_chvatals_cutting_stock_example() {
     assert_eq!(lp.bound, 453);
 }
 
+/// Too many distinct sizes for the dense master: no bound rather than a huge allocation.
+#[test]
+fn lp_is_skipped_above_the_row_limit() {
+    let items: Vec<u64> = (1..=50).collect();
+    let config = Config {
+        max_lp_rows: 49,
+        ..Config::default()
+    };
+    let lp = lp_bound(&items, 100, &config).unwrap();
+    assert_eq!((lp.bound, lp.solved), (0, false));
+    let lp = lp_bound(&items, 100, &Config::default()).unwrap();
+    assert!(lp.solved && lp.bound >= 13);
+}
+
 /// Bins filled exactly by triplets (the Falkenauer T structure): the LP value is the number
 /// of bins.
 #[test]

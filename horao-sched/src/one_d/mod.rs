@@ -69,6 +69,9 @@ pub struct Config {
     pub max_exact_items: usize,
     /// Pricing rounds (patterns generated) the LP bound may spend on one instance.
     pub lp_rounds: u64,
+    /// Instances with more distinct item sizes than this get no LP bound (and no dive):
+    /// the master keeps a dense basis inverse of rows² numbers.
+    pub max_lp_rows: usize,
     /// Pricing rounds the LP diving heuristic of the local search may spend in total.
     pub dive_rounds: u64,
 }
@@ -85,6 +88,7 @@ impl Default for Config {
             search_exact_nodes: 100_000,
             max_exact_items: 60,
             lp_rounds: 5_000,
+            max_lp_rows: 2_000,
             dive_rounds: 2_000,
         }
     }
@@ -151,12 +155,22 @@ pub fn pack_with(
 }
 
 /// The LP bound of the set-covering formulation by column generation (see [`LpBound`]),
-/// spending at most `config.lp_rounds` pricing rounds.
+/// spending at most `config.lp_rounds` pricing rounds. With more than
+/// `config.max_lp_rows` distinct sizes nothing is solved: the bound is 0 and `solved` false.
 ///
 /// Errors only on invalid input: zero capacity or an item larger than the capacity.
 pub fn lp_bound(items: &[u64], capacity: u64, config: &Config) -> Result<LpBound> {
     check_input(items, capacity)?;
     let types = lp::Types::new(items);
+    if types.sizes.len() > config.max_lp_rows {
+        return Ok(LpBound {
+            bound: 0,
+            value: f64::INFINITY,
+            solved: false,
+            optimal: false,
+            rounds: 0,
+        });
+    }
     // The bins of first-fit decreasing are the first patterns: a good primal start.
     let ffd = fit::first_fit(&fit::decreasing(items), capacity);
     let seed = types.patterns(&ffd, items.len());

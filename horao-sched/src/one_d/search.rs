@@ -94,6 +94,9 @@ pub(crate) fn strengthen(
         return None;
     }
     let types = lp::Types::new(items);
+    if types.sizes.len() > config.max_lp_rows {
+        return None;
+    }
     let seed = types.patterns(incumbent, items.len());
     let target = incumbent.len() as u64;
     let generation = lp::generate(&types, capacity, seed, target, config.lp_rounds);
