@@ -3,7 +3,7 @@
 //!
 //! [`instance`] reads BPPLIB and VPSolver files, [`bounds_file`] the best-known bounds,
 //! [`runner`] runs an algorithm and checks its packing independently, [`report`] and [`plot`]
-//! turn the records into a table or an SVG chart.
+//! turn the records into a table or an SVG chart, [`progress`] shows a long run's progress.
 
 pub mod bounds_file;
 pub mod class;
@@ -11,5 +11,6 @@ pub mod crdt_workload;
 pub mod instance;
 pub mod model_workload;
 pub mod plot;
+pub mod progress;
 pub mod report;
 pub mod runner;

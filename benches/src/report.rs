@@ -1,5 +1,6 @@
 //! Human-readable reports: per-instance rows for small runs and summaries per class and
-//! algorithm (instances solved to optimum, bins against best known, time).
+//! algorithm (instances proven optimal by the solver's own bound, instances at the best
+//! known value, bins against best known, time).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -13,6 +14,12 @@ pub struct Summary {
     pub instances: u64,
     /// Instances where the packing was proven or known optimal.
     pub optimal: u64,
+    /// Instances proven optimal by the solver's own bound.
+    pub proven: u64,
+    /// Instances at the bounds file's best known value.
+    pub at_best_known: u64,
+    /// Proven instances by the argument that proved them (`L2`, `DFF`, `LP`, `exact`, `L1`).
+    pub proofs: BTreeMap<String, u64>,
     /// Instances whose packing failed the checker.
     pub invalid: u64,
     /// Total bins used.
@@ -31,6 +38,11 @@ impl Summary {
         let reference = r.best_known.unwrap_or(r.lower_bound);
         self.instances += 1;
         self.optimal += u64::from(r.optimal);
+        self.proven += u64::from(r.proven);
+        self.at_best_known += u64::from(r.at_best_known);
+        if r.proven {
+            *self.proofs.entry(r.bound.clone()).or_default() += 1;
+        }
         self.invalid += u64::from(!r.valid);
         self.bins += r.bins;
         self.reference += reference;
@@ -43,6 +55,26 @@ impl Summary {
     /// Share of instances solved to optimum, in percent.
     pub fn optimal_percent(&self) -> f64 {
         percent(self.optimal as f64, self.instances as f64)
+    }
+
+    /// Share of instances proven optimal by the solver's own bound, in percent.
+    pub fn proven_percent(&self) -> f64 {
+        percent(self.proven as f64, self.instances as f64)
+    }
+
+    /// Share of instances at the best known value, in percent.
+    pub fn at_best_known_percent(&self) -> f64 {
+        percent(self.at_best_known as f64, self.instances as f64)
+    }
+
+    /// The proofs by argument, e.g. `L2 700, LP 12`.
+    pub fn proofs_text(&self) -> String {
+        let parts: Vec<String> = self
+            .proofs
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        parts.join(", ")
     }
 
     /// Mean relative gap to the reference, in percent.
@@ -87,21 +119,31 @@ pub fn render_table(records: &[Record], detail_limit: usize) -> String {
     if records.len() <= detail_limit {
         let _ = writeln!(
             out,
-            "{:<28} {:<18} {:>7} {:>6} {:>6} {:>6} {:>4} {:>5} {:>10}",
-            "instance", "algorithm", "items", "bins", "lower", "best", "opt", "valid", "ms"
+            "{:<28} {:<18} {:>7} {:>6} {:>6} {:>6} {:>7} {:>5} {:>5} {:>10}",
+            "instance",
+            "algorithm",
+            "items",
+            "bins",
+            "lower",
+            "best",
+            "proven",
+            "=best",
+            "valid",
+            "ms"
         );
         for r in records {
             let best = r.best_known.map_or("-".to_owned(), |b| b.to_string());
             let _ = writeln!(
                 out,
-                "{:<28} {:<18} {:>7} {:>6} {:>6} {:>6} {:>4} {:>5} {:>10.3}",
+                "{:<28} {:<18} {:>7} {:>6} {:>6} {:>6} {:>7} {:>5} {:>5} {:>10.3}",
                 r.instance,
                 r.algorithm,
                 r.items,
                 r.bins,
                 r.lower_bound,
                 best,
-                yes(r.optimal),
+                if r.proven { r.bound.as_str() } else { "-" },
+                yes(r.at_best_known),
                 yes(r.valid),
                 r.micros as f64 / 1000.0
             );
@@ -110,8 +152,17 @@ pub fn render_table(records: &[Record], detail_limit: usize) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<14} {:<18} {:>6} {:>12} {:>10} {:>10} {:>8} {:>9} {:>10}",
-        "class", "algorithm", "inst", "optimal", "bins", "best", "extra%", "meangap%", "time s"
+        "{:<14} {:<18} {:>6} {:>13} {:>13} {:>10} {:>10} {:>8} {:>9} {:>10}  proofs",
+        "class",
+        "algorithm",
+        "inst",
+        "proven",
+        "best known",
+        "bins",
+        "best",
+        "extra%",
+        "meangap%",
+        "time s"
     );
     let summaries = summarize(records);
     let mut rows: Vec<_> = summaries.iter().collect();
@@ -125,16 +176,18 @@ pub fn render_table(records: &[Record], detail_limit: usize) -> String {
         previous_class.clone_from(class);
         let _ = writeln!(
             out,
-            "{:<14} {:<18} {:>6} {:>12} {:>10} {:>10} {:>8.3} {:>9.3} {:>10.3}",
+            "{:<14} {:<18} {:>6} {:>13} {:>13} {:>10} {:>10} {:>8.3} {:>9.3} {:>10.3}  {}",
             class,
             algorithm,
             s.instances,
-            format!("{} ({:.1}%)", s.optimal, s.optimal_percent()),
+            format!("{} ({:.1}%)", s.proven, s.proven_percent()),
+            format!("{} ({:.1}%)", s.at_best_known, s.at_best_known_percent()),
             s.bins,
             s.reference,
             s.extra_bins_percent(),
             s.mean_gap_percent(),
-            s.micros as f64 / 1e6
+            s.micros as f64 / 1e6,
+            s.proofs_text()
         );
     }
     let invalid: u64 = summaries

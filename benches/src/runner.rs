@@ -98,11 +98,21 @@ pub struct Record {
     pub capacity: Capacity,
     /// Bins used.
     pub bins: u64,
-    /// The lower bound computed by the library (L2 for 1-D).
+    /// The lower bound computed by the library: L2 for every 1-D algorithm, and for the
+    /// search-based ones the strongest of L2, DFF and the LP bound (or the bin count when an
+    /// exhaustive search proved it); the per-dimension bound for vector instances.
     pub lower_bound: u64,
+    /// The argument behind `lower_bound`: `L2`, `DFF`, `LP`, `exact` (1-D) or `L1` (vector).
+    pub bound: String,
+    /// True when the packing is proven optimal by the solver's own bound: `bins` equals
+    /// `lower_bound`. The bounds file never decides this.
+    pub proven: bool,
     /// Best known optimum (upper bound) from the bounds file, if known.
     pub best_known: Option<u64>,
-    /// True when `bins` equals the best known optimum or a lower bound.
+    /// True when `bins` is at (or below) the bounds file's best known value.
+    pub at_best_known: bool,
+    /// True when the packing is optimal by any evidence: proven, at the best known value, or
+    /// at the bounds file's lower bound.
     pub optimal: bool,
     /// True when the independent checker confirmed the packing.
     pub valid: bool,
@@ -121,7 +131,8 @@ pub fn run(
 ) -> Result<Record, String> {
     let known = bounds.get(&instance.name).copied();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let (capacity, bins, lower_bound, micros, checked) = match (&instance.problem, choice) {
+    let (capacity, bins, (lower_bound, bound), micros, checked) = match (&instance.problem, choice)
+    {
         (Problem::OneD { capacity, items }, Choice::OneD(algorithm)) => {
             let start = Instant::now();
             let packing = one_d::pack(items, *capacity, algorithm, &mut rng)
@@ -133,7 +144,7 @@ pub fn run(
             (
                 Capacity::Scalar(*capacity),
                 bins,
-                packing.lower_bound,
+                (packing.lower_bound, packing.bound.name()),
                 micros,
                 checked,
             )
@@ -148,7 +159,7 @@ pub fn run(
             (
                 Capacity::Vector(v.capacity.clone()),
                 bins,
-                packing.lower_bound,
+                (packing.lower_bound, "L1"),
                 micros,
                 checked,
             )
@@ -161,8 +172,10 @@ pub fn run(
             ));
         }
     };
-    let lower = lower_bound.max(known.map_or(0, |k| k.lower));
+    let proven = bins <= lower_bound;
     let best_known = known.map(|k| k.upper);
+    let at_best_known = best_known.is_some_and(|b| bins <= b);
+    let file_lower = known.is_some_and(|k| bins <= k.lower);
     Ok(Record {
         instance: instance.name.clone(),
         class: instance.class.clone(),
@@ -171,8 +184,11 @@ pub fn run(
         capacity,
         bins,
         lower_bound,
+        bound: bound.to_owned(),
+        proven,
         best_known,
-        optimal: bins <= lower || Some(bins) == best_known,
+        at_best_known,
+        optimal: proven || at_best_known || file_lower,
         valid: checked.is_ok(),
         error: checked.err(),
         micros: u64::try_from(micros).unwrap_or(u64::MAX),

@@ -146,7 +146,10 @@ fn run_reports_good_files_and_fails_on_the_bad_one() {
             "capacity",
             "bins",
             "lower_bound",
+            "bound",
+            "proven",
             "best_known",
+            "at_best_known",
             "optimal",
             "valid",
             "micros",
@@ -156,9 +159,14 @@ fn run_reports_good_files_and_fails_on_the_bad_one() {
         assert_eq!(row["valid"], true);
         assert_eq!(row["algorithm"], "ffd");
         assert_eq!(row["capacity"], 1000);
-        let optimal = row["bins"] == row["best_known"] || row["bins"] == row["lower_bound"];
+        let at_best = row["bins"] == row["best_known"];
+        assert_eq!(row["at_best_known"], at_best);
+        assert_eq!(row["proven"], row["bins"] == row["lower_bound"]);
+        let optimal = at_best || row["bins"] == row["lower_bound"];
         assert_eq!(row["optimal"], optimal);
     }
+    // Progress goes to stderr, one line per finished class; stdout holds only JSON.
+    assert!(stderr.contains("result(s)"), "stderr: {stderr}");
     let b = rows.iter().find(|r| r["instance"] == "good_b");
     let b = b.unwrap_or_else(|| panic!("good_b missing"));
     assert_eq!(b["items"], 18);
@@ -180,6 +188,32 @@ fn run_on_good_files_succeeds_with_table_and_plot() {
     assert!(stdout.contains("ALL"), "{stdout}");
     let svg = std::fs::read_to_string(&plot).unwrap_or_else(|e| panic!("{e}"));
     assert!(svg.starts_with("<svg") && svg.contains("local-search"));
+}
+
+/// The bounds file never decides "proven": a file that claims fewer bins than possible
+/// makes a packing miss the best known value, and one that claims more makes it look at
+/// the best known value, but `proven` follows the solver's own bound only.
+#[test]
+fn proven_is_decided_by_the_solver_not_the_bounds_file() {
+    let dir = scratch("proven");
+    write_triplets(&dir.join("t.txt"), 12);
+    for (claimed, at_best) in [("t 11 11\n", false), ("t 13 13\n", true)] {
+        std::fs::write(dir.join("b.tsv"), claimed).unwrap_or_else(|e| panic!("{e}"));
+        let (file, bounds) = (dir.join("t.txt"), dir.join("b.tsv"));
+        let (code, stdout, stderr) = horao_pack(&[
+            "--json",
+            "--bounds",
+            &bounds.to_string_lossy(),
+            &file.to_string_lossy(),
+        ]);
+        assert_eq!(code, 0, "stderr: {stderr}");
+        let row: serde_json::Value =
+            serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        assert_eq!(row["algorithm"], "local-search");
+        assert_eq!(row["bins"], 12);
+        assert_eq!(row["proven"], true, "{row}");
+        assert_eq!(row["at_best_known"], at_best, "{row}");
+    }
 }
 
 #[test]

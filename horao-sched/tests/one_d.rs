@@ -9,6 +9,9 @@ use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+mod common;
+use common::falkenauer_triplets;
+
 /// Limits small enough that a thousand cases of every algorithm run in seconds.
 fn config() -> Config {
     Config {
@@ -75,8 +78,9 @@ proptest! {
         for algorithm in Algorithm::ALL {
             let packing = run(&items, capacity, algorithm, 7);
             prop_assert_eq!(check_packing(&items, capacity, &packing.bins), Ok(()), "{}", algorithm);
-            prop_assert_eq!(packing.lower_bound, lower2);
-            prop_assert!(packing.bin_count() >= lower2, "{} beat L2", algorithm);
+            // Every algorithm reports at least L2; the search-based ones may prove more.
+            prop_assert!(packing.lower_bound >= lower2, "{}", algorithm);
+            prop_assert!(packing.bin_count() >= packing.lower_bound, "{} beat its bound", algorithm);
         }
     }
 
@@ -116,26 +120,6 @@ proptest! {
             prop_assert_eq!(first, second, "{}", algorithm);
         }
     }
-}
-
-/// `bins` bins of capacity 1000, each filled exactly by three items in (250, 500), shuffled:
-/// the structure of the Falkenauer triplet instances (every bin of an optimum is full).
-fn falkenauer_triplets(bins: usize, seed: u64) -> Vec<u64> {
-    use rand::Rng;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut items = Vec::with_capacity(3 * bins);
-    while items.len() < 3 * bins {
-        let a = rng.random_range(380u64..=490);
-        let b = rng.random_range(255u64..=(1000 - a - 251).min(495));
-        let c = 1000 - a - b;
-        if (251..=499).contains(&c) {
-            items.extend([a, b, c]);
-        }
-    }
-    for i in (1..items.len()).rev() {
-        items.swap(i, rng.random_range(0..=i));
-    }
-    items
 }
 
 /// The best algorithm with its default limits: Falkenauer-like triplet instances of

@@ -1,7 +1,8 @@
 //! `horao-pack`: runs packing algorithms over BPPLIB and VPSolver instance files.
 //!
 //! Every packing is verified by an independent checker. The exit code is 0 when every file
-//! was read and every packing was valid, 1 otherwise.
+//! was read and every packing was valid, 1 otherwise. Progress goes to stderr: a bar when it
+//! is a terminal, and a line per finished instance class.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use clap::Parser;
 use horao_bench::bounds_file::{BoundsTable, read_bounds};
 use horao_bench::instance::{collect, read};
 use horao_bench::plot::render_svg;
+use horao_bench::progress::Progress;
 use horao_bench::report::render_table;
 use horao_bench::runner::{Choice, Record, run};
 
@@ -51,33 +53,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Progress on stderr, drawn only when stderr is a terminal.
-struct Progress {
-    total: usize,
-    enabled: bool,
-    drawn: usize,
-}
-
-impl Progress {
-    fn tick(&mut self, done: usize) {
-        if !self.enabled || self.total == 0 {
-            return;
-        }
-        let width = 40;
-        let filled = done * width / self.total;
-        if filled == self.drawn && done != self.total {
-            return;
-        }
-        self.drawn = filled;
-        let bar = format!("{}{}", "#".repeat(filled), " ".repeat(width - filled));
-        eprint!("\r[{bar}] {done}/{}", self.total);
-        if done == self.total {
-            eprintln!();
-        }
-        let _ = std::io::stderr().flush();
-    }
-}
-
 /// Runs everything; returns whether every file and packing was fine.
 fn real_main() -> anyhow::Result<bool> {
     let args = Args::parse();
@@ -96,23 +71,20 @@ fn real_main() -> anyhow::Result<bool> {
         eprintln!("error: {e}");
         ok = false;
     }
-    let mut progress = Progress {
-        total: files.len(),
-        enabled: !args.json && std::io::stderr().is_terminal(),
-        drawn: usize::MAX,
-    };
+    let mut progress = Progress::new(files.len(), std::io::stderr().is_terminal());
     let stdout = std::io::stdout();
     let mut records: Vec<Record> = Vec::new();
-    for (done, path) in files.iter().enumerate() {
-        progress.tick(done);
+    for path in &files {
         let instance = match read(path) {
             Ok(instance) => instance,
             Err(e) => {
                 eprintln!("error: {e}");
                 ok = false;
+                progress.file_done();
                 continue;
             }
         };
+        progress.start(&instance.class);
         for choice in Choice::for_problem(&instance.problem, &selected) {
             match run(&instance, choice, &bounds, args.seed) {
                 Ok(record) => {
@@ -129,6 +101,7 @@ fn real_main() -> anyhow::Result<bool> {
                         let line = serde_json::to_string(&record)?;
                         writeln!(stdout.lock(), "{line}")?;
                     }
+                    progress.record(&record);
                     records.push(record);
                 }
                 Err(message) => {
@@ -137,8 +110,9 @@ fn real_main() -> anyhow::Result<bool> {
                 }
             }
         }
+        progress.file_done();
     }
-    progress.tick(files.len());
+    progress.finish();
     if !args.json {
         print!("{}", render_table(&records, 60));
     }

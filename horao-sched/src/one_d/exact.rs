@@ -7,11 +7,18 @@
 
 use super::Config;
 use super::fit::{self, Bins};
+use super::proof::Certificate;
 
 /// The result of the search: the best packing and whether it is proven minimal.
 pub(crate) struct Outcome {
     pub(crate) bins: Bins,
     pub(crate) complete: bool,
+}
+
+/// A packing with what proves its quality.
+pub(crate) struct Proven {
+    pub(crate) bins: Bins,
+    pub(crate) proof: Certificate,
 }
 
 struct Search<'a> {
@@ -89,18 +96,20 @@ impl Search<'_> {
 }
 
 /// Runs the branch and bound with `config.exact_nodes` nodes at most, starting from the better
-/// of FFD and BFD.
-pub(crate) fn branch_and_bound(
-    items: &[u64],
-    capacity: u64,
-    lower_bound: u64,
-    config: &Config,
-) -> Outcome {
+/// of FFD and BFD, against the strongest bound available (L2, DFF, LP).
+pub(crate) fn branch_and_bound(items: &[u64], capacity: u64, l2: u64, config: &Config) -> Proven {
     let sized = fit::decreasing(items);
     let ffd = fit::first_fit(&sized, capacity);
     let bfd = fit::best_fit(&sized, capacity);
     let incumbent = if bfd.len() < ffd.len() { bfd } else { ffd };
-    search_below(items, capacity, lower_bound, incumbent, config.exact_nodes)
+    let mut proof = Certificate::l2(l2);
+    super::search::strengthen(items, capacity, &incumbent, &mut proof, config);
+    let outcome = search_below(items, capacity, proof.lower, incumbent, config.exact_nodes);
+    proof.complete = outcome.complete;
+    Proven {
+        bins: outcome.bins,
+        proof,
+    }
 }
 
 /// Runs the branch and bound for at most `nodes` nodes, looking for fewer bins than

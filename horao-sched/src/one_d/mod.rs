@@ -21,16 +21,23 @@
 mod algorithm;
 mod cns;
 mod dff;
+mod dive;
 mod exact;
 mod fit;
 mod harmonic;
+mod knapsack;
+mod lp;
+mod master;
 mod mbs;
+mod proof;
 mod search;
 mod subset;
 #[cfg(test)]
 mod tests;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};
+pub use lp::LpBound;
+pub use proof::{Packing, Proof};
 
 use rand::Rng;
 
@@ -60,6 +67,13 @@ pub struct Config {
     pub search_exact_nodes: u64,
     /// See `search_exact_nodes`.
     pub max_exact_items: usize,
+    /// Pricing rounds (patterns generated) the LP bound may spend on one instance.
+    pub lp_rounds: u64,
+    /// Instances with more distinct item sizes than this get no LP bound (and no dive):
+    /// the master keeps a dense basis inverse of rows² numbers.
+    pub max_lp_rows: usize,
+    /// Pricing rounds the LP diving heuristic of the local search may spend in total.
+    pub dive_rounds: u64,
 }
 
 impl Default for Config {
@@ -73,41 +87,10 @@ impl Default for Config {
             max_search_items: 20_000,
             search_exact_nodes: 100_000,
             max_exact_items: 60,
+            lp_rounds: 5_000,
+            max_lp_rows: 2_000,
+            dive_rounds: 2_000,
         }
-    }
-}
-
-/// A packing of items into bins, with the lower bound that certifies its quality.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packing {
-    /// The algorithm that produced the packing.
-    pub algorithm: Algorithm,
-    /// Per bin, the indices (into the input slice) of the items it holds. No bin is empty.
-    pub bins: Vec<Vec<usize>>,
-    /// A lower bound on the number of bins of any packing (Martello–Toth L2).
-    pub lower_bound: u64,
-    /// True when the exact search finished and proved `bins.len()` minimal, even above the
-    /// lower bound.
-    pub search_complete: bool,
-}
-
-impl Packing {
-    /// Number of bins used.
-    pub fn bin_count(&self) -> u64 {
-        self.bins.len() as u64
-    }
-
-    /// True when the packing is known to use the fewest bins possible.
-    pub fn is_proven_optimal(&self) -> bool {
-        self.search_complete || self.bin_count() == self.lower_bound
-    }
-
-    /// Sum of item sizes per bin.
-    pub fn loads(&self, items: &[u64]) -> Vec<u128> {
-        self.bins
-            .iter()
-            .map(|bin| bin.iter().map(|&i| u128::from(items[i])).sum())
-            .collect()
     }
 }
 
@@ -139,7 +122,7 @@ pub fn pack_with(
     let sizes: Vec<u64> = sized.iter().map(|&(_, s)| s).collect();
     let bound = l2_sorted(&sizes, capacity);
     drop(sizes);
-    let mut search_complete = false;
+    let mut proof = proof::Certificate::l2(bound);
     let bins = match algorithm {
         Algorithm::NextFit => fit::next_fit(&fit::input_order(items), capacity),
         Algorithm::FirstFit => fit::first_fit(&fit::input_order(items), capacity),
@@ -157,17 +140,42 @@ pub fn pack_with(
                 mbs::mbs_prime(items, &order, capacity, config.mbs_nodes_per_bin)
             }
         }
-        Algorithm::LocalSearch => search::improve(items, capacity, bound, config, rng),
+        Algorithm::LocalSearch => {
+            let improved = search::improve(items, capacity, bound, config, rng);
+            proof = improved.proof;
+            improved.bins
+        }
         Algorithm::Exact => {
             let outcome = exact::branch_and_bound(items, capacity, bound, config);
-            search_complete = outcome.complete;
+            proof = outcome.proof;
             outcome.bins
         }
     };
-    Ok(Packing {
-        algorithm,
-        bins,
-        lower_bound: bound,
-        search_complete,
-    })
+    Ok(proof.finish(algorithm, bins))
+}
+
+/// The LP bound of the set-covering formulation by column generation (see [`LpBound`]),
+/// spending at most `config.lp_rounds` pricing rounds. With more than
+/// `config.max_lp_rows` distinct sizes nothing is solved: the bound is 0 and `solved` false.
+///
+/// Errors only on invalid input: zero capacity or an item larger than the capacity.
+pub fn lp_bound(items: &[u64], capacity: u64, config: &Config) -> Result<LpBound> {
+    check_input(items, capacity)?;
+    let types = lp::Types::new(items);
+    if types.sizes.len() > config.max_lp_rows {
+        return Ok(LpBound {
+            bound: 0,
+            value: f64::INFINITY,
+            solved: false,
+            optimal: false,
+            rounds: 0,
+        });
+    }
+    // The bins of first-fit decreasing are the first patterns: a good primal start.
+    let ffd = fit::first_fit(&fit::decreasing(items), capacity);
+    let seed = types.patterns(&ffd, items.len());
+    let mut generation = lp::Generation::new(&types.sizes, &types.demand, capacity, seed);
+    generation.to_optimality = true;
+    generation.run(u64::MAX, config.lp_rounds);
+    Ok(generation.lp)
 }

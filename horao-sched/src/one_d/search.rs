@@ -1,15 +1,18 @@
-//! The improvement method: FFD, BFD and MBS' starts (plus perturbed MBS' restarts), then
+//! The improvement method: FFD and BFD, then the bounds that may already prove them (DFF,
+//! then the LP bound by column generation), MBS' starts (plus perturbed MBS' restarts),
 //! consistent neighbourhood search (see the `cns` module) that removes one bin at a time until
-//! the packing reaches the lower bound or the effort budget runs out, and an exact finish on
-//! small instances. All work is counted against budgets, so results depend only on the input
-//! and the RNG.
+//! the packing meets the bound or the effort budget runs out, the LP dive (see `dive`) where
+//! it stopped short, and an exact finish on small instances. All work is counted against
+//! budgets, so results depend only on the input and the RNG.
 
 use rand::Rng;
 
 use super::Config;
 use super::cns::{Cns, Tuning};
+use super::exact::Proven;
 use super::fit::{self, Bins};
-use super::{dff, exact, mbs};
+use super::proof::{Certificate, Proof};
+use super::{dff, dive, exact, lp, mbs};
 
 /// The share of the total search effort one attempt at one bin less may spend: 1 / this.
 const STEP_SHARE: u64 = 2;
@@ -73,6 +76,34 @@ fn perturbed_order(items: &[u64], rng: &mut impl Rng) -> Vec<usize> {
     order
 }
 
+/// Raises `proof` with the dual-feasible-function bound and then, unless `incumbent` already
+/// meets it, with the LP bound (column generation seeded with the incumbent's bins, stopped
+/// once the bound reaches the incumbent). Returns the column generation, if it ran.
+pub(crate) fn strengthen(
+    items: &[u64],
+    capacity: u64,
+    incumbent: &Bins,
+    proof: &mut Certificate,
+    config: &Config,
+) -> Option<(lp::Types, lp::Generation)> {
+    if proof.meets(incumbent) {
+        return None;
+    }
+    proof.raise(dff::bound(items, capacity), Proof::Dff);
+    if proof.meets(incumbent) || config.lp_rounds == 0 {
+        return None;
+    }
+    let types = lp::Types::new(items);
+    if types.sizes.len() > config.max_lp_rows {
+        return None;
+    }
+    let seed = types.patterns(incumbent, items.len());
+    let target = incumbent.len() as u64;
+    let generation = lp::generate(&types, capacity, seed, target, config.lp_rounds);
+    proof.raise(generation.lp.bound, Proof::Lp);
+    Some((types, generation))
+}
+
 /// The improvement method behind [`Algorithm::LocalSearch`](super::Algorithm::LocalSearch).
 pub(crate) fn improve(
     items: &[u64],
@@ -80,7 +111,7 @@ pub(crate) fn improve(
     lower_bound: u64,
     config: &Config,
     rng: &mut impl Rng,
-) -> Bins {
+) -> Proven {
     let sized = fit::decreasing(items);
     let mut best = fit::first_fit(&sized, capacity);
     let bfd = fit::best_fit(&sized, capacity);
@@ -88,14 +119,15 @@ pub(crate) fn improve(
     if bfd.len() < best.len() {
         best = bfd;
     }
-    if best.len() as u64 <= lower_bound || items.len() > config.max_search_items {
-        return best;
+    let mut proof = Certificate::l2(lower_bound);
+    if proof.meets(&best) || items.len() > config.max_search_items {
+        return Proven { bins: best, proof };
     }
-    // A stronger bound proves many packings above L2 optimal, so no effort is wasted on them.
-    let target = lower_bound.max(dff::bound(items, capacity));
-    let done = |b: &Bins| b.len() as u64 <= target;
+    // Stronger bounds prove many packings above L2 optimal, so no effort is wasted on them.
+    let lp = strengthen(items, capacity, &best, &mut proof, config);
+    let done = |b: &Bins| proof.meets(b);
     if done(&best) {
-        return best;
+        return Proven { bins: best, proof };
     }
     let mbs = mbs::mbs_prime(items, &order, capacity, config.mbs_nodes_per_bin);
     if mbs.len() < best.len() {
@@ -106,7 +138,7 @@ pub(crate) fn improve(
     // other exact fills.
     for _ in 0..config.mbs_restarts {
         if done(&best) {
-            return best;
+            return Proven { bins: best, proof };
         }
         let perturbed = perturbed_order(items, rng);
         let nodes = config.mbs_nodes_per_bin / 10;
@@ -134,8 +166,32 @@ pub(crate) fn improve(
         }
     }
     best.retain(|bin| !bin.is_empty());
-    if !done(&best) && items.len() <= config.max_exact_items {
-        best = exact::search_below(items, capacity, target, best, config.search_exact_nodes).bins;
+    // Where local search stops short of the bound, rounding the LP solution fills bins
+    // exactly when the optimum is ⌈z_LP⌉ (Hard28, the AI instances).
+    if let Some((types, generation)) = &lp
+        && !done(&best)
+        && generation.lp.solved
+    {
+        let rounds = config.dive_rounds;
+        if let Some(bins) = dive::dive(types, capacity, generation, proof.lower, rounds)
+            && bins.len() < best.len()
+        {
+            best = bins;
+        }
+        if done(&best) {
+            return Proven { bins: best, proof };
+        }
     }
-    best
+    if !done(&best) && items.len() <= config.max_exact_items {
+        let outcome = exact::search_below(
+            items,
+            capacity,
+            proof.lower,
+            best,
+            config.search_exact_nodes,
+        );
+        proof.complete = outcome.complete;
+        best = outcome.bins;
+    }
+    Proven { bins: best, proof }
 }

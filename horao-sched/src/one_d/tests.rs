@@ -84,11 +84,16 @@ fn local_search_and_exact_find_a_triplet_optimum() {
 
 #[test]
 fn exact_proves_optimum_above_the_bound() {
-    // Five items of 4 in bins of 10: L2 = 2, but only two fit per bin, so 3 are needed.
+    // Five items of 4 in bins of 10: L2 = 2, but only two fit per bin, so 3 are needed; the
+    // dual-feasible-function bound proves it before any search.
     let p = run(&[4, 4, 4, 4, 4], 10, Algorithm::Exact);
-    assert_eq!(p.lower_bound, 2);
+    assert_eq!((p.lower_bound, p.bound), (3, Proof::Dff));
     assert_eq!(p.bin_count(), 3);
-    assert!(p.search_complete);
+    assert_eq!(p.proof(), Some(Proof::Dff));
+    // Four pairs 6 + 5 fill four bins of 11: proven by a bound.
+    let q = run(&[6, 6, 6, 6, 5, 5, 5, 5], 11, Algorithm::Exact);
+    assert_eq!(q.bin_count(), 4);
+    assert!(q.is_proven_optimal());
 }
 
 #[test]
@@ -142,7 +147,7 @@ fn dual_feasible_bound_beats_l2_and_never_the_optimum() {
 
 /// `bins` bins of capacity 1000, each filled exactly by three items in (250, 500), shuffled:
 /// the structure of the Falkenauer triplet instances.
-fn falkenauer_triplets(bins: usize, rng: &mut ChaCha8Rng) -> Vec<u64> {
+pub(crate) fn falkenauer_triplets(bins: usize, rng: &mut ChaCha8Rng) -> Vec<u64> {
     let mut items = Vec::with_capacity(3 * bins);
     while items.len() < 3 * bins {
         let a = rng.random_range(380u64..=490);
