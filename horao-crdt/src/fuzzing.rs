@@ -1,5 +1,5 @@
 //! Entry points shared by the cargo-fuzz targets (`fuzz/`) and the stable replay test
-//! (`tests/fuzz_replay.rs`), so both run exactly the same code on the same bytes.
+//! (`tests/it/fuzz_replay.rs`), so both run exactly the same code on the same bytes.
 //!
 //! Each entry point takes arbitrary bytes and must return normally for every input: malformed
 //! input is an `Err` that the entry point swallows. Every check of an invariant that decoded

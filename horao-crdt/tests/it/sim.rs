@@ -7,9 +7,7 @@
 //!
 //! No threads, no clock: time is an integer tick and all randomness comes from one ChaCha
 //! generator seeded per run, so a failing seed replays exactly:
-//! `SIM_SEED=1234 cargo test -p horao-crdt --release --test sim replay -- --ignored`.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail by panicking.
+//! `SIM_SEED=1234 cargo test -p horao-crdt --release --test it sim::replay -- --ignored`.
 
 use horao_crdt::{
     Causal, Error, Hlc, LwwReg, Message, MvReg, OrMap, OrSet, PnCounter, Replica, ReplicaId,
@@ -467,7 +465,7 @@ fn run_seeds(seeds: impl Iterator<Item = u64>) {
     assert!(
         failures.is_empty(),
         "failing seeds {failures:?}; replay one with \
-         SIM_SEED=<seed> cargo test -p horao-crdt --release --test sim replay -- --ignored"
+         SIM_SEED=<seed> cargo test -p horao-crdt --release --test it sim::replay -- --ignored"
     );
 }
 

@@ -3,9 +3,8 @@
 //!
 //! The vectors live in `tests/vectors/*.hex` (hex, 32 bytes a line). After a deliberate
 //! format change, regenerate them with
-//! `UPDATE_VECTORS=1 cargo test -p horao-crdt --test wire`, bump [`wire::VERSION`] and keep a
+//! `UPDATE_VECTORS=1 cargo test -p horao-crdt --test it wire::`, bump [`wire::VERSION`] and keep a
 //! reader for the old version; an unexplained diff in these files is a compatibility break.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use horao_crdt::wire::{self, DEFAULT_MAX_PAYLOAD, HEADER_LEN, Kind, MAGIC, VERSION};
 use horao_crdt::{

@@ -2,8 +2,6 @@
 //! removals carried by anti-entropy, full-state fallback after collection, the bounds of the
 //! delta log, and forwarding without echo.
 
-#![allow(clippy::unwrap_used, clippy::panic)] // Tests fail by panicking.
-
 use horao_crdt::{
     Answer, CausalContext, LwwReg, Message, MvReg, OrMap, OrSet, PnCounter, Replica, ReplicaId,
     SyncConfig, SyncNode, Timestamp,
