@@ -215,12 +215,14 @@ fn hello(id: ReplicaId) -> Handshake {
     })
 }
 
-/// A local write on `n`, committed at once.
-fn commit_write(n: &mut Node, i: u64, keys: usize) {
+/// A local write on `n`, committed at once; returns the frame that carries it.
+fn commit_write(n: &mut Node, i: u64, keys: usize) -> Frame {
     let p = n
         .mutate(|m, tx| m.update(changed_key(i, keys), tx, |r, tx| r.write(i, ts(i), tx)))
         .unwrap();
+    let frame = p.frame().clone();
     n.commit(p).unwrap();
+    frame
 }
 
 /// `SyncNode::handle` and `commit` of one delta pushed by a peer, on a node whose log holds
@@ -235,6 +237,7 @@ fn sync_handle(c: &mut Criterion, logged: usize, peers: u64) {
     let mut busy: Node = SyncNode::new(Replica::new(a), SyncConfig::default());
     let mut peer: Node = SyncNode::new(Replica::new(b), SyncConfig::default());
     peer.handle_handshake(hello(a)).unwrap();
+    while peer.poll_transmit().is_some() {}
     for id in std::iter::once(b).chain(others.iter().copied()) {
         busy.handle_handshake(hello(id)).unwrap();
     }
@@ -259,12 +262,12 @@ fn sync_handle(c: &mut Criterion, logged: usize, peers: u64) {
         format!("{LWW}: handle a pushed delta, {peers} peer(s)"),
         |bch| {
             bch.iter_custom(|iters| {
-                for i in next..next + iters {
-                    commit_write(&mut peer, i, logged);
-                }
-                let pushed: Vec<_> = std::iter::from_fn(|| peer.poll_transmit())
-                    .map(|t| busy.decode(&t.frame).unwrap())
+                // The deltas themselves, whether or not the peer would push them (it does not
+                // know what the busy node has, so overwrites would go as digests).
+                let pushed: Vec<_> = (next..next + iters)
+                    .map(|i| busy.decode(&commit_write(&mut peer, i, logged)).unwrap())
                     .collect();
+                while peer.poll_transmit().is_some() {}
                 next += iters;
                 let t = Instant::now();
                 for msg in pushed {
@@ -295,7 +298,7 @@ fn sync_push(c: &mut Criterion, keys: usize, peers: u64) {
         format!("{LWW}: commit a local delta to {peers} peer(s)"),
         |bch| {
             bch.iter(|| {
-                commit_write(&mut node, i, keys);
+                let _ = commit_write(&mut node, i, keys);
                 i += 1;
                 let frames: Vec<_> = std::iter::from_fn(|| node.poll_transmit()).collect();
                 assert_eq!(frames.len() as u64, peers);

@@ -91,8 +91,9 @@ pub struct SyncConfig {
     /// The application's schema version: peers with another one are refused at the
     /// handshake.
     pub schema_version: u16,
-    /// This start's incarnation: the caller persists it and bumps it on every start, so peers
-    /// replace the old session's state.
+    /// This start's incarnation: the caller persists it and bumps it on every start (from
+    /// 1; 0 is what peers record before a first hello), so peers replace the old session's
+    /// state and refuse a late connection of an older one.
     pub incarnation: u64,
     /// Largest clock drift accepted from a peer's timestamps (see [`Hlc::observe`]).
     pub max_clock_drift_ms: u64,

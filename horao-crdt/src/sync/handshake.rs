@@ -187,8 +187,10 @@ pub struct Accepted {
     pub peer: ReplicaId,
     /// Its incarnation.
     pub incarnation: u64,
-    /// True when the hello ended an older session of the peer (a restart): what the node held
-    /// for that session (queued messages, transfers, what the peer was known to have) is gone.
+    /// True when the hello names a higher incarnation than the one last seen of this member
+    /// (a restart; also the first hello of a member added before it was heard from): what the
+    /// node held for the old session (queued messages, transfers, what the peer was known to
+    /// have) is gone.
     pub replaced: bool,
     /// The new membership to persist, when the hello changed it (a new member, a returning
     /// retired one, or a new incarnation).
