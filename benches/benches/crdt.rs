@@ -1,7 +1,8 @@
 //! Criterion benchmarks of horao-crdt beside the `crdts` crate (rust-crdt 7.3) on the same
 //! workloads (`horao_bench::crdt_workload`): full-state merge of two diverged 100k-key maps,
-//! applying one delta (or op) to a 100k-key map, answering a peer 1% behind, and handling
-//! one pushed delta on a node with 100k logged deltas. After the criterion groups it times
+//! applying one delta (or op) to a 100k-key map, answering a peer 1% behind, handling
+//! one pushed delta on a node with 100k logged deltas, and committing a local delta to 1 or
+//! 16 peers (one encoding either way). After the criterion groups it times
 //! each merge again (median of several runs) and prints the throughput ratio ours / theirs.
 //!
 //! `cargo bench -p horao-bench --bench crdt` for the figures; under `-- --test` (CI) the maps
@@ -17,8 +18,10 @@ use horao_bench::crdt_workload::{
     OurMap, Ours, Register, SEED, Sim, TheirMap, TheirSet, TheirsMap, TheirsSet, diverged_states,
     key,
 };
+use horao_crdt::sync::Hello;
 use horao_crdt::{
-    Answer, Causal, LwwReg, Message, MvReg, Replica, ReplicaId, SyncConfig, SyncNode, Timestamp,
+    Answer, Causal, Frame, Handshake, LwwReg, Message, MvReg, Replica, ReplicaId, SyncConfig,
+    SyncNode, Timestamp, wire,
 };
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -199,35 +202,56 @@ fn sync_one_percent(c: &mut Criterion, keys: usize) {
     g.finish();
 }
 
-/// `SyncNode::handle` of one delta pushed by a peer, on a node whose log holds `logged`
-/// deltas that peer has not acknowledged (so none can be collected): what every message costs
-/// a busy node, including the search for stable deltas to collect. With `peers` > 1 the other
-/// peers have acknowledged every logged delta but the first (so the node keeps checking
-/// stability against all of them), and the node forwards each delta to them.
+/// A sync node of the bench's map type.
+type Node = SyncNode<OurMap<LwwReg<u64>>>;
+
+/// A hello from replica `id` (a connected peer, for a node under test).
+fn hello(id: ReplicaId) -> Handshake {
+    Handshake::Hello(Hello {
+        replica: id,
+        incarnation: 0,
+        wire_version: wire::VERSION,
+        schema_version: 0,
+    })
+}
+
+/// A local write on `n`, committed at once; returns the frame that carries it.
+fn commit_write(n: &mut Node, i: u64, keys: usize) -> Frame {
+    let p = n
+        .mutate(|m, tx| m.update(changed_key(i, keys), tx, |r, tx| r.write(i, ts(i), tx)))
+        .unwrap();
+    let frame = p.frame().clone();
+    n.commit(p).unwrap();
+    frame
+}
+
+/// `SyncNode::handle` and `commit` of one delta pushed by a peer, on a node whose log holds
+/// `logged` deltas that peer has not acknowledged (so none can be collected): what every
+/// message costs a busy node, including the search for stable deltas to collect. With
+/// `peers` > 1 the other peers have acknowledged every logged delta but the first (so the
+/// node keeps checking stability against all of them), and the node forwards each delta to
+/// them (the received frame itself: nothing is encoded). Decoding is outside the timing.
 fn sync_handle(c: &mut Criterion, logged: usize, peers: u64) {
     let (a, b) = (ReplicaId(1), ReplicaId(2));
     let others: Vec<ReplicaId> = (3..peers + 2).map(ReplicaId).collect();
-    let mut busy: SyncNode<OurMap<LwwReg<u64>>> =
-        SyncNode::new(Replica::new(a), SyncConfig::default());
-    let mut peer: SyncNode<OurMap<LwwReg<u64>>> =
-        SyncNode::new(Replica::new(b), SyncConfig::default());
-    peer.add_peer(a);
+    let mut busy: Node = SyncNode::new(Replica::new(a), SyncConfig::default());
+    let mut peer: Node = SyncNode::new(Replica::new(b), SyncConfig::default());
+    peer.handle_handshake(hello(a)).unwrap();
+    while peer.poll_transmit().is_some() {}
     for id in std::iter::once(b).chain(others.iter().copied()) {
-        busy.add_peer(id);
+        busy.handle_handshake(hello(id)).unwrap();
     }
-    let write = |n: &mut SyncNode<OurMap<LwwReg<u64>>>, i: u64| {
-        n.mutate(|m, tx| m.update(changed_key(i, logged), tx, |r, tx| r.write(i, ts(i), tx)))
-            .unwrap()
-    };
     for i in 0..logged as u64 {
-        write(&mut busy, i);
+        commit_write(&mut busy, i, logged);
     }
     let mut all_but_first = busy.replica().ctx().clone();
     all_but_first.forget(a);
     all_but_first.insert_range(a, 2, logged as u64);
+    let digest =
+        wire::encode_message(&Message::<OurMap<LwwReg<u64>>>::Digest(all_but_first)).unwrap();
     for id in &others {
-        busy.handle(*id, Message::Digest(all_but_first.clone()))
-            .unwrap();
+        let h = busy.handle(*id, busy.decode(&digest).unwrap(), 0).unwrap();
+        assert!(h.pending.is_none());
     }
     while busy.poll_transmit().is_some() {}
     assert_eq!(busy.replica().log_len(), logged);
@@ -238,16 +262,52 @@ fn sync_handle(c: &mut Criterion, logged: usize, peers: u64) {
         format!("{LWW}: handle a pushed delta, {peers} peer(s)"),
         |bch| {
             bch.iter_custom(|iters| {
-                let deltas: Vec<_> = (next..next + iters).map(|i| write(&mut peer, i)).collect();
+                // The deltas themselves, whether or not the peer would push them (it does not
+                // know what the busy node has, so overwrites would go as digests).
+                let pushed: Vec<_> = (next..next + iters)
+                    .map(|i| busy.decode(&commit_write(&mut peer, i, logged)).unwrap())
+                    .collect();
                 while peer.poll_transmit().is_some() {}
                 next += iters;
                 let t = Instant::now();
-                for d in deltas {
-                    busy.handle(b, Message::Deltas(d)).unwrap();
+                for msg in pushed {
+                    let p = busy.handle(b, msg, 0).unwrap().pending.unwrap();
+                    busy.commit(p).unwrap();
                 }
                 let elapsed = t.elapsed();
                 while busy.poll_transmit().is_some() {}
                 elapsed
+            })
+        },
+    );
+    g.finish();
+}
+
+/// A committed local delta on a node with `peers` connected peers: mutate, commit and drain
+/// the outbox. The delta is encoded once; every peer's frame shares those bytes (checked).
+fn sync_push(c: &mut Criterion, keys: usize, peers: u64) {
+    let mut node: Node = SyncNode::new(Replica::new(ReplicaId(1)), SyncConfig::default());
+    for id in 2..peers + 2 {
+        node.handle_handshake(hello(ReplicaId(id))).unwrap();
+    }
+    while node.poll_transmit().is_some() {}
+    let mut i = 0u64;
+    let mut g = c.benchmark_group("crdt/sync_push");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(
+        format!("{LWW}: commit a local delta to {peers} peer(s)"),
+        |bch| {
+            bch.iter(|| {
+                let _ = commit_write(&mut node, i, keys);
+                i += 1;
+                let frames: Vec<_> = std::iter::from_fn(|| node.poll_transmit()).collect();
+                assert_eq!(frames.len() as u64, peers);
+                assert!(
+                    frames
+                        .iter()
+                        .all(|t| Frame::same(&t.frame, &frames[0].frame))
+                );
+                frames
             })
         },
     );
@@ -321,6 +381,8 @@ fn main() {
     sync_one_percent(&mut c, keys);
     sync_handle(&mut c, keys, 1);
     sync_handle(&mut c, keys, 16);
+    sync_push(&mut c, keys, 1);
+    sync_push(&mut c, keys, 16);
     c.final_summary();
     print_ratios(&pairs, if test { 1 } else { 15 });
 }

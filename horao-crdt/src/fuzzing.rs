@@ -1,5 +1,5 @@
 //! Entry points shared by the cargo-fuzz targets (`fuzz/`) and the stable replay test
-//! (`tests/fuzz_replay.rs`), so both run exactly the same code on the same bytes.
+//! (`tests/it/fuzz_replay.rs`), so both run exactly the same code on the same bytes.
 //!
 //! Each entry point takes arbitrary bytes and must return normally for every input: malformed
 //! input is an `Err` that the entry point swallows. Every check of an invariant that decoded
@@ -16,7 +16,7 @@ use crate::hlc::Timestamp;
 use crate::id::ReplicaId;
 use crate::replica::Replica;
 use crate::seq_rng::SeqRng;
-use crate::sync::{Message, SyncConfig, SyncNode};
+use crate::sync::{Handled, Message, SyncConfig, SyncError, SyncNode};
 use crate::types::{FracArray, LwwReg, MvReg, OrMap, OrSet, PnCounter};
 use crate::wire::{self, Kind};
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,8 @@ pub const NODE: ReplicaId = ReplicaId(1);
 pub const PEER: ReplicaId = ReplicaId(2);
 /// A second peer of the node, so forwarding and collection have someone to consider.
 pub const OTHER_PEER: ReplicaId = ReplicaId(3);
+/// A member of the node that never connected: collection waits for it.
+pub const LATE_PEER: ReplicaId = ReplicaId(4);
 
 /// A host entry nesting one of each register, set and counter type.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -81,23 +83,36 @@ crate::dot_store_struct!(FuzzDoc {
 pub fn decode_any(bytes: &[u8]) {
     for max in [FUZZ_MAX_PAYLOAD, bytes.len() / 2] {
         if let Ok(msg) = wire::decode_message::<FuzzDoc>(bytes, max) {
-            check_message(&msg);
+            check_message(msg.message());
         }
         for kind in [Kind::State, Kind::Delta] {
             if let Ok(c) = wire::decode_causal::<FuzzDoc>(kind, bytes, max) {
                 check_causal(kind, &c);
             }
         }
+        if let Ok(s) = wire::decode_sync_state(bytes, max) {
+            let again = wire::encode_sync_state(&s).expect("encode sync state");
+            assert_eq!(wire::decode_sync_state(&again, usize::MAX), Ok(s));
+        }
         // The raw envelope without validation: it must not panic either, whatever it holds.
         let _ = wire::decode::<CausalContext>(Kind::Message, bytes, max);
     }
+    if let Ok(h) = wire::decode_handshake(bytes) {
+        let again = wire::encode(Kind::Handshake, &h).expect("encode handshake");
+        assert_eq!(wire::decode_handshake(&again), Ok(h));
+    }
 }
+
+/// Physical time of the fuzzed exchanges, in milliseconds.
+const NOW: u64 = 1_000_000;
 
 /// Decodes `bytes` as a sync message and feeds it, then a short scripted exchange, to a node
 /// that already holds state; checks the node's invariants after every step.
 ///
-/// Invariants: a rejected message changes nothing; the replica's state always validates and
-/// round-trips through the wire format; contexts only grow and include what was applied;
+/// Invariants: a message from a stranger or a member without a session is refused without
+/// effect; a decoded message other than a chunk is never refused (it was validated at
+/// decode); a refused chunk changes nothing; the replica's state always validates and
+/// round-trips through the wire format; contexts only grow and include what was committed;
 /// handling a message twice is the same as once; local mutations keep working (or report
 /// counter exhaustion); and every message the node sends decodes back to itself and is
 /// accepted by the honest peer.
@@ -107,40 +122,46 @@ pub fn apply_message(bytes: &[u8]) {
     };
     let (mut node, mut peer) = seeded_pair();
 
-    // The message as the known peer's; a message from a stranger is refused without effect.
     let before = node.replica().causal().clone();
-    assert_eq!(
-        node.handle(ReplicaId(99), msg.clone()),
-        Err(Error::UnknownPeer(ReplicaId(99)))
-    );
-    assert_eq!(node.replica().causal(), &before);
-    match node.handle(PEER, msg.clone()) {
-        Ok(()) => {}
+    for (stranger, expected) in [
+        (ReplicaId(99), SyncError::UnknownPeer(ReplicaId(99))),
+        (LATE_PEER, SyncError::NoSession(LATE_PEER)),
+    ] {
+        let refused = node.handle(stranger, msg.clone(), NOW);
+        assert_eq!(refused.err(), Some(expected));
+        assert_eq!(node.replica().causal(), &before);
+    }
+    let chunk = matches!(msg.message(), Message::Chunk(_));
+    match node.handle(PEER, msg.clone(), NOW) {
+        Ok(h) => commit(&mut node, h),
         Err(e) => {
-            assert!(matches!(e, Error::Invalid { .. }), "unexpected error {e:?}");
+            assert!(chunk, "a validated message was refused: {e:?}");
             assert_eq!(
                 node.replica().causal(),
                 &before,
-                "rejected message changed state"
+                "refused chunk changed state"
             );
             return;
         }
     }
     check_replica(node.replica());
     assert!(node.replica().ctx().includes(&before.ctx), "context shrank");
-    match &msg {
-        Message::Digest(_) => assert_eq!(node.replica().causal(), &before),
-        Message::Deltas(c) | Message::Full(c) => {
+    match msg.message() {
+        Message::Digest(_) | Message::Chunk(_) => assert_eq!(node.replica().causal(), &before),
+        Message::Deltas(c, _) | Message::Full(c, _) => {
             assert!(
                 node.replica().ctx().includes(&c.ctx),
-                "applied dots missing"
+                "committed dots missing"
             );
         }
     }
 
     // Idempotence: the same message again changes nothing.
     let after = node.replica().causal().clone();
-    node.handle(PEER, msg).expect("second delivery rejected");
+    match node.handle(PEER, msg, NOW) {
+        Ok(h) => commit(&mut node, h),
+        Err(e) => assert!(chunk, "second delivery rejected: {e:?}"),
+    }
     assert_eq!(node.replica().causal(), &after, "message not idempotent");
 
     // Local mutations still work on top of whatever arrived.
@@ -157,30 +178,62 @@ pub fn apply_message(bytes: &[u8]) {
     check_replica(peer.replica());
 }
 
-/// A node and its peer, each holding a few local changes the other has partly seen.
+/// Commits whatever a handled message left pending.
+fn commit(node: &mut SyncNode<FuzzDoc>, h: Handled<FuzzDoc>) {
+    if let Some(p) = h.pending {
+        p.change().validate().expect("pending change invalid");
+        node.commit(p).expect("commit");
+    }
+}
+
+/// Opens a session between `a` and `b`: each handles the other's hello.
+fn connect(a: &mut SyncNode<FuzzDoc>, b: &mut SyncNode<FuzzDoc>) {
+    let hello = |n: &SyncNode<FuzzDoc>| {
+        wire::decode_handshake(&n.hello().expect("encode hello")).expect("decode hello")
+    };
+    let (ha, hb) = (hello(a), hello(b));
+    b.handle_handshake(ha).expect("hello accepted");
+    a.handle_handshake(hb).expect("hello accepted");
+}
+
+/// A node and its peer, each holding a few local changes the other has partly seen. The
+/// node has a second connected peer (so forwarding has someone to consider) and a member
+/// that never connected (so collection waits for it).
 fn seeded_pair() -> (SyncNode<FuzzDoc>, SyncNode<FuzzDoc>) {
     let config = SyncConfig {
-        forward: true,
         max_log_entries: 8,
         max_log_bytes: 4_096,
+        max_message_bytes: 2_048,
+        max_transfer_bytes: FUZZ_MAX_PAYLOAD,
+        max_queued_bytes: 16_384,
+        ..SyncConfig::default()
     };
     let mut node = SyncNode::new(Replica::new(NODE), config.clone());
-    node.add_peer(PEER);
-    node.add_peer(OTHER_PEER);
-    let mut peer = SyncNode::new(Replica::new(PEER), config);
-    peer.add_peer(NODE);
+    let mut peer = SyncNode::new(Replica::new(PEER), config.clone());
+    let mut other = SyncNode::new(Replica::new(OTHER_PEER), config);
+    connect(&mut node, &mut peer);
+    connect(&mut node, &mut other);
+    let _ = node.add_peer(LATE_PEER);
+    exchange(&mut node, &mut peer);
     script(&mut node);
     script(&mut peer);
     // The node has seen the peer's first changes; the peer has not seen the node's.
-    while let Some((to, m)) = peer.poll_transmit() {
-        if to == NODE {
-            node.handle(PEER, m).expect("seed delivery");
+    while let Some(t) = peer.poll_transmit() {
+        if t.to == NODE {
+            deliver(&mut node, PEER, &t.frame);
         }
     }
     script(&mut peer);
     drain(&mut node);
     drain(&mut peer);
     (node, peer)
+}
+
+/// Decodes `frame` and hands it to `to` as a message from `from`, committing what it brings.
+fn deliver(to: &mut SyncNode<FuzzDoc>, from: ReplicaId, frame: &[u8]) {
+    let msg = to.decode(frame).expect("honest message decodes");
+    let h = to.handle(from, msg, NOW).expect("honest message accepted");
+    commit(to, h);
 }
 
 /// One scripted local change: reads the document, returns the delta.
@@ -252,8 +305,10 @@ fn script(node: &mut SyncNode<FuzzDoc>) {
     ];
     for step in steps {
         match node.mutate(|d, tx| step(d, tx, ts, &mut rng)) {
-            Ok(delta) => {
+            Ok(p) => {
+                let delta = p.change();
                 assert!(delta.validate().is_ok(), "local delta invalid: {delta:?}");
+                node.commit(p).expect("commit a local change");
             }
             // A peer may have claimed this node's last counter; that is reported, not hidden.
             Err(e) => assert_eq!(e, Error::CounterExhausted(node.id())),
@@ -265,28 +320,31 @@ fn script(node: &mut SyncNode<FuzzDoc>) {
 /// Delivers queued messages between the two nodes until both outboxes are empty (bounded).
 fn exchange(a: &mut SyncNode<FuzzDoc>, b: &mut SyncNode<FuzzDoc>) {
     for _ in 0..16 {
-        let mut idle = true;
-        while let Some((to, m)) = a.poll_transmit() {
-            idle = false;
-            let m = round_trip_message(&m);
-            if to == b.id() {
-                b.handle(a.id(), m).expect("honest peer rejected a message");
-                check_replica(b.replica());
-            }
-        }
-        while let Some((to, m)) = b.poll_transmit() {
-            idle = false;
-            let m = round_trip_message(&m);
-            if to == a.id() {
-                a.handle(b.id(), m)
-                    .expect("node rejected an honest message");
-                check_replica(a.replica());
-            }
-        }
-        if idle {
+        let moved =
+            flow(a, b, &mut |f| round_trip_message(f)) | flow(b, a, &mut round_trip_message);
+        if !moved {
             return;
         }
     }
+}
+
+/// Moves every frame `from` has queued: those for `to` are delivered (and its replica
+/// checked), the others dropped; `seen` sees each. Returns whether any frame moved.
+fn flow(
+    from: &mut SyncNode<FuzzDoc>,
+    to: &mut SyncNode<FuzzDoc>,
+    seen: &mut dyn FnMut(&[u8]),
+) -> bool {
+    let mut moved = false;
+    while let Some(t) = from.poll_transmit() {
+        moved = true;
+        seen(&t.frame);
+        if t.to == to.id() {
+            deliver(to, from.id(), &t.frame);
+            check_replica(to.replica());
+        }
+    }
+    moved
 }
 
 /// Discards queued messages.
@@ -313,23 +371,25 @@ fn check_causal(kind: Kind, c: &Causal<FuzzDoc>) {
     assert_eq!(wire::encode_causal(kind, &back).expect("encode"), bytes);
 }
 
-/// Checks that a message round-trips and returns the decoded copy.
-fn round_trip_message(m: &Message<FuzzDoc>) -> Message<FuzzDoc> {
-    let bytes = wire::encode_message(m).expect("encode message");
-    let back = wire::decode_message::<FuzzDoc>(&bytes, usize::MAX)
-        .unwrap_or_else(|e| panic!("re-encoded message does not decode: {e}"));
-    assert_eq!(&back, m, "message does not round-trip");
-    assert_eq!(wire::encode_message(&back).expect("encode"), bytes);
-    back
+/// Checks that a frame decodes to a message that encodes back to the same bytes.
+fn round_trip_message(frame: &[u8]) {
+    let back = wire::decode_message::<FuzzDoc>(frame, usize::MAX)
+        .unwrap_or_else(|e| panic!("sent message does not decode: {e}"));
+    check_message(back.message());
+    assert_eq!(wire::encode_message(back.message()).expect("encode"), frame);
 }
 
 /// Checks a decoded message: valid (the decoder validates) and round-trips.
 fn check_message(m: &Message<FuzzDoc>) {
     match m {
         Message::Digest(ctx) => assert!(ctx.validate().is_ok()),
-        Message::Deltas(c) | Message::Full(c) => assert!(c.validate().is_ok()),
+        Message::Deltas(c, _) | Message::Full(c, _) => assert!(c.validate().is_ok()),
+        Message::Chunk(c) => assert!(c.offset + c.bytes.len() as u64 <= c.total),
     }
-    round_trip_message(m);
+    let bytes = wire::encode_message(m).expect("encode message");
+    let back = wire::decode_message::<FuzzDoc>(&bytes, usize::MAX)
+        .unwrap_or_else(|e| panic!("re-encoded message does not decode: {e}"));
+    assert_eq!(back.message(), m, "message does not round-trip");
 }
 
 /// Valid encodings of messages, states and deltas of [`FuzzDoc`]: seeds for both fuzz targets
@@ -340,49 +400,40 @@ pub fn seeds() -> Vec<Vec<u8>> {
     let mut push_msg = |m: &Message<FuzzDoc>| {
         out.push(wire::encode_message(m).expect("encode seed"));
     };
+    let clock = Timestamp::new(NOW, 0).expect("small timestamp");
     push_msg(&Message::Digest(node.replica().ctx().clone()));
     push_msg(&Message::Digest(CausalContext::new()));
-    push_msg(&Message::Full(peer.replica().causal().clone()));
-    push_msg(&Message::Deltas(Causal::default()));
+    push_msg(&Message::Full(peer.replica().causal().clone(), clock));
+    push_msg(&Message::Deltas(Causal::default(), clock));
     // Every delta of a fresh script, one message each.
     let mut fresh = SyncNode::new(Replica::new(PEER), SyncConfig::default());
-    fresh.add_peer(NODE);
+    let mut sink = SyncNode::new(Replica::new(NODE), SyncConfig::default());
+    connect(&mut fresh, &mut sink);
     script(&mut fresh);
-    while let Some((_, m)) = fresh.poll_transmit() {
-        push_msg(&m);
-    }
-    // Whatever the two nodes send each other during anti-entropy.
+    let mut frames: Vec<Vec<u8>> = std::iter::from_fn(|| fresh.poll_transmit())
+        .map(|t| t.frame.to_vec())
+        .collect();
+    // Whatever the two nodes send each other during anti-entropy, chunks included.
     node.tick();
     peer.tick();
-    for _ in 0..4 {
-        let mut any = false;
-        while let Some((_, m)) = node.poll_transmit() {
-            push_msg(&m);
-            peer.handle(NODE, m).expect("seed exchange");
-            any = true;
-        }
-        while let Some((_, m)) = peer.poll_transmit() {
-            push_msg(&m);
-            node.handle(PEER, m).expect("seed exchange");
-            any = true;
-        }
-        if !any {
+    for _ in 0..8 {
+        let mut keep = |f: &[u8]| frames.push(f.to_vec());
+        let moved = flow(&mut node, &mut peer, &mut keep) | flow(&mut peer, &mut node, &mut keep);
+        if !moved {
             break;
         }
     }
+    out.append(&mut frames);
     out.push(wire::encode_causal(Kind::State, node.replica().causal()).expect("encode seed"));
-    out.push(
-        wire::encode_causal(
-            Kind::Delta,
-            &node
-                .mutate(|d, tx| FuzzDoc {
-                    total: d.total.add(7, tx),
-                    ..FuzzDoc::default()
-                })
-                .expect("mutate"),
-        )
-        .expect("encode seed"),
-    );
+    let p = node
+        .mutate(|d, tx| FuzzDoc {
+            total: d.total.add(7, tx),
+            ..FuzzDoc::default()
+        })
+        .expect("mutate");
+    out.push(p.stored().expect("encode seed"));
+    out.push(wire::encode_sync_state(&node.export()).expect("encode seed"));
+    node.abort(p);
     out.sort();
     out.dedup();
     out

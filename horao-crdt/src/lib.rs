@@ -44,7 +44,10 @@ pub use context::CausalContext;
 pub use error::{Error, Result};
 pub use hlc::{Hlc, Timestamp};
 pub use id::{Dot, ReplicaId};
-pub use replica::{Answer, DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_LOG_ENTRIES, Replica};
+pub use replica::{Answer, DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_LOG_ENTRIES, LogState, Replica};
 pub use store::{DotFun, DotMap, DotSet, DotStore, JoinMode};
-pub use sync::{Message, SyncConfig, SyncNode};
+pub use sync::{
+    Change, Frame, Handled, Handshake, HandshakeError, Message, Pending, SyncConfig, SyncError,
+    SyncNode, SyncState, Transmit, Validated,
+};
 pub use types::{ElemId, FracArray, LwwReg, MvReg, OrMap, OrSet, PnCounter, Position};

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::id::ReplicaId;
 use crate::store::DotStore;
 use delta_log::DeltaLog;
+pub use delta_log::LogState;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -29,6 +30,15 @@ pub enum Answer<S> {
     Deltas(Causal<S>),
     /// Deltas the peer lacks were already collected: here is the full state.
     Full(Causal<S>),
+}
+
+/// [`Answer`] without the copy of a full state: what a sync node encodes straight from the
+/// replica.
+#[derive(Debug)]
+pub(crate) enum Reply<'a, S> {
+    UpToDate,
+    Deltas(Causal<S>),
+    Full(&'a Causal<S>),
 }
 
 /// A replica: the state of one CRDT (usually a whole document) on one node.
@@ -112,6 +122,21 @@ impl<S: DotStore> Replica<S> {
         self.log.bytes()
     }
 
+    /// The delta log in its persisted form: saved with the store, it lets a restarted replica
+    /// answer lagging peers with deltas rather than its full state ([`Replica::restore_log`]).
+    pub fn export_log(&self) -> LogState {
+        self.log.export()
+    }
+
+    /// Restores a delta log saved by [`Replica::export_log`] (keeping the log's bounds). A
+    /// saved delta whose dots the state lacks is dropped; every dot of the state that no
+    /// saved delta covers counts as collected (a peer lacking it gets the full state), so a
+    /// log saved earlier or later than the state is still safe to restore.
+    pub fn restore_log(&mut self, saved: LogState) {
+        let (entries, bytes) = self.log.bounds();
+        self.log = DeltaLog::restore(&self.state.ctx, saved, entries, bytes);
+    }
+
     /// Joins a full state from a peer. Its new dots are marked collected (there is no delta
     /// for them), so peers lacking them will get a full state from here too.
     pub fn merge(&mut self, state: Causal<S>) -> bool {
@@ -168,26 +193,41 @@ impl<S: DotStore + Serialize + DeserializeOwned> Replica<S> {
     /// Joins a delta from a peer (or from [`Replica::mutate`]). Returns whether it brought
     /// anything new; only new deltas are logged for other peers.
     pub fn apply(&mut self, delta: Causal<S>) -> bool {
+        self.apply_encoded(delta, None)
+    }
+
+    /// [`Replica::apply`] with the delta's payload encoding at hand, so logging it encodes
+    /// nothing.
+    pub(crate) fn apply_encoded(&mut self, delta: Causal<S>, encoded: Option<&[u8]>) -> bool {
         // When every dot is known, a delta arriving after later ones can still remove an
         // entry this replica holds (its kill was not yet applied): it is joined, not logged.
-        let new = self.log.push(&delta, &self.state.ctx);
+        let new = self.log.push(&delta, encoded, &self.state.ctx);
         self.state.apply(delta);
         new
     }
 
     /// What to send a peer whose causal context is `peer`.
     pub fn answer(&self, peer: &CausalContext) -> Answer<S> {
+        match self.reply(peer) {
+            Reply::UpToDate => Answer::UpToDate,
+            Reply::Deltas(d) => Answer::Deltas(d),
+            Reply::Full(s) => Answer::Full(s.clone()),
+        }
+    }
+
+    /// [`Replica::answer`], with the full state borrowed.
+    pub(crate) fn reply(&self, peer: &CausalContext) -> Reply<'_, S> {
         if peer.includes(&self.state.ctx) {
-            return Answer::UpToDate;
+            return Reply::UpToDate;
         }
         if !peer.includes(self.log.collected()) {
-            return Answer::Full(self.state.clone());
+            return Reply::Full(&self.state);
         }
         match self.log.lacking(peer) {
-            Ok(out) => Answer::Deltas(out),
+            Ok(out) => Reply::Deltas(out),
             // A logged delta that does not decode (never expected): the full state still
             // gives the peer everything.
-            Err(_) => Answer::Full(self.state.clone()),
+            Err(_) => Reply::Full(&self.state),
         }
     }
 }

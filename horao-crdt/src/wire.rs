@@ -5,19 +5,30 @@
 //! (variable-length integers). Decoding checks every header field and the length against a
 //! caller-given limit before the payload is read, rejects trailing bytes, and validates the
 //! decoded structure, so malformed, truncated or oversized input is a typed [`Error`].
+//!
+//! Each kind's layout is versioned on its own: sync messages carry [`VERSION`] (peers agree on
+//! it in the handshake and read no other), stored kinds (states, deltas, a node's sync state)
+//! carry [`STORED_VERSION`] and are read back to [`MIN_VERSION`], and the handshake's layout
+//! is frozen, so a peer of any version can read why it was refused. A change of the message
+//! layout therefore rewrites no stored snapshot.
 
 use crate::causal::Causal;
 use crate::error::{Error, Result};
 use crate::store::DotStore;
-use crate::sync::Message;
+use crate::sync::{Handshake, Message, SyncState, Validated};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// The magic bytes opening every envelope.
 pub const MAGIC: [u8; 4] = *b"HRAO";
-/// The format version this build writes.
-pub const VERSION: u16 = 1;
-/// The oldest format version this build reads.
+/// The version of the sync messages' layout ([`Kind::Message`]) this build writes and reads:
+/// the wire version a handshake names. Version 2 added the sender's clock to deltas and full
+/// states, and chunks.
+pub const VERSION: u16 = 2;
+/// The version of the stored layouts ([`Kind::State`], [`Kind::Delta`], [`Kind::SyncState`])
+/// this build writes.
+pub const STORED_VERSION: u16 = 1;
+/// The oldest stored version this build reads.
 pub const MIN_VERSION: u16 = 1;
 /// Size of the envelope header in bytes.
 pub const HEADER_LEN: usize = 11;
@@ -36,6 +47,31 @@ pub enum Kind {
     State = 2,
     /// A [`Causal`] delta (an entry of a durable delta log).
     Delta = 3,
+    /// A [`Handshake`]: the first message on a connection. Its layout is frozen.
+    Handshake = 4,
+    /// A sync node's persisted [`SyncState`] (membership, peers' contexts, delta log).
+    SyncState = 5,
+}
+
+impl Kind {
+    /// The version this build writes for the kind.
+    pub const fn version(self) -> u16 {
+        match self {
+            Kind::Message => VERSION,
+            Kind::Handshake => 1,
+            Kind::State | Kind::Delta | Kind::SyncState => STORED_VERSION,
+        }
+    }
+
+    /// The versions this build reads for the kind, as `(oldest, newest)`.
+    pub const fn reads(self) -> (u16, u16) {
+        match self {
+            Kind::Message => (VERSION, VERSION),
+            // Frozen: whatever version wrote it, it reads the same.
+            Kind::Handshake => (1, u16::MAX),
+            Kind::State | Kind::Delta | Kind::SyncState => (MIN_VERSION, STORED_VERSION),
+        }
+    }
 }
 
 /// Most bytes bincode may claim per payload byte of a valid payload: it counts each decoded
@@ -72,19 +108,47 @@ fn decode_payload<T: DeserializeOwned>(
 
 /// Encodes `value` as a payload of `kind` inside an envelope.
 pub fn encode<T: Serialize>(kind: Kind, value: &T) -> Result<Vec<u8>> {
-    let payload = bincode::serde::encode_to_vec(value, config())
+    let mut out = header(kind);
+    bincode::serde::encode_into_std_write(value, &mut out, config())
         .map_err(|e| Error::Malformed(e.to_string()))?;
-    let len = u32::try_from(payload.len()).map_err(|_| Error::TooLarge {
-        len: payload.len(),
+    seal(out)
+}
+
+/// An envelope header of `kind` with a zero length, to be followed by the payload and
+/// [`seal`]ed.
+pub(crate) fn header(kind: Kind) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&kind.version().to_le_bytes());
+    out.push(kind as u8);
+    out.extend_from_slice(&[0; 4]);
+    out
+}
+
+/// Writes the payload length into an envelope started by [`header`].
+pub(crate) fn seal(mut out: Vec<u8>) -> Result<Vec<u8>> {
+    let payload = out.len().saturating_sub(HEADER_LEN);
+    let len = u32::try_from(payload).map_err(|_| Error::TooLarge {
+        len: payload,
         limit: u32::MAX as usize,
     })?;
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.push(kind as u8);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&payload);
+    if let Some(field) = out.get_mut(7..HEADER_LEN) {
+        field.copy_from_slice(&len.to_le_bytes());
+    }
     Ok(out)
+}
+
+/// The encoded length of a `u64` in bincode's standard (varint) configuration.
+pub(crate) const fn varint_len(v: u64) -> usize {
+    if v < 251 {
+        1
+    } else if v <= u16::MAX as u64 {
+        3
+    } else if v <= u32::MAX as u64 {
+        5
+    } else {
+        9
+    }
 }
 
 /// Decodes an envelope of `kind` whose payload is at most `max_payload` bytes.
@@ -96,18 +160,19 @@ pub fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8], max_payload: usize)
     if header[..4] != MAGIC {
         return Err(Error::BadMagic);
     }
-    let version = u16::from_le_bytes([header[4], header[5]]);
-    if !(MIN_VERSION..=VERSION).contains(&version) {
-        return Err(Error::UnsupportedVersion {
-            found: version,
-            min: MIN_VERSION,
-            max: VERSION,
-        });
-    }
     if header[6] != kind as u8 {
         return Err(Error::WrongKind {
             found: header[6],
             expected: kind as u8,
+        });
+    }
+    let version = u16::from_le_bytes([header[4], header[5]]);
+    let (min, max) = kind.reads();
+    if !(min..=max).contains(&version) {
+        return Err(Error::UnsupportedVersion {
+            found: version,
+            min,
+            max,
         });
     }
     let declared = u32::from_le_bytes([header[7], header[8], header[9], header[10]]) as usize;
@@ -143,17 +208,31 @@ pub fn encode_message<S: DotStore + Serialize>(msg: &Message<S>) -> Result<Vec<u
     encode(Kind::Message, msg)
 }
 
-/// Decodes and validates a sync message.
+/// Decodes and validates a sync message: the only way to obtain the [`Validated`] message
+/// [`crate::SyncNode::handle`] takes, so nothing is validated twice.
 pub fn decode_message<S: DotStore + DeserializeOwned>(
     bytes: &[u8],
     max_payload: usize,
-) -> Result<Message<S>> {
-    let msg: Message<S> = decode(Kind::Message, bytes, max_payload)?;
-    match &msg {
-        Message::Digest(ctx) => ctx.validate()?,
-        Message::Deltas(c) | Message::Full(c) => c.validate()?,
-    }
-    Ok(msg)
+) -> Result<Validated<Message<S>>> {
+    crate::sync::message::decode(bytes, None, max_payload)
+}
+
+/// Decodes a handshake message, whatever the version of the envelope that carries it (its
+/// layout is frozen, so a peer of another version can still read a refusal).
+pub fn decode_handshake(bytes: &[u8]) -> Result<Handshake> {
+    decode(Kind::Handshake, bytes, crate::sync::MAX_HANDSHAKE)
+}
+
+/// Encodes a sync node's persisted state.
+pub fn encode_sync_state(state: &SyncState) -> Result<Vec<u8>> {
+    encode(Kind::SyncState, state)
+}
+
+/// Decodes and validates a sync node's persisted state.
+pub fn decode_sync_state(bytes: &[u8], max_payload: usize) -> Result<SyncState> {
+    let state: SyncState = decode(Kind::SyncState, bytes, max_payload)?;
+    state.validate()?;
+    Ok(state)
 }
 
 /// Encodes a full state (snapshot) or, with `Kind::Delta`, a delta.

@@ -148,7 +148,7 @@ pub fn one_key_delta<R: Register>(
     let delta = r.mutate(|m, tx| m.update(key(key_index), tx, |reg, tx| reg.put(7, ts, tx)))?;
     Ok(DeltaSize {
         delta_bytes: wire::encode_causal(Kind::Delta, &delta)?.len(),
-        message_bytes: wire::encode_message(&Message::Deltas(delta))?.len(),
+        message_bytes: wire::encode_message(&Message::Deltas(delta, ts))?.len(),
         state_bytes: wire::encode_causal(Kind::State, r.causal())?.len(),
     })
 }
@@ -243,7 +243,8 @@ pub fn sync_apart<R: Register>(
         Answer::Full(_) => return Err(SizeError::Workload("answered with a full state".into())),
         Answer::UpToDate => return Err(SizeError::Workload("answered up to date".into())),
     };
-    let answer = Message::Deltas(delta.clone());
+    // Stamped with the sender's clock, as a node sends it.
+    let answer = Message::Deltas(delta.clone(), Timestamp::new(1_800_000_000_000, 0)?);
     let sizes = SyncSize {
         changed_keys: changed.len(),
         digest_bytes: wire::encode_message(&digest)?.len(),

@@ -10,8 +10,8 @@ use crate::causal::Causal;
 use crate::context::CausalContext;
 use crate::id::ReplicaId;
 use crate::store::DotStore;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// A scratch buffer grown past this size is released after use rather than kept.
@@ -67,6 +67,45 @@ impl Entry {
             ctx.insert_range(r.replica, r.start, r.end);
         }
     }
+}
+
+/// A delta log as persisted with the store (see [`crate::Replica::export_log`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogState {
+    entries: Vec<LoggedDelta>,
+}
+
+impl LogState {
+    /// Number of logged deltas.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no delta is logged.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Checks a decoded log: every dot range well formed (counters from 1, start ≤ end).
+    pub fn validate(&self) -> crate::error::Result<()> {
+        for e in &self.entries {
+            if let Some(&(r, s, end)) = e.dots.iter().find(|&&(_, s, e)| s == 0 || s > e) {
+                return Err(crate::error::Error::Invalid {
+                    what: "delta log",
+                    why: format!("dot range {r}:{s}..={end}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One persisted logged delta: the dots it brought and its payload encoding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct LoggedDelta {
+    dots: Vec<(ReplicaId, u64, u64)>,
+    #[serde(with = "crate::sync::message::bytes")]
+    delta: Vec<u8>,
 }
 
 /// Why the log could not answer with deltas.
@@ -125,6 +164,11 @@ impl DeltaLog {
         self.collected.union(dots);
     }
 
+    /// The bounds, as `(entries, bytes)`.
+    pub(crate) fn bounds(&self) -> (usize, usize) {
+        (self.max_entries, self.max_bytes)
+    }
+
     pub(crate) fn set_max_entries(&mut self, max: usize) {
         self.max_entries = max;
         self.trim();
@@ -140,8 +184,14 @@ impl DeltaLog {
     /// Logs `delta` if it brings dots `seen` lacks, then drops the oldest entries beyond the
     /// bounds; returns whether it brought any. A delta larger than the whole byte bound, or
     /// that cannot be encoded (never expected), is not logged: its new dots are marked
-    /// collected, so peers lacking them get the full state.
-    pub(crate) fn push<S: Serialize>(&mut self, delta: &Causal<S>, seen: &CausalContext) -> bool {
+    /// collected, so peers lacking them get the full state. `encoded`, when given, is the
+    /// delta's payload encoding, kept as is (nothing is encoded again).
+    pub(crate) fn push<S: Serialize>(
+        &mut self,
+        delta: &Causal<S>,
+        encoded: Option<&[u8]>,
+        seen: &CausalContext,
+    ) -> bool {
         // Gathered in a reused buffer and copied into an exact allocation: growing a fresh
         // vector and shrinking it into a box would leave a small hole in the heap per delta.
         let mut dots = std::mem::take(&mut self.dot_scratch);
@@ -155,19 +205,27 @@ impl DeltaLog {
         });
         let new = !dots.is_empty();
         if new {
-            self.log(delta, &dots);
+            self.log(delta, encoded, &dots);
         }
         self.dot_scratch = dots;
         new
     }
 
     /// Logs `delta`, which brought `dots` (see [`DeltaLog::push`]).
-    fn log<S: Serialize>(&mut self, delta: &Causal<S>, dots: &[DotRange]) {
+    fn log<S: Serialize>(&mut self, delta: &Causal<S>, encoded: Option<&[u8]>, dots: &[DotRange]) {
         self.scratch.clear();
-        let encoded = bincode::serde::encode_into_std_write(delta, &mut self.scratch, config());
+        let ok = match encoded {
+            Some(bytes) => {
+                self.scratch.extend_from_slice(bytes);
+                true
+            }
+            None => {
+                bincode::serde::encode_into_std_write(delta, &mut self.scratch, config()).is_ok()
+            }
+        };
         let footprint =
             std::mem::size_of::<Entry>() + self.scratch.len() + std::mem::size_of_val(dots);
-        if encoded.is_err() || footprint > self.max_bytes {
+        if !ok || footprint > self.max_bytes {
             for r in dots {
                 self.collected.insert_range(r.replica, r.start, r.end);
             }
@@ -242,6 +300,59 @@ impl DeltaLog {
             out.combine(delta);
         }
         Ok(out)
+    }
+
+    /// The log as its persisted form.
+    pub(crate) fn export(&self) -> LogState {
+        LogState {
+            entries: self
+                .entries
+                .iter()
+                .map(|e| LoggedDelta {
+                    dots: e.dots.iter().map(|d| (d.replica, d.start, d.end)).collect(),
+                    delta: e.delta.to_vec(),
+                })
+                .collect(),
+        }
+    }
+
+    /// A log restored from `saved` for a state whose context is `ctx`: an entry whose dots
+    /// the state lacks (saved after the state) is dropped, and every dot of the state no
+    /// entry covers (collected, or logged after the log was saved) counts as collected, so a
+    /// peer lacking it gets the full state. Then the bounds apply.
+    pub(crate) fn restore(
+        ctx: &CausalContext,
+        saved: LogState,
+        max_entries: usize,
+        max_bytes: usize,
+    ) -> Self {
+        let mut log = Self::new(CausalContext::new(), max_entries, max_bytes);
+        let mut covered = CausalContext::new();
+        for e in saved.entries {
+            let dots: Box<[DotRange]> = e
+                .dots
+                .iter()
+                .map(|&(replica, start, end)| DotRange {
+                    replica,
+                    start,
+                    end,
+                })
+                .collect();
+            let entry = Entry {
+                dots,
+                delta: e.delta.into_boxed_slice(),
+            };
+            if !entry.known_by(ctx) || entry.dots.is_empty() {
+                continue;
+            }
+            entry.add_to(&mut covered);
+            log.bytes += entry.footprint();
+            log.entries.push_back(entry);
+        }
+        log.collected = ctx.difference(&covered);
+        log.trim();
+        log.shrink();
+        log
     }
 
     /// Drops the oldest entries beyond the bounds.

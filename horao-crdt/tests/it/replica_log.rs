@@ -3,8 +3,6 @@
 //! on random histories every answer equals what a log of decoded deltas, as the replica kept
 //! before, answers.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail by panicking.
-
 use horao_crdt::{Answer, Causal, CausalContext, DotStore, OrMap, OrSet, Replica, ReplicaId, Tx};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -2,8 +2,7 @@
 //! removals carried by anti-entropy, full-state fallback after collection, the bounds of the
 //! delta log, and forwarding without echo.
 
-#![allow(clippy::unwrap_used, clippy::panic)] // Tests fail by panicking.
-
+use crate::common::{connect, node, outbox, received, settle, write};
 use horao_crdt::{
     Answer, CausalContext, LwwReg, Message, MvReg, OrMap, OrSet, PnCounter, Replica, ReplicaId,
     SyncConfig, SyncNode, Timestamp,
@@ -149,9 +148,9 @@ fn sync_config_bounds_the_log_in_entries_and_bytes() {
     for (entries, bytes) in [(1_000_000, 2_000), (5, 1 << 20)] {
         let mut node: SyncNode<OrSet<u32>> =
             SyncNode::new(Replica::new(ReplicaId(1)), config(entries, bytes));
-        node.add_peer(ReplicaId(2));
+        let _ = node.add_peer(ReplicaId(2));
         for i in 0..500 {
-            node.mutate(|s, tx| s.add(i, tx)).unwrap();
+            write(&mut node, |s, tx| s.add(i, tx)).unwrap();
         }
         let r = node.replica();
         assert!(r.log_bytes() <= bytes, "{} > {bytes}", r.log_bytes());
@@ -171,23 +170,22 @@ fn sync_config_bounds_the_log_in_entries_and_bytes() {
 
 #[test]
 fn a_received_delta_is_forwarded_to_the_other_peers_never_back_to_its_sender() {
-    let ids = [ReplicaId(1), ReplicaId(2), ReplicaId(3), ReplicaId(4)];
-    let node = |me: ReplicaId, forward: bool, peers: &[ReplicaId]| {
+    let ids = [1, 2, 3, 4];
+    // A node `me` connected to `peers`.
+    let connected = |me: u64, forward: bool, peers: &[u64]| {
         let config = SyncConfig {
             forward,
             ..SyncConfig::default()
         };
-        let mut n: SyncNode<OrSet<u32>> = SyncNode::new(Replica::new(me), config);
-        for p in peers {
-            n.add_peer(*p);
+        let mut n: SyncNode<OrSet<u32>> = node(me, config.clone());
+        for &p in peers.iter().filter(|&&p| p != me) {
+            connect(&mut n, &mut node::<OrSet<u32>>(p, config.clone()));
         }
         n
     };
-    let mut origin = node(ids[0], true, &ids);
-    let delta = origin.mutate(|s, tx| s.add(7, tx)).unwrap();
-    let outbox = |n: &mut SyncNode<OrSet<u32>>| -> Vec<(ReplicaId, Message<OrSet<u32>>)> {
-        std::iter::from_fn(|| n.poll_transmit()).collect()
-    };
+    let mut origin = connected(ids[0], true, &ids);
+    let delta = write(&mut origin, |s, tx| s.add(7, tx)).unwrap();
+    let ids: Vec<ReplicaId> = ids.into_iter().map(ReplicaId).collect();
     // Every peer of the origin gets the delta itself (they have its dependencies: none).
     let pushed = outbox(&mut origin);
     assert_eq!(
@@ -197,16 +195,16 @@ fn a_received_delta_is_forwarded_to_the_other_peers_never_back_to_its_sender() {
     assert!(
         pushed
             .iter()
-            .all(|(_, m)| *m == Message::Deltas(delta.clone()))
+            .all(|(_, m)| matches!(m, Message::Deltas(d, _) if *d == delta))
     );
+    let msg = received(&pushed[0].1);
 
     // A relay forwards to every other peer (two of three, or the one of two), not to the
     // sender; the same delta again brings nothing new and is not forwarded twice.
-    for (peers, expect) in [(&ids[..], &ids[2..]), (&ids[..3], &ids[2..3])] {
-        let mut relay = node(ids[1], true, peers);
-        relay
-            .handle(ids[0], Message::Deltas(delta.clone()))
-            .unwrap();
+    for (peers, expect) in [(&[1, 2, 3, 4][..], &ids[2..]), (&[1, 2, 3][..], &ids[2..3])] {
+        let mut relay = connected(2, true, peers);
+        let h = relay.handle(ids[0], msg.clone(), 0).unwrap();
+        settle(&mut relay, h);
         assert!(relay.replica().state().contains(&7));
         let forwarded = outbox(&mut relay);
         assert_eq!(
@@ -216,19 +214,17 @@ fn a_received_delta_is_forwarded_to_the_other_peers_never_back_to_its_sender() {
         assert!(
             forwarded
                 .iter()
-                .all(|(_, m)| *m == Message::Deltas(delta.clone()))
+                .all(|(_, m)| matches!(m, Message::Deltas(d, _) if *d == delta))
         );
-        relay
-            .handle(ids[0], Message::Deltas(delta.clone()))
-            .unwrap();
+        let again = relay.handle(ids[0], msg.clone(), 0).unwrap();
+        assert!(again.pending.is_none());
         assert!(outbox(&mut relay).is_empty());
     }
 
     // A relay whose only peer is the sender, or with forwarding off, sends nothing.
-    for mut quiet in [node(ids[1], true, &ids[..1]), node(ids[1], false, &ids)] {
-        quiet
-            .handle(ids[0], Message::Deltas(delta.clone()))
-            .unwrap();
+    for mut quiet in [connected(2, true, &[1]), connected(2, false, &[1, 2, 3, 4])] {
+        let h = quiet.handle(ids[0], msg.clone(), 0).unwrap();
+        settle(&mut quiet, h);
         assert!(quiet.replica().state().contains(&7));
         assert!(outbox(&mut quiet).is_empty());
     }

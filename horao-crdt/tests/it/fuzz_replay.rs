@@ -1,6 +1,5 @@
 //! Replays the committed fuzz corpus and crashers through the fuzz entry points on stable, so
 //! CI checks them without nightly; also holds the (ignored) seed generator for the corpus.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use horao_crdt::fuzzing;
 use std::path::{Path, PathBuf};
@@ -92,7 +91,7 @@ fn seeds_are_valid_envelopes() {
     }
 }
 
-/// Writes the seed corpus: `cargo test -p horao-crdt --test fuzz_replay -- --ignored
+/// Writes the seed corpus: `cargo test -p horao-crdt --test it fuzz_replay:: -- --ignored
 /// write_seed_corpus`, then minimise with `cargo +nightly fuzz cmin <target>`.
 #[test]
 #[ignore = "writes files under fuzz/corpus; run by hand to refresh the seeds"]

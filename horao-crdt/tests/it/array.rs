@@ -2,8 +2,6 @@
 //! positions strictly between neighbours, position length under common insert patterns,
 //! convergence of concurrent insert/move/remove/update histories, and the join laws.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail by panicking.
-
 use horao_crdt::types::MAX_POSITION_LEN;
 use horao_crdt::{
     Causal, ElemId, Error, FracArray, LwwReg, Position, Replica, ReplicaId, Timestamp,

@@ -9,9 +9,7 @@
 //!
 //! Each law is written once as a generic function and instantiated per type by `suite!`, at
 //! `PROPTEST_CASES` cases (default 1,000) and again, ignored, at 20,000 cases:
-//! `cargo test -p horao-crdt --release --test laws -- --ignored`.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail by panicking.
+//! `cargo test -p horao-crdt --release --test it laws:: -- --ignored`.
 
 use horao_crdt::strategies::{CounterOp, MapOp};
 use horao_crdt::strategies::{
@@ -471,7 +469,7 @@ macro_rules! tests {
             #[test]
             #[ignore = "long run: 20,000 cases per law"]
             fn $law() {
-                crate::check(crate::LONG_CASES, crate::case::<$ty>(), crate::$law::<$ty>);
+                crate::laws::check(crate::laws::LONG_CASES, crate::laws::case::<$ty>(), crate::laws::$law::<$ty>);
             }
         )+
     };
@@ -479,7 +477,7 @@ macro_rules! tests {
         $(
             #[test]
             fn $law() {
-                crate::check($cases, crate::case::<$ty>(), crate::$law::<$ty>);
+                crate::laws::check($cases, crate::laws::case::<$ty>(), crate::laws::$law::<$ty>);
             }
         )+
     };
@@ -491,15 +489,15 @@ macro_rules! suite {
         mod $name {
             mod ci {
                 #[allow(unused_imports)]
-                use crate::*;
-                tests!(crate::cases(); $ty; merge_commutative, merge_associative,
+                use crate::laws::*;
+                tests!(crate::laws::cases(); $ty; merge_commutative, merge_associative,
                     merge_idempotent, merge_monotone, delta_is_mutation, apply_is_state_merge,
                     combine_is_sequential_apply, delta_exchange_is_full_merge,
                     gc_converges_to_join, concurrent_dots_survive $(, $extra)*);
             }
             mod long {
                 #[allow(unused_imports)]
-                use crate::*;
+                use crate::laws::*;
                 tests!(long; $ty; merge_commutative, merge_associative, merge_idempotent,
                     merge_monotone, delta_is_mutation, apply_is_state_merge,
                     combine_is_sequential_apply, delta_exchange_is_full_merge,

@@ -1,19 +1,22 @@
 //! A deterministic, seeded network simulator for the sync protocol: 3–16 [`SyncNode`]s over an
-//! in-memory network in virtual time that drops, duplicates, delays (hence reorders) messages
-//! and partitions the nodes into groups that later heal, while random edits hit random nodes.
-//! Every message goes through the wire codec. After healing, sync rounds without loss must
-//! bring every node to the same state — the join of every edit ever made — within one round,
-//! and a further round must let every delta log be collected, also after a node was retired.
+//! in-memory network in virtual time that drops, duplicates and delays messages (each link
+//! in order, as a websocket; messages of different links overtake each other)
+//! and partitions the nodes into groups that later heal, while random edits hit random nodes,
+//! some commits fail (the change is aborted) and nodes restart from what they persisted (a
+//! new incarnation). Every message goes through the wire codec; some seeds cut messages into
+//! small chunks or bound each peer's queue tightly. After healing, sync rounds without loss
+//! must bring every node to the same state — the join of every committed edit — within one
+//! round, and a further round must let every delta log be collected, also after a node was
+//! retired.
 //!
 //! No threads, no clock: time is an integer tick and all randomness comes from one ChaCha
 //! generator seeded per run, so a failing seed replays exactly:
-//! `SIM_SEED=1234 cargo test -p horao-crdt --release --test sim replay -- --ignored`.
+//! `SIM_SEED=1234 cargo test -p horao-crdt --release --test it sim::replay -- --ignored`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail by panicking.
-
+use crate::common;
 use horao_crdt::{
-    Causal, Error, Hlc, LwwReg, Message, MvReg, OrMap, OrSet, PnCounter, Replica, ReplicaId,
-    SyncConfig, SyncNode, Tx, dot_store_struct, wire,
+    Causal, Change, LwwReg, MvReg, OrMap, OrSet, PnCounter, ReplicaId, SyncConfig, SyncError,
+    SyncNode, SyncState, Tx, dot_store_struct,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -162,14 +165,20 @@ struct Sim {
     rng: ChaCha8Rng,
     now: u64,
     nodes: Vec<SyncNode<Doc>>,
-    clocks: Vec<Hlc>,
+    /// What each node last saved of its sync state, for its restarts.
+    saved: Vec<SyncState>,
+    /// Probability that persisting a change fails (the change is aborted).
+    fail: f64,
     /// Partition group of each node; messages cross only within a group.
     group: Vec<u8>,
     online: Vec<bool>,
     net: BinaryHeap<Reverse<InFlight>>,
     seq: u64,
+    /// Per link (from, to), the due time of the last message sent on it: a link delivers in
+    /// order, as a websocket does (messages of different links still overtake each other).
+    link_due: Vec<Vec<u64>>,
     weather: Weather,
-    /// The join of every delta ever produced, applied in production order.
+    /// The join of every committed local delta, applied in commit order.
     oracle: Causal<Doc>,
     /// Full states delivered, per receiving node.
     fulls: Vec<usize>,
@@ -191,42 +200,40 @@ impl Sim {
         let n = rng.random_range(3..=16usize);
         let max_log_entries = [4, 32, 100_000][rng.random_range(0..3usize)];
         let forward = rng.random_bool(0.8);
-        // A third of the seeds also bound the log's bytes tightly (a few dozen deltas).
-        let max_log_bytes = if seed % 3 == 0 {
-            2_000
-        } else {
-            horao_crdt::DEFAULT_MAX_LOG_BYTES
+        let config = SyncConfig {
+            forward,
+            max_log_entries,
+            // A third of the seeds also bound the log's bytes tightly (a few dozen deltas).
+            max_log_bytes: if seed % 3 == 0 {
+                2_000
+            } else {
+                horao_crdt::DEFAULT_MAX_LOG_BYTES
+            },
+            // A quarter of the seeds send anything over 200 bytes in chunks, and bound each
+            // peer's queue at a few messages.
+            max_message_bytes: if seed % 4 == 1 { 200 } else { 1 << 20 },
+            max_queued_bytes: if seed % 4 == 1 { 1_000 } else { 8 << 20 },
+            incarnation: 1,
+            ..SyncConfig::default()
         };
-        let nodes: Vec<SyncNode<Doc>> = (0..n)
-            .map(|i| {
-                let mut node = SyncNode::new(
-                    Replica::new(ReplicaId(i as u64 + 1)),
-                    SyncConfig {
-                        forward,
-                        max_log_entries,
-                        max_log_bytes,
-                    },
-                );
-                for j in 0..n {
-                    node.add_peer(ReplicaId(j as u64 + 1));
-                }
-                node
-            })
-            .collect();
+        let nodes: Vec<SyncNode<Doc>> = common::mesh(n as u64, &config);
         let weather = Weather {
             loss: rng.random_range(0.0..0.3),
             dup: rng.random_range(0.0..0.2),
             max_delay: rng.random_range(1..12),
         };
+        let fail = rng.random_range(0.0..0.1);
         Self {
             rng,
             now: 0,
-            clocks: vec![Hlc::new(1_000); n],
+            saved: nodes.iter().map(SyncNode::export).collect(),
+            fail,
             group: vec![0; n],
             online: vec![true; n],
             fulls: vec![0; n],
             nodes,
             net: BinaryHeap::new(),
+            link_due: vec![vec![0; n]; n],
             seq: 0,
             weather,
             oracle: Causal::default(),
@@ -237,21 +244,40 @@ impl Sim {
         (id.0 - 1) as usize
     }
 
+    /// A local edit on node `i`, committed unless persisting it fails.
     fn edit(&mut self, i: usize) -> SimResult {
         let e = Edit::random(&mut self.rng);
-        let ts = self.clocks[i].now(self.now).map_err(|e| e.to_string())?;
-        let delta = self.nodes[i]
+        let ts = self.nodes[i].now(self.now).map_err(|e| e.to_string())?;
+        let p = self.nodes[i]
             .mutate(|doc, tx| e.run(doc, tx, ts))
             .map_err(|e| e.to_string())?;
-        self.oracle.apply(delta);
+        if self.rng.random_bool(self.fail) {
+            self.nodes[i].abort(p);
+        } else {
+            self.oracle.apply(p.change().clone());
+            self.nodes[i].commit(p).map_err(|e| e.to_string())?;
+        }
         self.drain(i)
     }
 
-    /// Moves node `i`'s outbox onto the network, encoding every message.
+    /// Node `i` restarts from its committed state and the sync state it saved last, with a
+    /// new incarnation; every peer it reconnects to replaces its old session.
+    fn restart(&mut self, i: usize) {
+        self.nodes[i] = common::restarted(&self.nodes[i], self.saved[i].clone());
+        for j in 0..self.nodes.len() {
+            let id = self.nodes[i].id();
+            if j != i && self.online[j] && self.nodes[j].peers().any(|p| p == id) {
+                let (a, b) = common::pair(&mut self.nodes, i, j);
+                common::open(a, b);
+            }
+        }
+    }
+
+    /// Moves node `i`'s outbox onto the network.
     fn drain(&mut self, i: usize) -> SimResult {
-        while let Some((to, msg)) = self.nodes[i].poll_transmit() {
-            let bytes = wire::encode_message(&msg).map_err(|e| e.to_string())?;
-            let to = Self::index(to);
+        while let Some(t) = self.nodes[i].poll_transmit() {
+            let bytes = t.frame.to_vec();
+            let to = Self::index(t.to);
             if self.rng.random_bool(self.weather.loss) {
                 continue;
             }
@@ -261,7 +287,9 @@ impl Sim {
                 1
             };
             for _ in 0..copies {
-                let due = self.now + self.rng.random_range(0..=self.weather.max_delay);
+                let delay = self.rng.random_range(0..=self.weather.max_delay);
+                let due = (self.now + delay).max(self.link_due[i][to]);
+                self.link_due[i][to] = due;
                 self.seq += 1;
                 self.net.push(Reverse(InFlight {
                     due,
@@ -286,18 +314,23 @@ impl Sim {
             {
                 continue;
             }
-            let msg: Message<Doc> = wire::decode_message(&m.bytes, wire::DEFAULT_MAX_PAYLOAD)
-                .map_err(|e| format!("decode: {e}"))?;
-            let is_full = matches!(msg, Message::Full(_));
+            let node = &mut self.nodes[m.to];
+            let msg = node.decode(&m.bytes).map_err(|e| format!("decode: {e}"))?;
             let from = ReplicaId(m.from as u64 + 1);
-            match self.nodes[m.to].handle(from, msg) {
-                Ok(()) => {}
+            let handled = match node.handle(from, msg, self.now) {
+                Ok(h) => h,
                 // A message from a peer the receiver has retired, still in flight.
-                Err(Error::UnknownPeer(p)) if !self.nodes[m.to].peers().any(|q| q == p) => {}
+                Err(SyncError::UnknownPeer(_)) => continue,
+                // A chunk of a transfer that a loss or a new session cut short.
+                Err(SyncError::Transfer { .. }) => continue,
                 Err(e) => return Err(format!("node {} rejects a message: {e}", m.to)),
-            }
-            if is_full {
-                self.fulls[m.to] += 1;
+            };
+            if let Some(p) = handled.pending {
+                if self.rng.random_bool(self.fail) {
+                    self.nodes[m.to].abort(p);
+                } else if self.nodes[m.to].commit(p).map_err(|e| e.to_string())? == Change::Full {
+                    self.fulls[m.to] += 1;
+                }
             }
             self.drain(m.to)?;
         }
@@ -341,6 +374,11 @@ impl Sim {
         live.all(|i| self.nodes[i].replica().causal() == s)
     }
 
+    /// Every node saves its sync state (as a server does now and then).
+    fn save(&mut self) {
+        self.saved = self.nodes.iter().map(SyncNode::export).collect();
+    }
+
     fn new_partition(&mut self) {
         let groups = self.rng.random_range(1..=3u8);
         for g in &mut self.group {
@@ -378,13 +416,24 @@ fn run(seed: u64) -> SimResult {
             if t == v.retired_at {
                 for i in 0..n {
                     if i != v.node {
-                        sim.nodes[i].retire_peer(ReplicaId(v.node as u64 + 1));
+                        // Retirement returns the membership to persist; it is persisted.
+                        let m = sim.nodes[i].retire_peer(ReplicaId(v.node as u64 + 1));
+                        sim.saved[i].membership = m;
                     }
                 }
             }
         }
         if sim.rng.random_bool(0.02) {
             sim.new_partition();
+        }
+        if sim.rng.random_bool(0.02) {
+            sim.save();
+        }
+        if sim.rng.random_bool(0.01) {
+            let i = sim.rng.random_range(0..n);
+            if victim.is_none_or(|v| v.node != i) {
+                sim.restart(i);
+            }
         }
         if sim.rng.random_bool(edit_rate) {
             let i = sim.rng.random_range(0..n);
@@ -399,10 +448,12 @@ fn run(seed: u64) -> SimResult {
         sim.deliver_due()?;
     }
 
-    // Heal: one group, no loss, no duplication; delays (and so reordering) remain.
+    // Heal: one group, no loss, no duplication, no failed commit; delays (and so
+    // reordering) remain.
     sim.group.fill(0);
     sim.weather.loss = 0.0;
     sim.weather.dup = 0.0;
+    sim.fail = 0.0;
     sim.flush()?;
     // Bound: one round. In a round every node's digest reaches every peer, whose answer is
     // everything the node lacks (the deltas of its log the digest does not cover, or its full
@@ -419,11 +470,11 @@ fn run(seed: u64) -> SimResult {
     }
 
     if let Some(v) = victim {
-        // The retired node comes back as a new peer with its stale state (behind the
-        // collection horizon when anything was collected without it).
-        let id = ReplicaId(v.node as u64 + 1);
-        for i in 0..n {
-            sim.nodes[i].add_peer(id);
+        // The retired node comes back (its hello makes it a member again) with its stale
+        // state (behind the collection horizon when anything was collected without it).
+        for i in (0..n).filter(|&i| i != v.node) {
+            let (a, b) = common::pair(&mut sim.nodes, i, v.node);
+            common::open(a, b);
         }
         sim.online[v.node] = true;
         let behind = !sim.nodes[v.node]
@@ -467,7 +518,7 @@ fn run_seeds(seeds: impl Iterator<Item = u64>) {
     assert!(
         failures.is_empty(),
         "failing seeds {failures:?}; replay one with \
-         SIM_SEED=<seed> cargo test -p horao-crdt --release --test sim replay -- --ignored"
+         SIM_SEED=<seed> cargo test -p horao-crdt --release --test it sim::replay -- --ignored"
     );
 }
 
@@ -503,6 +554,7 @@ fn a_seed_replays_exactly() {
             sim.now = t;
             let i = sim.rng.random_range(0..sim.nodes.len());
             sim.edit(i).unwrap();
+            sim.drain(i).unwrap();
             sim.deliver_due().unwrap();
         }
         sim.nodes
@@ -520,50 +572,30 @@ fn a_seed_replays_exactly() {
 /// anti-entropy never repaired it (a removed element stayed forever on one replica).
 #[test]
 fn a_lost_push_does_not_leave_a_ghost() {
-    let (a_id, b_id) = (ReplicaId(1), ReplicaId(2));
-    let node = |me, peer| {
-        let mut n = SyncNode::<OrSet<u8>>::new(Replica::new(me), SyncConfig::default());
-        n.add_peer(peer);
-        n
-    };
-    let (mut a, mut b) = (node(a_id, b_id), node(b_id, a_id));
+    let mut nodes: Vec<SyncNode<OrSet<u8>>> = common::mesh(2, &SyncConfig::default());
     let mut pushes = Vec::new();
     for _ in 0..3 {
-        a.mutate(|s, tx| s.add(0, tx)).unwrap();
-        pushes.extend(std::iter::from_fn(|| a.poll_transmit()));
+        common::write(&mut nodes[0], |s, tx| s.add(0, tx)).unwrap();
+        pushes.extend(common::drain(&mut nodes[0]));
     }
-    a.mutate(|s, tx| s.remove(&0, tx)).unwrap();
-    pushes.extend(std::iter::from_fn(|| a.poll_transmit()));
+    common::write(&mut nodes[0], |s, tx| s.remove(&0, tx)).unwrap();
+    pushes.extend(common::drain(&mut nodes[0]));
     // The second push is lost; the others arrive.
-    for (k, (to, msg)) in pushes.into_iter().enumerate() {
-        assert_eq!(to, b_id);
+    for (k, t) in pushes.into_iter().enumerate() {
+        assert_eq!(t.to, ReplicaId(2));
         if k != 1 {
-            b.handle(a_id, msg).unwrap();
+            common::deliver(&mut nodes[1], ReplicaId(1), &t.frame).unwrap();
         }
     }
     // Anti-entropy until quiet.
     for _ in 0..4 {
-        a.tick();
-        b.tick();
-        loop {
-            let mut moved = false;
-            while let Some((_, m)) = a.poll_transmit() {
-                b.handle(a_id, m).unwrap();
-                moved = true;
-            }
-            while let Some((_, m)) = b.poll_transmit() {
-                a.handle(b_id, m).unwrap();
-                moved = true;
-            }
-            if !moved {
-                break;
-            }
-        }
+        nodes.iter_mut().for_each(SyncNode::tick);
+        common::pump(&mut nodes);
     }
-    assert!(!a.replica().state().contains(&0));
+    assert!(!nodes[0].replica().state().contains(&0));
     assert!(
-        !b.replica().state().contains(&0),
+        !nodes[1].replica().state().contains(&0),
         "the removed element is back"
     );
-    assert_eq!(a.replica().causal(), b.replica().causal());
+    assert_eq!(nodes[0].replica().causal(), nodes[1].replica().causal());
 }
