@@ -19,10 +19,11 @@ use horao_bench::model_workload::claims::{ClaimsConfig, build_claims};
 use horao_bench::model_workload::{BuiltModel, ModelConfig, build_model};
 use horao_crdt::{Causal, CausalContext, DotStore, JoinMode, Timestamp, Tx};
 use horao_model::claims::{ClaimId, FitContext};
-use horao_model::lifecycle::{Actor, MachineReport, MachineState, VolumeReport, VolumeState};
 use horao_model::model::Model;
 use horao_model::physical::DeviceKind;
 use horao_model::snapshot::{decode_snapshot, encode_snapshot};
+use horao_model::storage::{MachineReport, MachineState, VolumeReport, VolumeState};
+use horao_model::{Actor, Label};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -41,7 +42,12 @@ fn mint(
     let r = &built.replica;
     let mut tx = Tx::new(r.id(), r.ctx().max(r.id()));
     let store = f(r.state(), &mut tx).unwrap();
-    tx.finish(store).unwrap()
+    let delta = tx.finish(store).unwrap();
+    assert!(
+        !delta.is_empty(),
+        "the mutation changes nothing: the bench would time a no-op"
+    );
+    delta
 }
 
 /// Times `iters` applications of fresh deltas made by `make(i)`, each stamped with the next
@@ -84,9 +90,24 @@ fn snapshot(c: &mut Criterion, built: &BuiltModel) {
     g.finish();
 }
 
+/// The `i`-th report of a volume whose quota is `limit`: usage moves by 2% of the limit each
+/// time, so every report is a delta (the model replicates nothing below a 1% step).
+fn volume_usage(limit: u64, i: u64) -> VolumeReport {
+    VolumeReport {
+        limit_bytes: limit,
+        ..VolumeReport::new(VolumeState::Ready, (i % 40 + 1) * (limit / 50), true)
+    }
+}
+
 fn deltas(c: &mut Criterion, built: &mut BuiltModel) {
     let machine = built.machines[built.machines.len() / 2].clone();
     let (volume, holder) = built.volumes[built.volumes.len() / 2].clone();
+    let volume_limit = built
+        .model()
+        .storage
+        .volume(&volume)
+        .and_then(|v| v.quota_bytes())
+        .unwrap();
     let server = built
         .devices
         .iter()
@@ -106,35 +127,32 @@ fn deltas(c: &mut Criterion, built: &mut BuiltModel) {
         .unwrap();
 
     let machine_report = |built: &BuiltModel, ts: Timestamp, i: u64| {
+        // Usage moves by 2% of the capacity each time: a report below the model's 1% step
+        // would be an empty delta.
+        let capacity_bytes = 7_680 << 30;
         let report = MachineReport {
             state: MachineState::Ready,
-            capacity_bytes: 7_680 << 30,
-            used_bytes: (1 << 30) + i % 1_000,
+            capacity_bytes,
+            used_bytes: (i % 40 + 1) * (capacity_bytes / 50),
         };
         let agent = Actor::Agent(machine.clone());
         mint(built, |m, tx| {
-            m.storage
-                .report_machine(&machine, report, &agent, ts, tx)
-                .map(Model::from)
+            m.report_machine(&agent, &machine, report, ts, tx)
         })
     };
     let volume_report = |built: &BuiltModel, ts: Timestamp, i: u64| {
-        let report = VolumeReport {
-            state: VolumeState::Ready,
-            used_bytes: 4_096 + i % 1_000,
-            initialized: true,
-        };
+        let report = volume_usage(volume_limit, i);
         let agent = Actor::Agent(holder.clone());
         mint(built, |m, tx| {
-            m.storage
-                .report_volume(&volume, report, &agent, ts, tx)
-                .map(Model::from)
+            m.report_volume(&agent, &volume, report, ts, tx)
         })
     };
     let set_hardware = |built: &BuiltModel, ts: Timestamp, i: u64| {
         let mut hw = hardware.clone();
         hw.ram_mib += (i % 2) * 1024;
-        mint(built, |m, tx| m.set_hardware(&server, hw, ts, tx))
+        mint(built, |m, tx| {
+            m.set_hardware(&Actor::User, &server, hw, ts, tx)
+        })
     };
 
     let mut g = c.benchmark_group("model/delta");
@@ -151,11 +169,12 @@ fn deltas(c: &mut Criterion, built: &mut BuiltModel) {
     // (it once rebuilt the whole index then: 44 ms at 50,000 devices). Add and remove are
     // timed together below (an untimed step per timed one would make criterion's iteration
     // count explode); the two are printed apart here.
+    let label = Label::new("maintenance=pending").unwrap();
     let (mut add, mut remove) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..10 {
         for (present, sum) in [(true, &mut add), (false, &mut remove)] {
             let d = mint(built, |m, tx| {
-                m.label_device(&server, "maintenance:pending", present, tx)
+                m.label_device(&Actor::User, &server, &label, present, tx)
             });
             let t = Instant::now();
             black_box(built.replica.apply(d));
@@ -173,7 +192,7 @@ fn deltas(c: &mut Criterion, built: &mut BuiltModel) {
             for _ in 0..n {
                 for present in [true, false] {
                     let d = mint(built, |m, tx| {
-                        m.label_device(&server, "maintenance:pending", present, tx)
+                        m.label_device(&Actor::User, &server, &label, present, tx)
                     });
                     let t = Instant::now();
                     black_box(built.replica.apply(d));
@@ -189,18 +208,10 @@ fn deltas(c: &mut Criterion, built: &mut BuiltModel) {
         b.iter(|| {
             i += 1;
             let ts = built.clock.tick();
-            let report = VolumeReport {
-                state: VolumeState::Ready,
-                used_bytes: 4_096 + i % 1_000,
-                initialized: true,
-            };
+            let report = volume_usage(volume_limit, i);
             built
                 .replica
-                .try_mutate(|m, tx| {
-                    m.storage
-                        .report_volume(&volume, report, &agent, ts, tx)
-                        .map(Model::from)
-                })
+                .try_mutate(|m, tx| m.report_volume(&agent, &volume, report, ts, tx))
                 .unwrap()
         })
     });
@@ -328,11 +339,11 @@ fn claims(c: &mut Criterion) {
             let spec = built.probe.clone();
             built
                 .replica
-                .try_mutate(|m, tx| m.create_reservation(&id, spec, ts, tx))
+                .try_mutate(|m, tx| m.create_reservation(&Actor::User, &id, spec, ts, tx))
                 .unwrap();
             built
                 .replica
-                .try_mutate(|m, tx| m.delete_reservation(&id, tx))
+                .try_mutate(|m, tx| m.delete_reservation(&Actor::User, &id, tx))
                 .unwrap()
         })
     });

@@ -7,7 +7,7 @@
 //! dots and order keys a real one carries, and the replica's delta log fills as it would.
 //! Values look like a real inventory: ids such as `dc2-r07-k13-u21` and
 //! `pvc-3f2a9c1e-8b7d-4c11-9e2f-6a5b4c3d2e1f`, labels such as `zone=dc2` (devices) and
-//! `disk:nvme` (machines), servers with two sockets, NVMe disks and a BMC port, switches with
+//! `disk=nvme` (machines), servers with two sockets, NVMe disks and a BMC port, switches with
 //! 54 ports. The replica id is a random `u64`, as a persisted one is. Everything is seeded:
 //! one config builds one state, byte for byte.
 //!
@@ -22,20 +22,20 @@
 pub mod claims;
 
 use horao_crdt::{Replica, ReplicaId, Timestamp};
-use horao_model::lifecycle::{
-    Actor, Label, MachineId, MachineReport, MachineSpec, MachineState, Permissions, VolumeId,
-    VolumeReport, VolumeSpec, VolumeState,
-};
+use horao_model::ids::VolumeName;
 use horao_model::model::Model;
 use horao_model::physical::{
     Accelerator, At, Cpu, DatacenterId, DatacenterInfo, DeviceId, DeviceInfo, DeviceKind, Disk,
     DiskClass, Hardware, NewDevice, Nic, PlaceSpec, Port, RackId, RackInfo, RowId, RowInfo,
 };
-use horao_model::{Error, Result};
+use horao_model::storage::{
+    MachineId, MachineReport, MachineSpec, MachineState, Permissions, VolumeId, VolumeReport,
+    VolumeSpec, VolumeState,
+};
+use horao_model::{Actor, Error, Label, Result};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeSet;
 
 /// The seed every published figure uses.
 pub const SEED: u64 = 0x4d4f_4445_4c00;
@@ -238,8 +238,9 @@ pub fn volume_id(rng: &mut impl Rng) -> Result<VolumeId> {
     VolumeId::new(s)
 }
 
-fn labels(items: &[String]) -> BTreeSet<String> {
-    items.iter().cloned().collect()
+/// Parses labels (`key=value`).
+fn labels(items: &[String]) -> Result<Vec<Label>> {
+    items.iter().map(|l| Label::new(l)).collect()
 }
 
 /// What one slot of a rack holds.
@@ -398,11 +399,12 @@ pub fn build_physical(
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<(DeviceId, DeviceKind)>> {
     if cfg.devices > cfg.racks() * DEVICES_PER_RACK {
-        return Err(Error::InvalidField {
-            field: "workload.devices".into(),
-            reason: format!("{} devices do not fit {} racks", cfg.devices, cfg.racks()),
-        });
+        return Err(Error::invalid(
+            "workload.devices",
+            format!("{} devices do not fit {} racks", cfg.devices, cfg.racks()),
+        ));
     }
+    let by = Actor::User;
     let slots = rack_slots();
     let mut devices = Vec::with_capacity(cfg.devices);
     for d in 0..cfg.datacenters {
@@ -416,16 +418,16 @@ pub fn build_physical(
             },
             site: site.to_string(),
         };
-        let dc_labels = labels(&[format!("region=eu-{}", d % 3 + 1), "tier=3".into()]);
+        let dc_labels = labels(&[format!("region=eu-{}", d % 3 + 1), "tier=3".into()])?;
         let ts = clock.tick();
-        r.try_mutate(|m, tx| m.create_datacenter(&dc, info, &dc_labels, ts, tx))?;
+        r.try_mutate(|m, tx| m.create_datacenter(&by, &dc, info, &dc_labels, ts, tx))?;
         for w in 0..cfg.rows_per_datacenter {
             let row = RowId::new(format!("{dc}-r{:02}", w + 1))?;
             let info = RowInfo {
                 name: format!("Row {}", (b'A' + (w % 26) as u8) as char),
             };
             let ts = clock.tick();
-            r.try_mutate(|m, tx| m.create_row(&row, &dc, info, &At::End, ts, rng, tx))?;
+            r.try_mutate(|m, tx| m.create_row(&by, &row, &dc, info, &At::End, ts, rng, tx))?;
             for k in 0..cfg.racks_per_row {
                 if devices.len() >= cfg.devices {
                     break;
@@ -436,10 +438,10 @@ pub fn build_physical(
                     height_units: RACK_UNITS,
                 };
                 let rack_labels =
-                    labels(&[format!("power=pdu-{}", k % 4 + 1), "cooling=air".into()]);
+                    labels(&[format!("power=pdu-{}", k % 4 + 1), "cooling=air".into()])?;
                 let ts = clock.tick();
                 r.try_mutate(|m, tx| {
-                    m.create_rack(&rack, &row, info, &rack_labels, &At::End, ts, rng, tx)
+                    m.create_rack(&by, &rack, &row, info, &rack_labels, &At::End, ts, rng, tx)
                 })?;
                 for slot in slots.iter().take(cfg.devices - devices.len()) {
                     let id = DeviceId::new(format!("{rack}-{}", slot.suffix))?;
@@ -461,10 +463,10 @@ pub fn build_physical(
                             at: At::End,
                         },
                         hardware: hardware(slot.kind, rng),
-                        labels: labels(&[role.into(), format!("zone={dc}"), "env=prod".into()]),
+                        labels: labels(&[role.into(), format!("zone={dc}"), "env=prod".into()])?,
                     };
                     let ts = clock.tick();
-                    r.try_mutate(|m, tx| m.create_device(&id, new, ts, rng, tx))?;
+                    r.try_mutate(|m, tx| m.create_device(&by, &id, new, ts, rng, tx))?;
                     devices.push((id, slot.kind));
                 }
             }
@@ -473,10 +475,9 @@ pub fn build_physical(
     Ok(devices)
 }
 
-/// The storage tier label of a machine (by its index). Storage labels are ids, which allow
-/// `:` but not `=`, unlike the physical layer's labels.
+/// The storage tier label of a machine (by its index).
 fn tier(i: usize) -> &'static str {
-    ["tier:gold", "tier:silver", "tier:silver", "tier:bronze"][i % 4]
+    ["tier=gold", "tier=silver", "tier=silver", "tier=bronze"][i % 4]
 }
 
 /// Builds the whole inventory of `cfg`: the physical layer, then the machines (registered by
@@ -498,10 +499,10 @@ pub fn build_model(cfg: &ModelConfig) -> Result<BuiltModel> {
         .filter(|(_, k)| k.contributes_capacity())
         .collect();
     if hosts.len() < cfg.machines {
-        return Err(Error::InvalidField {
-            field: "workload.machines".into(),
-            reason: format!("only {} hosts for {} machines", hosts.len(), cfg.machines),
-        });
+        return Err(Error::invalid(
+            "workload.machines",
+            format!("only {} hosts for {} machines", hosts.len(), cfg.machines),
+        ));
     }
     let mut machines = Vec::with_capacity(cfg.machines);
     let mut machine_labels: Vec<Vec<Label>> = Vec::with_capacity(cfg.machines);
@@ -512,28 +513,23 @@ pub fn build_model(cfg: &ModelConfig) -> Result<BuiltModel> {
         let rack = &s[..s.rfind('-').unwrap_or(s.len())];
         let dc = &s[..s.find('-').unwrap_or(s.len())];
         let disk = if *kind == DeviceKind::StorageHost {
-            "disk:hdd"
+            "disk=hdd"
         } else {
-            "disk:nvme"
+            "disk=nvme"
         };
+        // Same byte lengths as the `zone:dc1` labels the published figures were measured with.
         let spec = MachineSpec {
-            labels: [
-                format!("zone:{dc}"),
-                format!("rack:{rack}"),
+            labels: labels(&[
+                format!("zone={dc}"),
+                format!("rack={rack}"),
                 disk.to_string(),
                 tier(i).to_string(),
-            ]
-            .into_iter()
-            .map(Label::new)
-            .collect::<Result<Vec<_>>>()?,
+            ])?,
+            device: Some(dev.clone()),
         };
         let ts = clock.tick();
-        r.try_mutate(|m, tx| {
-            m.storage
-                .register_machine(&id, spec.clone(), &Actor::User, ts, tx)
-                .map(Model::from)
-        })?;
-        let capacity_bytes = if disk == "disk:nvme" {
+        r.try_mutate(|m, tx| m.register_machine(&Actor::User, &id, spec.clone(), ts, tx))?;
+        let capacity_bytes = if disk == "disk=nvme" {
             7_680 * (1 << 30)
         } else {
             192_000 * (1 << 30)
@@ -545,11 +541,7 @@ pub fn build_model(cfg: &ModelConfig) -> Result<BuiltModel> {
         };
         let agent = Actor::Agent(id.clone());
         let ts = clock.tick();
-        r.try_mutate(|m, tx| {
-            m.storage
-                .report_machine(&id, report, &agent, ts, tx)
-                .map(Model::from)
-        })?;
+        r.try_mutate(|m, tx| m.report_machine(&agent, &id, report, ts, tx))?;
         machine_labels.push(spec.labels);
         machines.push(id);
         mutations += 2;
@@ -557,57 +549,64 @@ pub fn build_model(cfg: &ModelConfig) -> Result<BuiltModel> {
 
     let mut volumes = Vec::with_capacity(cfg.volumes);
     for _ in 0..cfg.volumes {
-        let Some(mi) = (!machines.is_empty()).then(|| rng.random_range(0..machines.len())) else {
+        let Some(mut mi) = (!machines.is_empty()).then(|| rng.random_range(0..machines.len()))
+        else {
             break;
         };
-        let machine = machines[mi].clone();
         let id = volume_id(&mut rng)?;
-        // Filters are 0 to 2 labels the chosen machine carries (zone and disk, mostly).
-        let carried = &machine_labels[mi];
-        let filters: Vec<Label> = match rng.random_range(0..4) {
-            0 => Vec::new(),
-            1 => vec![carried[2].clone()],
-            _ => vec![carried[0].clone(), carried[2].clone()],
-        };
+        // Required labels are 0 to 2 labels the chosen machine carries (zone and disk, mostly).
+        let required = rng.random_range(0..4);
         let size_bytes = [1u64, 8, 20, 50, 100, 250, 500, 1_000]
             .choose(&mut rng)
             .copied()
             .unwrap_or(1)
             * (1 << 30);
+        let dilation_percent = [0, 10, 20, 50][rng.random_range(0..4)];
+        // A machine whose volumes leave no room for this one passes it to the next.
+        let quota = horao_model::storage::quota_bytes(size_bytes, dilation_percent).unwrap_or(0);
+        for _ in 0..machines.len() {
+            let s = &r.state().storage;
+            let capacity = s
+                .machine(&machines[mi])
+                .and_then(|m| m.current())
+                .map_or(0, |c| c.capacity_bytes);
+            if capacity.saturating_sub(s.reserved_bytes(&machines[mi])) >= quota {
+                break;
+            }
+            mi = (mi + 1) % machines.len();
+        }
+        let machine = machines[mi].clone();
+        let carried = &machine_labels[mi];
+        let require_labels: Vec<Label> = match required {
+            0 => Vec::new(),
+            1 => vec![carried[2].clone()],
+            _ => vec![carried[0].clone(), carried[2].clone()],
+        };
         let spec = VolumeSpec {
+            // A volume is named as Kubernetes names a persistent volume: like its id.
+            name: VolumeName::new(id.as_str())?,
             size_bytes,
-            dilation_percent: [0, 10, 20, 50][rng.random_range(0..4)],
+            dilation_percent,
             permissions: Permissions {
                 uid: 1_000 + rng.random_range(0..500),
                 gid: 1_000 + rng.random_range(0..50),
                 mode: if rng.random_bool(0.8) { 0o750 } else { 0o2775 },
             },
-            filters,
+            labels: Vec::new(),
+            require_labels,
+            tenant: None,
         };
         let ts = clock.tick();
-        r.try_mutate(|m, tx| {
-            m.storage
-                .create_volume(&id, spec, None, &Actor::User, ts, tx)
-                .map(Model::from)
-        })?;
+        r.try_mutate(|m, tx| m.create_volume(&Actor::User, &id, spec, None, ts, tx))?;
         let ts = clock.tick();
-        r.try_mutate(|m, tx| {
-            m.storage
-                .assign_volume(&id, &machine, &Actor::Server, ts, tx)
-                .map(Model::from)
-        })?;
+        r.try_mutate(|m, tx| m.assign_volume(&Actor::Server, &id, &machine, ts, tx))?;
         let report = VolumeReport {
-            state: VolumeState::Ready,
-            used_bytes: rng.random_range(0..size_bytes),
-            initialized: true,
+            limit_bytes: quota,
+            ..VolumeReport::new(VolumeState::Ready, rng.random_range(0..size_bytes), true)
         };
         let agent = Actor::Agent(machine.clone());
         let ts = clock.tick();
-        r.try_mutate(|m, tx| {
-            m.storage
-                .report_volume(&id, report, &agent, ts, tx)
-                .map(Model::from)
-        })?;
+        r.try_mutate(|m, tx| m.report_volume(&agent, &id, report, ts, tx))?;
         volumes.push((id, machine));
         mutations += 3;
     }

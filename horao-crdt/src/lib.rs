@@ -25,6 +25,7 @@
 
 pub mod causal;
 pub mod context;
+pub mod derived;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -41,11 +42,12 @@ pub mod wire;
 
 pub use causal::{Causal, Tx};
 pub use context::CausalContext;
+pub use derived::{Derived, DerivedIndex};
 pub use error::{Error, Result};
 pub use hlc::{Hlc, Timestamp};
 pub use id::{Dot, ReplicaId};
 pub use replica::{Answer, DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_LOG_ENTRIES, LogState, Replica};
-pub use store::{DotFun, DotMap, DotSet, DotStore, JoinMode};
+pub use store::{DotFun, DotMap, DotSet, DotStore, JoinMode, combine};
 pub use sync::{
     Change, Frame, Handled, Handshake, HandshakeError, Message, Pending, SyncConfig, SyncError,
     SyncNode, SyncState, Transmit, Validated,

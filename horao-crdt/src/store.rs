@@ -217,6 +217,36 @@ where
     }
 }
 
+/// Joins two delta stores minted in one transaction into one delta store with the effect of
+/// both: the way a mutator that changes several things returns one delta.
+///
+/// The transaction's context (in its [`crate::Tx`]) covers both deltas, so the stores join
+/// under empty contexts ([`JoinMode::Combine`]). That is right only because the deltas of one
+/// transaction hold disjoint dots (each dot is minted once); this is checked, and a dot held
+/// by both (the same delta combined twice, or a state passed for a delta) is an
+/// [`Error::Invalid`](crate::Error::Invalid) naming it. The check costs a pass over both
+/// deltas' dots, which mutators keep small.
+pub fn combine<S: DotStore>(mut a: S, b: S) -> Result<S> {
+    let mut dots = Vec::new();
+    a.for_each_dot(&mut |d| dots.push(d));
+    dots.sort_unstable();
+    let mut shared = None;
+    b.for_each_dot(&mut |d| {
+        if shared.is_none() && dots.binary_search(&d).is_ok() {
+            shared = Some(d);
+        }
+    });
+    if let Some(d) = shared {
+        return Err(crate::Error::Invalid {
+            what: "combined deltas",
+            why: format!("dot {d} is held by both"),
+        });
+    }
+    let none = CausalContext::new();
+    a.join(b, &none, &none, JoinMode::Combine);
+    Ok(a)
+}
+
 /// The entry `key → value` of a map whose other side lacks `key`, joined against bottom;
 /// `None` when nothing of it survives (and empty keys are not kept).
 fn joined_alone<K, S: DotStore>(
@@ -240,8 +270,65 @@ fn joined_alone<K, S: DotStore>(
 /// struct Host { name: LwwReg<String>, labels: OrSet<String> }
 /// dot_store_struct!(Host { name, labels });
 /// ```
+///
+/// A struct that also holds a [`Derived`](crate::Derived) index names that field after the
+/// others with `derived`: the generated join then records what an applied delta touches,
+/// joins the fields, and patches the index (or drops it after a full-state merge); the index
+/// is left out of every other method (see [`crate::derived`]).
+///
+/// ```
+/// use horao_crdt::{dot_store_struct, Derived, DerivedIndex, LwwReg, OrMap};
+/// #[derive(Clone, Default, PartialEq, Debug)]
+/// struct Hosts { names: OrMap<u32, LwwReg<String>>, count: Derived<Count> }
+/// #[derive(Clone)]
+/// struct Count(usize);
+/// impl DerivedIndex<Hosts> for Count {
+///     type Touched = ();
+///     fn build(h: &Hosts) -> Self { Count(h.names.len()) }
+///     fn touched(&self, _: &Hosts, _: &Hosts) {}
+///     fn patch(&mut self, _: (), h: &Hosts) -> bool { self.0 = h.names.len(); true }
+///     fn same_entries(&self, other: &Self) -> bool { self.0 == other.0 }
+/// }
+/// dot_store_struct!(Hosts { names } derived count);
+/// ```
 #[macro_export]
 macro_rules! dot_store_struct {
+    ($ty:ident $(<$($g:ident),*>)? { $($field:ident),+ $(,)? } derived $d:ident) => {
+        impl $(<$($g: Clone + PartialEq + ::std::fmt::Debug),*>)? $crate::DotStore for $ty $(<$($g),*>)? {
+            fn is_bottom(&self) -> bool {
+                true $(&& $crate::DotStore::is_bottom(&self.$field))+
+            }
+            fn for_each_dot(&self, f: &mut dyn FnMut($crate::Dot)) {
+                $($crate::DotStore::for_each_dot(&self.$field, f);)+
+            }
+            fn join(
+                &mut self,
+                other: Self,
+                ours: &$crate::CausalContext,
+                theirs: &$crate::CausalContext,
+                mode: $crate::JoinMode,
+            ) {
+                let touched = self.$d.before_join(self, &other, mode);
+                $($crate::DotStore::join(&mut self.$field, other.$field, ours, theirs, mode);)+
+                let mut index = ::std::mem::take(&mut self.$d);
+                index.after_join(touched, self);
+                self.$d = index;
+            }
+            fn validate(&self) -> $crate::Result<()> {
+                $($crate::DotStore::validate(&self.$field)?;)+
+                Ok(())
+            }
+            fn skeleton(&self) -> Self {
+                Self {
+                    $($field: $crate::DotStore::skeleton(&self.$field),)+
+                    $d: ::std::default::Default::default(),
+                }
+            }
+            fn marker(&self) -> Option<$crate::Dot> {
+                None $(.or_else(|| $crate::DotStore::marker(&self.$field)))+
+            }
+        }
+    };
     ($ty:ident $(<$($g:ident),*>)? { $($field:ident),+ $(,)? }) => {
         impl $(<$($g: Clone + PartialEq + ::std::fmt::Debug),*>)? $crate::DotStore for $ty $(<$($g),*>)? {
             fn is_bottom(&self) -> bool {

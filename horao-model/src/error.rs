@@ -104,6 +104,24 @@ pub enum Error {
         /// What is left at that instant.
         available: u64,
     },
+    /// A machine without room for a volume's quota.
+    #[error("machine {machine} has {available} bytes free, the volume needs {needed}")]
+    NoRoom {
+        /// The machine.
+        machine: String,
+        /// The quota to place.
+        needed: u64,
+        /// Its reported capacity less what it has reserved.
+        available: u64,
+    },
+    /// No machine can hold a volume (horao-sched's reason).
+    #[error("volume {volume} cannot be placed: {reason}")]
+    NotPlaced {
+        /// The volume.
+        volume: String,
+        /// Why no machine can hold it.
+        reason: String,
+    },
     /// A stored snapshot written with a schema version this build cannot read.
     #[error("snapshot schema version {found} is not supported (this build reads {min} to {max})")]
     UnsupportedSchema {
@@ -123,8 +141,32 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// The field `field` (as `entity.field`) is not acceptable, for `reason`.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidField {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// No entity `kind id` exists.
+    pub fn not_found(kind: &'static str, id: impl ToString) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+
+    /// An entity `kind id` exists already.
+    pub fn already_exists(kind: &'static str, id: impl ToString) -> Self {
+        Error::AlreadyExists {
+            kind,
+            id: id.to_string(),
+        }
+    }
+
     /// The entity `kind id` cannot be removed or changed while `by` (as `kind id`) uses it.
-    pub(crate) fn in_use(kind: &'static str, id: impl ToString, by: impl ToString) -> Self {
+    pub fn in_use(kind: &'static str, id: impl ToString, by: impl ToString) -> Self {
         Error::InUse {
             kind,
             id: id.to_string(),

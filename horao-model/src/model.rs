@@ -7,17 +7,18 @@
 //! in each method of the `DotStore` implementation below.
 //!
 //! Besides the sub-documents, the model keeps a derived fit index (per capacity pool, a
-//! timeline of its reservations and maintenance) that fit queries build on first use and
-//! that each applied delta patches; it is never stored, compared or sent.
+//! timeline of its reservations and maintenance) in a [`horao_crdt::Derived`] slot: fit
+//! queries build it on first use and each applied delta patches it (after the sub-documents'
+//! own indexes are patched, which it reads); it is never stored, compared or sent.
 
 use crate::claims::Claims;
-use crate::claims::index::patch::Touched;
-use crate::claims::index::{FitCell, FitIndex};
+use crate::claims::index::FitIndex;
+use crate::environments::Environments;
 use crate::logical::Logical;
 use crate::physical::Physical;
-use horao_crdt::{CausalContext, Dot, DotStore, JoinMode};
+use crate::storage::Storage;
+use horao_crdt::{Derived, dot_store_struct};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
 /// The version of the stored shape of [`Model`], written and checked in each snapshot's
 /// header (see [`crate::snapshot`]).
@@ -33,69 +34,14 @@ pub struct Model {
     /// Reservations and maintenance windows.
     pub claims: Claims,
     /// Machines, volumes, images and instances.
-    pub storage: crate::lifecycle::Storage,
+    pub storage: Storage,
     /// Environments and resources.
-    pub environments: crate::environments::Environments,
+    pub environments: Environments,
     /// Per-pool timelines for fit queries, derived from the fields above.
     #[serde(skip)]
-    pub(crate) fit: FitCell,
+    pub(crate) fit: Derived<FitIndex>,
 }
-
-impl DotStore for Model {
-    fn is_bottom(&self) -> bool {
-        self.physical.is_bottom()
-            && self.logical.is_bottom()
-            && self.claims.is_bottom()
-            && self.storage.is_bottom()
-            && self.environments.is_bottom()
-    }
-
-    fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
-        self.physical.for_each_dot(f);
-        self.logical.for_each_dot(f);
-        self.claims.for_each_dot(f);
-        self.storage.for_each_dot(f);
-        self.environments.for_each_dot(f);
-    }
-
-    fn join(&mut self, other: Self, ours: &CausalContext, theirs: &CausalContext, mode: JoinMode) {
-        // A built fit index is patched for the keys an applied delta carries, recorded before
-        // the join; any other join drops it, and the next fit query rebuilds it.
-        let touched = (mode == JoinMode::Apply && self.fit.get().is_some())
-            .then(|| Touched::of(self, &other));
-        let index = self.fit.take();
-        self.physical.join(other.physical, ours, theirs, mode);
-        self.logical.join(other.logical, ours, theirs, mode);
-        self.claims.join(other.claims, ours, theirs, mode);
-        self.storage.join(other.storage, ours, theirs, mode);
-        self.environments
-            .join(other.environments, ours, theirs, mode);
-        if let (Some(touched), Some(mut ix)) = (touched, index)
-            && touched.apply(Arc::make_mut(&mut ix), self)
-        {
-            self.fit.put(ix);
-        }
-    }
-
-    fn validate(&self) -> horao_crdt::Result<()> {
-        self.physical.validate()?;
-        self.logical.validate()?;
-        self.claims.validate()?;
-        self.storage.validate()?;
-        self.environments.validate()
-    }
-
-    fn skeleton(&self) -> Self {
-        Model {
-            physical: self.physical.skeleton(),
-            logical: self.logical.skeleton(),
-            claims: self.claims.skeleton(),
-            storage: self.storage.skeleton(),
-            environments: self.environments.skeleton(),
-            fit: FitCell::default(),
-        }
-    }
-}
+dot_store_struct!(Model { physical, logical, claims, storage, environments } derived fit);
 
 impl Model {
     /// The fit index, built now if it is not yet.
@@ -110,13 +56,13 @@ impl Model {
         self.fit_index();
     }
 
-    /// True when the fit index, patched delta by delta, holds exactly what a rebuild from the
-    /// state would (true when it is not built; O(claims · log claims + devices); for tests and
-    /// consistency checks).
-    pub fn fit_index_is_consistent(&self) -> bool {
-        self.fit
-            .get()
-            .is_none_or(|ix| ix.same_entries(&FitIndex::build(self)))
+    /// True when every derived index (fit, physical, storage), patched delta by
+    /// delta, holds exactly what a rebuild from the state would (true for an index not
+    /// built; costs a rebuild; for tests and consistency checks).
+    pub fn indexes_are_consistent(&self) -> bool {
+        self.fit.is_consistent(self)
+            && self.physical.index_is_consistent()
+            && self.storage.index_is_consistent()
     }
 }
 
@@ -134,8 +80,9 @@ pub enum ResourceKind {
     Descriptive,
 }
 
-/// Every entity kind of this part of the model, for the API's routes and error messages.
+/// Every entity kind of the model, for the API's routes, the change feed and error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     /// A datacenter.
     Datacenter,
@@ -157,11 +104,23 @@ pub enum EntityKind {
     Reservation,
     /// A maintenance window.
     Maintenance,
+    /// A storage host.
+    Machine,
+    /// A volume.
+    Volume,
+    /// An image.
+    Image,
+    /// A compute instance.
+    Instance,
+    /// An environment.
+    Environment,
+    /// A resource of an environment.
+    Resource,
 }
 
 impl EntityKind {
     /// Every kind, in order.
-    pub const ALL: [EntityKind; 10] = [
+    pub const ALL: [EntityKind; 16] = [
         EntityKind::Datacenter,
         EntityKind::Row,
         EntityKind::Rack,
@@ -172,9 +131,15 @@ impl EntityKind {
         EntityKind::Profile,
         EntityKind::Reservation,
         EntityKind::Maintenance,
+        EntityKind::Machine,
+        EntityKind::Volume,
+        EntityKind::Image,
+        EntityKind::Instance,
+        EntityKind::Environment,
+        EntityKind::Resource,
     ];
 
-    /// Lower-case name, as in errors and API paths.
+    /// Lower-case name, as in errors, API paths and the change feed.
     pub fn name(self) -> &'static str {
         match self {
             EntityKind::Datacenter => "datacenter",
@@ -187,7 +152,18 @@ impl EntityKind {
             EntityKind::Profile => "profile",
             EntityKind::Reservation => "reservation",
             EntityKind::Maintenance => "maintenance",
+            EntityKind::Machine => "machine",
+            EntityKind::Volume => "volume",
+            EntityKind::Image => "image",
+            EntityKind::Instance => "instance",
+            EntityKind::Environment => "environment",
+            EntityKind::Resource => "resource",
         }
+    }
+
+    /// Parses a name as given by [`EntityKind::name`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
     }
 
     /// Static (hardware), dynamic (changes often) or descriptive.
@@ -198,10 +174,82 @@ impl EntityKind {
             | EntityKind::Rack
             | EntityKind::Device
             | EntityKind::Link => ResourceKind::Static,
-            EntityKind::Reservation | EntityKind::Maintenance => ResourceKind::Dynamic,
-            EntityKind::Infrastructure | EntityKind::Tenant | EntityKind::Profile => {
-                ResourceKind::Descriptive
-            }
+            EntityKind::Reservation
+            | EntityKind::Maintenance
+            | EntityKind::Machine
+            | EntityKind::Volume
+            | EntityKind::Image
+            | EntityKind::Instance => ResourceKind::Dynamic,
+            EntityKind::Infrastructure
+            | EntityKind::Tenant
+            | EntityKind::Profile
+            | EntityKind::Environment
+            | EntityKind::Resource => ResourceKind::Descriptive,
         }
+    }
+}
+
+impl std::fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One entity a delta changes: its kind and id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Touched {
+    /// The entity's kind.
+    pub kind: EntityKind,
+    /// Its id.
+    pub id: String,
+}
+
+impl Model {
+    /// Every entity `self` — a delta — changes: created, updated (including an agent's
+    /// report) or removed, as `(kind, id)`, sorted. The API and the change feed use it to say
+    /// what changed without diffing the model; whether the entity still exists is a lookup
+    /// in the state the delta was applied to. Cost proportional to the delta.
+    pub fn touched(&self) -> Vec<Touched> {
+        fn keys<'a, K: ToString + 'a>(
+            out: &mut Vec<Touched>,
+            kind: EntityKind,
+            ks: impl Iterator<Item = &'a K>,
+        ) {
+            out.extend(ks.map(|k| Touched {
+                kind,
+                id: k.to_string(),
+            }));
+        }
+        let mut out = Vec::new();
+        let (p, l, c, s, e) = (
+            &self.physical,
+            &self.logical,
+            &self.claims,
+            &self.storage,
+            &self.environments,
+        );
+        keys(&mut out, EntityKind::Datacenter, p.datacenters.raw_keys());
+        keys(&mut out, EntityKind::Row, p.rows.raw_keys());
+        keys(&mut out, EntityKind::Rack, p.racks.raw_keys());
+        keys(&mut out, EntityKind::Device, p.devices.raw_keys());
+        keys(&mut out, EntityKind::Link, p.links.raw_keys());
+        keys(
+            &mut out,
+            EntityKind::Infrastructure,
+            l.infrastructures.raw_keys(),
+        );
+        keys(&mut out, EntityKind::Tenant, l.tenants.raw_keys());
+        keys(&mut out, EntityKind::Profile, l.profiles.raw_keys());
+        keys(&mut out, EntityKind::Reservation, c.reservations.raw_keys());
+        keys(&mut out, EntityKind::Maintenance, c.maintenance.raw_keys());
+        keys(&mut out, EntityKind::Machine, s.machines.raw_keys());
+        keys(&mut out, EntityKind::Volume, s.volumes.raw_keys());
+        keys(&mut out, EntityKind::Image, s.images.raw_keys());
+        keys(&mut out, EntityKind::Instance, s.instances.raw_keys());
+        keys(&mut out, EntityKind::Environment, e.environments.raw_keys());
+        keys(&mut out, EntityKind::Resource, e.resources.raw_keys());
+        out.sort();
+        out.dedup();
+        out
     }
 }

@@ -29,10 +29,14 @@ use horao_crdt::wire::{self, Kind};
 /// changes, keep the old shape in a `vN` module with a migration, and re-bless the pinned
 /// vectors under `testdata/` (they fail on any change of the encoding). Written by
 /// [`SnapshotHeader::current`] and checked by [`SnapshotHeader::check`].
-pub const SCHEMA_VERSION: u16 = 1;
+///
+/// Version 2 gave volumes a unique name, their own labels, required labels (version 1's
+/// filters), an owning tenant and the agent's refusals; machines the device they run on.
+/// Version 1 was never written by a released server, so no migration reads it.
+pub const SCHEMA_VERSION: u16 = 2;
 
 /// The oldest schema version this build reads (migrating it to [`SCHEMA_VERSION`]).
-pub const MIN_SCHEMA_VERSION: u16 = 1;
+pub const MIN_SCHEMA_VERSION: u16 = 2;
 
 /// The header stored in front of every model snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use cap::Cap;
 use clap::Parser;
 use horao_bench::model_workload::{BuiltModel, ModelConfig, build_model};
-use horao_crdt::{Causal, DotStore};
+use horao_crdt::{Causal, DerivedIndex, DotStore};
 use horao_model::model::Model;
 use horao_model::physical::DeviceKind;
 use horao_model::snapshot::{decode_snapshot, encode_snapshot};
@@ -146,17 +146,28 @@ fn breakdown(built: &BuiltModel) {
             println!("  {name:<28} {:>10}", mib(bytes));
         }
     }
-    let tables_sum = heap_of(&p.datacenters)
-        + heap_of(&p.rows)
-        + heap_of(&p.racks)
-        + heap_of(&p.devices)
-        + heap_of(&p.links);
+    let built_size = |f: &dyn Fn() -> Box<dyn std::any::Any>| {
+        let before = ALLOC.allocated();
+        let ix = f();
+        let bytes = ALLOC.allocated().saturating_sub(before);
+        drop(ix);
+        bytes
+    };
+    let physical_ix =
+        built_size(&|| Box::new(<horao_model::physical::Index as DerivedIndex<_>>::build(p)));
+    let storage_ix = built_size(&|| {
+        Box::new(<horao_model::storage::StorageIndex as DerivedIndex<_>>::build(&m.storage))
+    });
     println!(
-        "  {:<28} {:>10}  (physical minus its tables)",
+        "  {:<28} {:>10}  (children by parent, links by port; built on first use)",
         "derived physical index",
-        mib(heap_of(p).saturating_sub(tables_sum))
+        mib(physical_ix)
     );
-
+    println!(
+        "  {:<28} {:>10}  (volumes by name and by machine; built on first use)",
+        "derived storage index",
+        mib(storage_ix)
+    );
     println!();
     println!("One entity (inline size in its B-tree node + heap of key and value; dots):");
     let one_device = |kind: DeviceKind| {

@@ -16,7 +16,7 @@ use horao_model::logical::{
 };
 use horao_model::model::Model;
 use horao_model::physical::{DatacenterId, DeviceId, DeviceKind, DiskClass};
-use horao_model::{Error, Result};
+use horao_model::{Actor, Error, Result};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -196,17 +196,18 @@ pub fn build_claims(cfg: &ClaimsConfig) -> Result<BuiltClaims> {
         .map(|(d, _)| d)
         .collect();
 
+    let by = Actor::User;
     let infra = InfraId::new("prod-eu")?;
     let ts = clock.tick();
     r.try_mutate(|m, tx| {
         let info = InfraInfo {
             name: "Production EU".into(),
         };
-        m.create_infrastructure(&infra, info, ts, tx)
+        m.create_infrastructure(&by, &infra, info, ts, tx)
     })?;
     let dcs: Vec<DatacenterId> = r.state().physical.datacenters.keys().cloned().collect();
     for dc in &dcs {
-        r.try_mutate(|m, tx| m.set_member(&infra, dc, Membership::Active, tx))?;
+        r.try_mutate(|m, tx| m.set_member(&by, &infra, dc, Membership::Active, tx))?;
     }
 
     let mut tenants = Vec::with_capacity(cfg.tenants);
@@ -223,15 +224,15 @@ pub fn build_claims(cfg: &ClaimsConfig) -> Result<BuiltClaims> {
             owner: format!("ops@{name}.example"),
         };
         let ts = clock.tick();
-        r.try_mutate(|m, tx| m.create_tenant(&id, info, ts, tx))?;
+        r.try_mutate(|m, tx| m.create_tenant(&by, &id, info, ts, tx))?;
         if i < 3 {
-            let dc = dcs[i % dcs.len()].clone();
-            r.try_mutate(|m, tx| m.set_constraint(&id, Constraint::OnlyDatacenter(dc), true, tx))?;
+            let dc = Constraint::OnlyDatacenter(dcs[i % dcs.len()].clone());
+            r.try_mutate(|m, tx| m.set_constraint(&by, &id, dc, true, tx))?;
         }
         if i == 0 || (3..6).contains(&i) {
             for (d, q) in [(Dimension::Cores, 12_000), (Dimension::Accelerators, 96)] {
                 let ts = clock.tick();
-                r.try_mutate(|m, tx| m.set_quota(&id, d, Some(q), ts, tx))?;
+                r.try_mutate(|m, tx| m.set_quota(&by, &id, d, Some(q), ts, tx))?;
             }
         }
         tenants.push(id);
@@ -246,7 +247,7 @@ pub fn build_claims(cfg: &ClaimsConfig) -> Result<BuiltClaims> {
                 demand,
             };
             let ts = clock.tick();
-            r.try_mutate(|m, tx| m.create_profile(&id, spec, ts, tx))?;
+            r.try_mutate(|m, tx| m.create_profile(&by, &id, spec, ts, tx))?;
             Ok((id, max_count))
         })
         .collect::<Result<_>>()?;
@@ -268,7 +269,7 @@ pub fn build_claims(cfg: &ClaimsConfig) -> Result<BuiltClaims> {
         };
         let id = ClaimId::new(format!("mw-{:05}", i + 1))?;
         let ts = clock.tick();
-        r.try_mutate(|m, tx| m.create_maintenance(&id, spec, ts, tx))?;
+        r.try_mutate(|m, tx| m.create_maintenance(&by, &id, spec, ts, tx))?;
     }
 
     let durations = [
@@ -294,7 +295,7 @@ pub fn build_claims(cfg: &ClaimsConfig) -> Result<BuiltClaims> {
         };
         let id = ClaimId::new(format!("rsv-{:05}", made + 1))?;
         let ts = clock.tick();
-        match r.try_mutate(|m, tx| m.create_reservation(&id, spec, ts, tx)) {
+        match r.try_mutate(|m, tx| m.create_reservation(&by, &id, spec, ts, tx)) {
             Ok(_) => made += 1,
             Err(Error::DoesNotFit { .. }) if refused < 4 * cfg.reservations => refused += 1,
             Err(e) => return Err(e),
@@ -304,10 +305,7 @@ pub fn build_claims(cfg: &ClaimsConfig) -> Result<BuiltClaims> {
     let first = tenants
         .first()
         .cloned()
-        .ok_or_else(|| Error::InvalidField {
-            field: "workload.tenants".into(),
-            reason: "at least one tenant is needed".into(),
-        })?;
+        .ok_or_else(|| Error::invalid("workload.tenants", "at least one tenant is needed"))?;
     let last = tenants.last().cloned().unwrap_or_else(|| first.clone());
     let mid = cfg.horizon / 2;
     let probe = ReservationSpec {

@@ -25,6 +25,12 @@ impl<V: Clone + PartialEq + Debug> MvReg<V> {
         Self(DotFun::single(tx.dot(), value))
     }
 
+    /// Delta clearing the register (no value until the next write).
+    pub fn clear(&self, tx: &mut Tx) -> Self {
+        tx.kill(&self.0);
+        Self::default()
+    }
+
     /// The concurrent values, in dot order.
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.0.entries().iter().map(|(_, v)| v)

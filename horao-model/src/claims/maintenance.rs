@@ -3,10 +3,11 @@
 
 use super::fit::FitContext;
 use super::{ClaimId, Claims, Window};
+use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::physical::datacenter::not_found;
-use crate::physical::{DeviceId, check_name};
+use crate::physical::DeviceId;
+use crate::validate::check_name;
 use horao_crdt::{LwwReg, OrMap, Timestamp, Tx, dot_store_struct};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -45,11 +46,13 @@ impl Model {
     /// reservations throughout the window with the devices down.
     pub fn create_maintenance(
         &self,
+        by: &Actor,
         id: &ClaimId,
         spec: MaintenanceSpec,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(ClaimId::KIND, id.as_str(), ClaimId::KIND)?;
         spec.window.validate("maintenance.window")?;
         check_name("maintenance.reason", &spec.reason)?;
         if spec.devices.is_empty() || spec.devices.len() > MAX_DEVICES {
@@ -63,7 +66,7 @@ impl Model {
             .iter()
             .find(|d| !self.physical.devices.contains_key(d))
         {
-            return Err(not_found(DeviceId::KIND, d));
+            return Err(Error::not_found(DeviceId::KIND, d));
         }
         if self.claims.exists(id) {
             return Err(Error::AlreadyExists {
@@ -84,10 +87,36 @@ impl Model {
     }
 
     /// Delta deleting maintenance window `id` (its devices are back for that window).
-    pub fn delete_maintenance(&self, id: &ClaimId, tx: &mut Tx) -> Result<Model> {
+    pub fn delete_maintenance(&self, by: &Actor, id: &ClaimId, tx: &mut Tx) -> Result<Model> {
+        by.require_operator(ClaimId::KIND, id.as_str(), ClaimId::KIND)?;
         if !self.claims.maintenance.contains_key(id) {
-            return Err(not_found("maintenance", id));
+            return Err(Error::not_found("maintenance", id));
         }
         Ok(maintenance(self.claims.maintenance.remove(id, tx)))
+    }
+
+    /// The reservations a maintenance window of `spec` would affect, with their tenants:
+    /// those whose window overlaps it in an infrastructure holding one of its devices (the
+    /// capacity they were promised shrinks while it lasts). Sorted by reservation id.
+    pub fn maintenance_impact(
+        &self,
+        spec: &MaintenanceSpec,
+    ) -> Vec<(ClaimId, crate::ids::TenantId)> {
+        let dcs: std::collections::BTreeSet<&crate::ids::DatacenterId> = spec
+            .devices
+            .iter()
+            .filter_map(|d| self.physical.device_datacenter(d))
+            .collect();
+        self.claims
+            .reservation_specs()
+            .filter(|(_, r)| r.window.overlaps(&spec.window))
+            .filter(|(_, r)| {
+                self.logical
+                    .infrastructures
+                    .get(&r.infrastructure)
+                    .is_some_and(|i| i.active_members().iter().any(|d| dcs.contains(d)))
+            })
+            .map(|(id, r)| (id.clone(), r.tenant.clone()))
+            .collect()
     }
 }

@@ -2,6 +2,7 @@
 //! maintenance windows (devices × window), admitted only when they fit, via horao-sched's
 //! timeline.
 
+pub mod conflicts;
 pub mod fit;
 pub(crate) mod index;
 pub mod maintenance;
@@ -10,6 +11,7 @@ pub mod report;
 pub mod reservation;
 mod windows;
 
+pub use conflicts::ClaimConflict;
 pub use fit::{FitContext, Pool, PoolClaims};
 pub use maintenance::{Maintenance, MaintenanceSpec};
 pub use report::Overcommit;
@@ -17,15 +19,10 @@ pub use reservation::{Reservation, ReservationRequest, ReservationSpec};
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::physical::ids::entity_id;
 use horao_crdt::{OrMap, dot_store_struct};
 use serde::{Deserialize, Serialize};
 
-entity_id!(
-    /// Identifies a claim (a reservation or a maintenance window; they share one id space).
-    ClaimId,
-    "claim"
-);
+pub use crate::ids::ClaimId;
 
 /// A half-open window of time `[start, end)`, in the caller's unit (seconds, say). Time is
 /// always a parameter; the model never reads a clock.

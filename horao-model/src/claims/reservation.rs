@@ -2,10 +2,10 @@
 
 use super::fit::FitContext;
 use super::{ClaimId, Claims, Window};
+use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::logical::{InfraId, ProfileId, TenantId};
 use crate::model::Model;
-use crate::physical::datacenter::not_found;
 use crate::physical::single;
 use horao_crdt::{LwwReg, OrMap, Timestamp, Tx, dot_store_struct};
 use serde::{Deserialize, Serialize};
@@ -75,13 +75,13 @@ fn check_count(count: u32) -> Result<()> {
 impl Model {
     fn check_refs(&self, infra: &InfraId, tenant: &TenantId, profile: &ProfileId) -> Result<()> {
         if !self.logical.infrastructures.contains_key(infra) {
-            return Err(not_found(InfraId::KIND, infra));
+            return Err(Error::not_found(InfraId::KIND, infra));
         }
         if !self.logical.tenants.contains_key(tenant) {
-            return Err(not_found(TenantId::KIND, tenant));
+            return Err(Error::not_found(TenantId::KIND, tenant));
         }
         if !self.logical.profiles.contains_key(profile) {
-            return Err(not_found(ProfileId::KIND, profile));
+            return Err(Error::not_found(ProfileId::KIND, profile));
         }
         Ok(())
     }
@@ -96,11 +96,18 @@ impl Model {
     /// tenant's constrained share and quota at every instant of its window.
     pub fn create_reservation(
         &self,
+        by: &Actor,
         id: &ClaimId,
         spec: ReservationSpec,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_owner(
+            Some(&spec.tenant),
+            ClaimId::KIND,
+            id.as_str(),
+            "reservation",
+        )?;
         self.validate_reservation(&spec)?;
         if self.claims.exists(id) {
             return Err(Error::AlreadyExists {
@@ -122,17 +129,27 @@ impl Model {
     /// one taken out.
     pub fn update_reservation(
         &self,
+        by: &Actor,
         id: &ClaimId,
         spec: ReservationSpec,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
-        self.validate_reservation(&spec)?;
         let r = self
             .claims
             .reservations
             .get(id)
-            .ok_or_else(|| not_found("reservation", id))?;
+            .ok_or_else(|| Error::not_found("reservation", id))?;
+        // A tenant may change only its own reservation, and not give it to another tenant.
+        let owner = r.spec.get().map(|s| &s.tenant);
+        by.require_owner(owner, ClaimId::KIND, id.as_str(), "reservation")?;
+        by.require_owner(
+            Some(&spec.tenant),
+            ClaimId::KIND,
+            id.as_str(),
+            "reservation",
+        )?;
+        self.validate_reservation(&spec)?;
         FitContext::new(self).check_reservation(Some(id), &spec)?;
         let delta = Reservation {
             spec: r.spec.write(spec, ts, tx),
@@ -141,10 +158,14 @@ impl Model {
     }
 
     /// Delta deleting reservation `id`.
-    pub fn delete_reservation(&self, id: &ClaimId, tx: &mut Tx) -> Result<Model> {
-        if !self.claims.reservations.contains_key(id) {
-            return Err(not_found("reservation", id));
-        }
+    pub fn delete_reservation(&self, by: &Actor, id: &ClaimId, tx: &mut Tx) -> Result<Model> {
+        let r = self
+            .claims
+            .reservations
+            .get(id)
+            .ok_or_else(|| Error::not_found("reservation", id))?;
+        let owner = r.spec.get().map(|s| &s.tenant);
+        by.require_owner(owner, ClaimId::KIND, id.as_str(), "reservation")?;
         Ok(reservations(self.claims.reservations.remove(id, tx)))
     }
 

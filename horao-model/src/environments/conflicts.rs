@@ -4,10 +4,11 @@
 
 use super::Environments;
 use super::types::{Dependency, EnvironmentId, ResourceId};
-use serde::{Deserialize, Serialize};
+use crate::conflict::Incomplete;
+use serde::Serialize;
 
 /// One broken invariant.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum EnvironmentConflict {
     /// Dependencies added concurrently closed a cycle: the path starts and ends with the
     /// cycle's smallest resource id.
@@ -30,12 +31,7 @@ pub enum EnvironmentConflict {
         resource: ResourceId,
     },
     /// An edit concurrent with a deletion left an entry without its name.
-    Fragment {
-        /// `environment` or `resource`.
-        kind: String,
-        /// Its id.
-        id: String,
-    },
+    Incomplete(Incomplete),
 }
 
 impl std::fmt::Display for EnvironmentConflict {
@@ -59,9 +55,7 @@ impl std::fmt::Display for EnvironmentConflict {
                 f,
                 "environment {environment}: resource {resource} no longer exists"
             ),
-            Self::Fragment { kind, id } => {
-                write!(f, "{kind} {id}: incomplete, edited while it was removed")
-            }
+            Self::Incomplete(i) => i.fmt(f),
         }
     }
 }
@@ -105,10 +99,11 @@ impl Environments {
                     .filter(|(_, r)| r.described().is_none())
                     .map(|(id, _)| ("resource", id.to_string())),
             );
-        out.extend(fragments.map(|(kind, id)| EnvironmentConflict::Fragment {
-            kind: kind.to_string(),
-            id,
-        }));
+        out.extend(
+            fragments.map(|(kind, id)| {
+                EnvironmentConflict::Incomplete(Incomplete::new(kind, &id, "name"))
+            }),
+        );
         out.sort();
         out
     }

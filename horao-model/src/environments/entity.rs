@@ -1,6 +1,7 @@
 //! The stored shapes of an environment and a resource, and their read accessors.
 
 use super::types::{Dependency, Described, EnvironmentStatus, ResourceId, Tag};
+use crate::ids::TenantId;
 use horao_crdt::{LwwReg, OrSet, dot_store_struct};
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,7 @@ pub struct Environment {
     pub(crate) entry_points: OrSet<String>,
     pub(crate) status_endpoints: OrSet<String>,
     pub(crate) resources: OrSet<ResourceId>,
+    pub(crate) tenant: LwwReg<TenantId>,
 }
 
 dot_store_struct!(Environment {
@@ -21,7 +23,8 @@ dot_store_struct!(Environment {
     tags,
     entry_points,
     status_endpoints,
-    resources
+    resources,
+    tenant
 });
 
 impl Environment {
@@ -53,6 +56,11 @@ impl Environment {
         self.status_endpoints.iter()
     }
 
+    /// The tenant that owns it.
+    pub fn tenant(&self) -> Option<&TenantId> {
+        self.tenant.get()
+    }
+
     /// Member resources, sorted.
     pub fn resources(&self) -> impl Iterator<Item = &ResourceId> {
         self.resources.iter()
@@ -66,13 +74,15 @@ pub struct Resource {
     pub(crate) tags: OrSet<Tag>,
     pub(crate) status_endpoints: OrSet<String>,
     pub(crate) dependencies: OrSet<Dependency>,
+    pub(crate) tenant: LwwReg<TenantId>,
 }
 
 dot_store_struct!(Resource {
     described,
     tags,
     status_endpoints,
-    dependencies
+    dependencies,
+    tenant
 });
 
 impl Resource {
@@ -89,6 +99,11 @@ impl Resource {
     /// Status endpoints, sorted.
     pub fn status_endpoints(&self) -> impl Iterator<Item = &String> {
         self.status_endpoints.iter()
+    }
+
+    /// The tenant that owns it.
+    pub fn tenant(&self) -> Option<&TenantId> {
+        self.tenant.get()
     }
 
     /// Direct dependencies, sorted (resources before external ids).

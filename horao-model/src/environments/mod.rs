@@ -11,19 +11,22 @@
 //!
 //! ```
 //! use horao_crdt::{Replica, ReplicaId, Timestamp};
-//! use horao_model::environments::{Environments, ResourceId, ResourceInput, Dependency};
+//! use horao_model::environments::{ResourceId, ResourceInput, Dependency};
+//! use horao_model::{Actor, model::Model};
 //!
-//! let mut r: Replica<Environments> = Replica::new(ReplicaId(1));
+//! let mut r: Replica<Model> = Replica::new(ReplicaId(1));
 //! let ts = Timestamp::new(1, 0).unwrap();
 //! let (db, web) = (ResourceId::new("db").unwrap(), ResourceId::new("web").unwrap());
+//! let by = Actor::User;
 //! for id in [&db, &web] {
 //!     let input = ResourceInput { name: Some(id.to_string()), ..Default::default() };
-//!     r.try_mutate(|s, tx| s.create_resource(id, input, ts, tx)).unwrap();
+//!     r.try_mutate(|m, tx| m.create_resource(&by, id, input, ts, tx)).unwrap();
 //! }
-//! r.try_mutate(|s, tx| s.add_dependency(&web, Dependency::Resource(db.clone()), tx)).unwrap();
-//! let err = r.try_mutate(|s, tx| s.add_dependency(&db, Dependency::Resource(web.clone()), tx));
+//! r.try_mutate(|m, tx| m.add_dependency(&by, &web, Dependency::Resource(db.clone()), tx)).unwrap();
+//! let err = r.try_mutate(|m, tx| m.add_dependency(&by, &db, Dependency::Resource(web.clone()), tx));
 //! assert_eq!(err.unwrap_err().to_string(), "dependency cycle: db -> web -> db");
-//! assert_eq!(r.state().dependents(&Dependency::Resource(db)), vec![web]);
+//! let envs = &r.state().environments;
+//! assert_eq!(envs.dependents(&Dependency::Resource(db)), vec![web]);
 //! ```
 
 mod conflicts;
@@ -36,8 +39,7 @@ pub use conflicts::EnvironmentConflict;
 pub use entity::{Environment, Resource};
 pub use types::{
     Dependency, Described, EnvironmentId, EnvironmentInput, EnvironmentStatus, MAX_DESCRIPTION_LEN,
-    MAX_ENDPOINT_LEN, MAX_TAG_LEN, ResourceId, ResourceInput, Tag, validate_description,
-    validate_endpoint,
+    MAX_ENDPOINT_LEN, MAX_TAG_LEN, ResourceId, ResourceInput, Tag,
 };
 
 use horao_crdt::{OrMap, dot_store_struct};
@@ -67,6 +69,16 @@ impl Environments {
     /// The resource `id`, if it exists.
     pub fn resource(&self, id: &ResourceId) -> Option<&Resource> {
         self.resources.get(id).filter(|r| r.described().is_some())
+    }
+
+    /// The environments table, fragments included (for listings that page by key).
+    pub fn environments_table(&self) -> &OrMap<EnvironmentId, Environment> {
+        &self.environments
+    }
+
+    /// The resources table, fragments included.
+    pub fn resources_table(&self) -> &OrMap<ResourceId, Resource> {
+        &self.resources
     }
 
     /// Every environment, in id order.

@@ -1,43 +1,50 @@
 //! Environment and resource values: identifiers, tags, endpoints, dependencies, the
 //! environment lifecycle table, and the inputs of create and update calls.
 
+use crate::error::Error;
 use crate::error::Result;
-use crate::lifecycle::{StateMachine, id_type, invalid};
+use crate::storage::StateMachine;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-id_type!(
-    /// Identifier of an environment.
-    EnvironmentId,
-    "environment.id"
-);
-id_type!(
-    /// Identifier of a resource.
-    ResourceId,
-    "resource.id"
-);
+use crate::ids::TenantId;
+pub use crate::ids::{EnvironmentId, ResourceId};
 
 /// Longest accepted tag, in bytes.
 pub const MAX_TAG_LEN: usize = 64;
-/// Longest accepted endpoint or external id, in bytes.
-pub const MAX_ENDPOINT_LEN: usize = 2048;
-/// Longest accepted description, in bytes.
-pub const MAX_DESCRIPTION_LEN: usize = 4096;
+pub use crate::validate::{MAX_DESCRIPTION_LEN, MAX_ENDPOINT_LEN};
 
 /// A tag: 1 to [`MAX_TAG_LEN`] bytes without whitespace or control characters, stored
 /// lower-case so `Prod` and `prod` are one tag.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Tag(String);
+
+impl<'de> Deserialize<'de> for Tag {
+    /// A decoded tag passes the same rule, and must already be lower-case.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let t = Tag::new(&s).map_err(serde::de::Error::custom)?;
+        if t.0 != s {
+            return Err(serde::de::Error::custom(format!(
+                "tag {s:?} is not lower-case"
+            )));
+        }
+        Ok(t)
+    }
+}
 
 impl Tag {
     /// Validates and normalizes a tag.
     pub fn new(s: &str) -> Result<Self> {
         if s.is_empty() || s.len() > MAX_TAG_LEN {
-            return Err(invalid("tag", format!("must be 1 to {MAX_TAG_LEN} bytes")));
+            return Err(Error::invalid(
+                "tag",
+                format!("must be 1 to {MAX_TAG_LEN} bytes"),
+            ));
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(invalid("tag", "must not contain whitespace"));
+            return Err(Error::invalid("tag", "must not contain whitespace"));
         }
         Ok(Self(s.to_lowercase()))
     }
@@ -52,35 +59,6 @@ impl fmt::Display for Tag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// Checks an endpoint (URL or `host:port`): 1 to [`MAX_ENDPOINT_LEN`] bytes, no whitespace.
-pub fn validate_endpoint(field: &str, s: &str) -> Result<()> {
-    if s.is_empty() || s.len() > MAX_ENDPOINT_LEN {
-        return Err(invalid(
-            field,
-            format!("must be 1 to {MAX_ENDPOINT_LEN} bytes"),
-        ));
-    }
-    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(invalid(field, "must not contain whitespace"));
-    }
-    Ok(())
-}
-
-/// Checks a description: at most [`MAX_DESCRIPTION_LEN`] bytes, no control characters but
-/// newlines and tabs.
-pub fn validate_description(field: &str, s: &str) -> Result<()> {
-    if s.len() > MAX_DESCRIPTION_LEN {
-        return Err(invalid(
-            field,
-            format!("longer than {MAX_DESCRIPTION_LEN} bytes"),
-        ));
-    }
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(invalid(field, "contains control characters"));
-    }
-    Ok(())
 }
 
 /// What a resource depends on: another resource of the model, or something outside it
@@ -115,15 +93,15 @@ pub struct Described {
 /// Lifecycle of an environment.
 ///
 /// ```text
-/// deploying           → deployed-validating
-/// deployed-validating → deployed-ok | deployed-failed
-/// deployed-ok         → destroying
-/// deployed-failed     → destroying
+/// deploying           → deployed_validating
+/// deployed_validating → deployed_ok | deployed_failed
+/// deployed_ok         → destroying
+/// deployed_failed     → destroying
 /// destroying          → destroyed
 /// destroyed           → (none)
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum EnvironmentStatus {
     /// Being deployed.
     Deploying,
@@ -161,9 +139,9 @@ impl StateMachine for EnvironmentStatus {
     fn name(self) -> &'static str {
         match self {
             Self::Deploying => "deploying",
-            Self::DeployedValidating => "deployed-validating",
-            Self::DeployedOk => "deployed-ok",
-            Self::DeployedFailed => "deployed-failed",
+            Self::DeployedValidating => "deployed_validating",
+            Self::DeployedOk => "deployed_ok",
+            Self::DeployedFailed => "deployed_failed",
             Self::Destroying => "destroying",
             Self::Destroyed => "destroyed",
         }
@@ -190,6 +168,8 @@ pub struct EnvironmentInput {
     pub entry_points: Option<Vec<String>>,
     /// Status endpoints (URLs reporting health).
     pub status_endpoints: Option<Vec<String>>,
+    /// The tenant that owns it (set on create; it may then manage it itself).
+    pub tenant: Option<TenantId>,
 }
 
 /// The fields of a resource, for create and update (as [`EnvironmentInput`]).
@@ -203,4 +183,6 @@ pub struct ResourceInput {
     pub tags: Option<Vec<String>>,
     /// Status endpoints.
     pub status_endpoints: Option<Vec<String>>,
+    /// The tenant that owns it (set on create).
+    pub tenant: Option<TenantId>,
 }

@@ -2,6 +2,7 @@
 //! (datacenters, labels, a tenant's constraints).
 
 use super::tenant::Constraint;
+use crate::label::Label;
 use crate::model::Model;
 use crate::physical::{DatacenterId, DeviceId, DiskClass, Hardware, Physical, RackId};
 use serde::{Deserialize, Serialize};
@@ -165,12 +166,20 @@ pub struct Scope {
     /// Only devices in these datacenters (all when `None`).
     pub datacenters: Option<BTreeSet<DatacenterId>>,
     /// Only devices carrying every one of these labels.
-    pub labels: BTreeSet<String>,
+    pub labels: BTreeSet<Label>,
     /// Only disk classes in this set (all when `None`).
     pub disk_classes: Option<BTreeSet<DiskClass>>,
 }
 
 impl Scope {
+    /// True when the labels `carried` meet every label the scope requires.
+    pub fn labels_met_by<'a>(&self, carried: impl IntoIterator<Item = &'a Label>) -> bool {
+        if self.labels.is_empty() {
+            return true;
+        }
+        crate::label::first_unmet(&self.labels, carried).is_none()
+    }
+
     /// Narrows the scope by a tenant's constraints: datacenter and disk-class constraints are
     /// each a union of what they allow; label constraints all apply.
     pub fn constrained(mut self, constraints: &[Constraint]) -> Scope {
@@ -347,7 +356,7 @@ impl CapacityIndex {
             && (scope.labels.is_empty()
                 || p.devices
                     .get(dev)
-                    .is_some_and(|d| scope.labels.iter().all(|l| d.labels.contains(l))))
+                    .is_some_and(|d| scope.labels_met_by(d.labels.iter())))
     }
 
     /// The total capacity of the devices in `scope`, summed exactly (before the scope's disk

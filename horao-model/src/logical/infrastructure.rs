@@ -6,10 +6,11 @@
 
 use super::capacity::{Capacity, Scope};
 use super::{InfraId, Logical};
+use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::physical::datacenter::not_found;
-use crate::physical::{DatacenterId, check_name, single};
+use crate::physical::{DatacenterId, single};
+use crate::validate::check_name;
 use horao_crdt::{LwwReg, MvReg, OrMap, Timestamp, Tx, dot_store_struct};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -23,6 +24,7 @@ pub struct InfraInfo {
 
 /// The role a datacenter plays in an infrastructure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Membership {
     /// Serves claims.
     Active,
@@ -68,17 +70,19 @@ impl Model {
         self.logical
             .infrastructures
             .get(id)
-            .ok_or_else(|| not_found(InfraId::KIND, id))
+            .ok_or_else(|| Error::not_found(InfraId::KIND, id))
     }
 
     /// Delta creating infrastructure `id` (with no datacenters yet).
     pub fn create_infrastructure(
         &self,
+        by: &Actor,
         id: &InfraId,
         info: InfraInfo,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(InfraId::KIND, id.as_str(), InfraId::KIND)?;
         check_name("infrastructure.name", &info.name)?;
         if self.logical.infrastructures.contains_key(id) {
             return Err(Error::AlreadyExists {
@@ -99,11 +103,13 @@ impl Model {
     /// Delta renaming infrastructure `id`.
     pub fn update_infrastructure(
         &self,
+        by: &Actor,
         id: &InfraId,
         info: InfraInfo,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(InfraId::KIND, id.as_str(), InfraId::KIND)?;
         check_name("infrastructure.name", &info.name)?;
         let i = self.infrastructure(id)?;
         let delta = Infrastructure {
@@ -116,14 +122,16 @@ impl Model {
     /// Delta adding datacenter `dc` to infrastructure `id` with `role` (or changing its role).
     pub fn set_member(
         &self,
+        by: &Actor,
         id: &InfraId,
         dc: &DatacenterId,
         role: Membership,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(InfraId::KIND, id.as_str(), InfraId::KIND)?;
         let i = self.infrastructure(id)?;
         if !self.physical.datacenters.contains_key(dc) {
-            return Err(not_found(DatacenterId::KIND, dc));
+            return Err(Error::not_found(DatacenterId::KIND, dc));
         }
         let delta = Infrastructure {
             datacenters: i
@@ -135,10 +143,17 @@ impl Model {
     }
 
     /// Delta removing datacenter `dc` from infrastructure `id`.
-    pub fn remove_member(&self, id: &InfraId, dc: &DatacenterId, tx: &mut Tx) -> Result<Model> {
+    pub fn remove_member(
+        &self,
+        by: &Actor,
+        id: &InfraId,
+        dc: &DatacenterId,
+        tx: &mut Tx,
+    ) -> Result<Model> {
+        by.require_operator(InfraId::KIND, id.as_str(), InfraId::KIND)?;
         let i = self.infrastructure(id)?;
         if !i.datacenters.contains_key(dc) {
-            return Err(not_found(DatacenterId::KIND, dc));
+            return Err(Error::not_found(DatacenterId::KIND, dc));
         }
         let delta = Infrastructure {
             datacenters: i.datacenters.remove(dc, tx),
@@ -148,7 +163,8 @@ impl Model {
     }
 
     /// Delta deleting infrastructure `id`; refused while a reservation targets it.
-    pub fn delete_infrastructure(&self, id: &InfraId, tx: &mut Tx) -> Result<Model> {
+    pub fn delete_infrastructure(&self, by: &Actor, id: &InfraId, tx: &mut Tx) -> Result<Model> {
+        by.require_operator(InfraId::KIND, id.as_str(), InfraId::KIND)?;
         self.infrastructure(id)?;
         if let Some((claim, _)) = self
             .claims

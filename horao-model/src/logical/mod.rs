@@ -2,13 +2,14 @@
 //! constraints, resource profiles, and capacity aggregated by dimension over any subset.
 
 pub mod capacity;
-pub mod ids;
+pub mod conflicts;
 pub mod infrastructure;
 pub mod profile;
 pub mod tenant;
 
+pub use crate::ids::{InfraId, ProfileId, TenantId};
 pub use capacity::{Capacity, CapacityIndex, DIMENSIONS, Dimension, ExactSum, Scope};
-pub use ids::{InfraId, ProfileId, TenantId};
+pub use conflicts::LogicalConflict;
 pub use infrastructure::{InfraInfo, Infrastructure, Membership};
 pub use profile::{Profile, ProfileSpec};
 pub use tenant::{Constraint, Tenant, TenantInfo};

@@ -3,10 +3,11 @@
 
 use super::capacity::Capacity;
 use super::{Logical, ProfileId};
+use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::physical::datacenter::not_found;
-use crate::physical::{check_name, single};
+use crate::physical::single;
+use crate::validate::check_name;
 use horao_crdt::{LwwReg, OrMap, Timestamp, Tx, dot_store_struct};
 use serde::{Deserialize, Serialize};
 
@@ -51,11 +52,13 @@ impl Model {
     /// Delta creating profile `id`.
     pub fn create_profile(
         &self,
+        by: &Actor,
         id: &ProfileId,
         spec: ProfileSpec,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(ProfileId::KIND, id.as_str(), ProfileId::KIND)?;
         spec.validate()?;
         if self.logical.profiles.contains_key(id) {
             return Err(Error::AlreadyExists {
@@ -76,17 +79,19 @@ impl Model {
     /// then count with the new demand; a growth that no longer fits shows as a conflict.
     pub fn update_profile(
         &self,
+        by: &Actor,
         id: &ProfileId,
         spec: ProfileSpec,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(ProfileId::KIND, id.as_str(), ProfileId::KIND)?;
         spec.validate()?;
         let p = self
             .logical
             .profiles
             .get(id)
-            .ok_or_else(|| not_found(ProfileId::KIND, id))?;
+            .ok_or_else(|| Error::not_found(ProfileId::KIND, id))?;
         let delta = Profile {
             spec: p.spec.write(spec, ts, tx),
         };
@@ -94,9 +99,10 @@ impl Model {
     }
 
     /// Delta deleting profile `id`; refused while a reservation uses it.
-    pub fn delete_profile(&self, id: &ProfileId, tx: &mut Tx) -> Result<Model> {
+    pub fn delete_profile(&self, by: &Actor, id: &ProfileId, tx: &mut Tx) -> Result<Model> {
+        by.require_operator(ProfileId::KIND, id.as_str(), ProfileId::KIND)?;
         if !self.logical.profiles.contains_key(id) {
-            return Err(not_found(ProfileId::KIND, id));
+            return Err(Error::not_found(ProfileId::KIND, id));
         }
         if let Some((claim, _)) = self
             .claims

@@ -2,10 +2,12 @@
 
 use super::capacity::{Capacity, Dimension, Scope};
 use super::{Logical, TenantId};
+use crate::actor::Actor;
 use crate::error::{Error, Result};
+use crate::label::Label;
 use crate::model::Model;
-use crate::physical::datacenter::not_found;
-use crate::physical::{DatacenterId, DiskClass, check_label, check_name, single};
+use crate::physical::{DatacenterId, DiskClass, single};
+use crate::validate::{check_name, check_word};
 use horao_crdt::{LwwReg, OrMap, OrSet, Timestamp, Tx, dot_store_struct};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -29,7 +31,7 @@ pub enum Constraint {
     /// Only disks of this class.
     OnlyDiskClass(DiskClass),
     /// Only devices carrying this label.
-    RequireLabel(String),
+    RequireLabel(Label),
 }
 
 impl fmt::Display for Constraint {
@@ -103,19 +105,21 @@ impl Model {
         self.logical
             .tenants
             .get(id)
-            .ok_or_else(|| not_found(TenantId::KIND, id))
+            .ok_or_else(|| Error::not_found(TenantId::KIND, id))
     }
 
     /// Delta creating tenant `id`.
     pub fn create_tenant(
         &self,
+        by: &Actor,
         id: &TenantId,
         info: TenantInfo,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(TenantId::KIND, id.as_str(), TenantId::KIND)?;
         check_name("tenant.name", &info.name)?;
-        check_label("tenant.owner", &info.owner)?;
+        check_word("tenant.owner", &info.owner)?;
         if self.logical.tenants.contains_key(id) {
             return Err(Error::AlreadyExists {
                 kind: TenantId::KIND,
@@ -135,13 +139,15 @@ impl Model {
     /// Delta replacing tenant `id`'s name and owner.
     pub fn update_tenant(
         &self,
+        by: &Actor,
         id: &TenantId,
         info: TenantInfo,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(TenantId::KIND, id.as_str(), TenantId::KIND)?;
         check_name("tenant.name", &info.name)?;
-        check_label("tenant.owner", &info.owner)?;
+        check_word("tenant.owner", &info.owner)?;
         let t = self.tenant(id)?;
         let delta = Tenant {
             info: t.info.write(info, ts, tx),
@@ -153,12 +159,14 @@ impl Model {
     /// Delta adding (`present`) or removing a delegate of tenant `id`.
     pub fn set_delegate(
         &self,
+        by: &Actor,
         id: &TenantId,
         who: &str,
         present: bool,
         tx: &mut Tx,
     ) -> Result<Model> {
-        check_label("tenant.delegates", who)?;
+        by.require_operator(TenantId::KIND, id.as_str(), TenantId::KIND)?;
+        check_word("tenant.delegates", who)?;
         let t = self.tenant(id)?;
         let delegates = if present {
             t.delegates.add(who.to_string(), tx)
@@ -175,12 +183,14 @@ impl Model {
     /// Delta setting (`Some`) or clearing tenant `id`'s quota in dimension `d`.
     pub fn set_quota(
         &self,
+        by: &Actor,
         id: &TenantId,
         d: Dimension,
         quota: Option<u64>,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(TenantId::KIND, id.as_str(), TenantId::KIND)?;
         let t = self.tenant(id)?;
         let quotas = match quota {
             Some(q) => t.quotas.update(d, tx, |r, tx| r.write(q, ts, tx)),
@@ -197,18 +207,19 @@ impl Model {
     /// constraint must name an existing datacenter.
     pub fn set_constraint(
         &self,
+        by: &Actor,
         id: &TenantId,
         c: Constraint,
         present: bool,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(TenantId::KIND, id.as_str(), TenantId::KIND)?;
         let t = self.tenant(id)?;
         let constraints = if present {
             match &c {
                 Constraint::OnlyDatacenter(dc) if !self.physical.datacenters.contains_key(dc) => {
-                    return Err(not_found(DatacenterId::KIND, dc));
+                    return Err(Error::not_found(DatacenterId::KIND, dc));
                 }
-                Constraint::RequireLabel(l) => check_label("tenant.constraints", l)?,
                 _ => {}
             }
             t.constraints.add(c, tx)
@@ -223,7 +234,8 @@ impl Model {
     }
 
     /// Delta deleting tenant `id`; refused while a reservation belongs to it.
-    pub fn delete_tenant(&self, id: &TenantId, tx: &mut Tx) -> Result<Model> {
+    pub fn delete_tenant(&self, by: &Actor, id: &TenantId, tx: &mut Tx) -> Result<Model> {
+        by.require_operator(TenantId::KIND, id.as_str(), TenantId::KIND)?;
         self.tenant(id)?;
         if let Some((claim, _)) = self
             .claims

@@ -13,6 +13,7 @@ pub const MAX_COMPONENTS: usize = 1024;
 
 /// The storage class of a disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DiskClass {
     /// Spinning disk.
     Hdd,
@@ -101,16 +102,13 @@ pub struct Hardware {
     pub nics: Vec<Nic>,
 }
 
-fn invalid(field: &str, reason: impl Into<String>) -> Error {
-    Error::InvalidField {
-        field: format!("device.hardware.{field}"),
-        reason: reason.into(),
-    }
+fn hw_invalid(field: &str, reason: impl Into<String>) -> Error {
+    Error::invalid(format!("device.hardware.{field}"), reason)
 }
 
 fn check_len<T>(field: &str, v: &[T]) -> Result<()> {
     if v.len() > MAX_COMPONENTS {
-        return Err(invalid(
+        return Err(hw_invalid(
             field,
             format!("{} entries, at most {MAX_COMPONENTS} allowed", v.len()),
         ));
@@ -128,35 +126,44 @@ impl Hardware {
         check_len("nics", &self.nics)?;
         for (i, c) in self.cpus.iter().enumerate() {
             if c.cores == 0 {
-                return Err(invalid(&format!("cpus[{i}].cores"), "must be positive"));
+                return Err(hw_invalid(&format!("cpus[{i}].cores"), "must be positive"));
             }
             if c.clock_mhz == 0 {
-                return Err(invalid(&format!("cpus[{i}].clock_mhz"), "must be positive"));
+                return Err(hw_invalid(
+                    &format!("cpus[{i}].clock_mhz"),
+                    "must be positive",
+                ));
             }
         }
         for (i, d) in self.disks.iter().enumerate() {
             if d.size_gib == 0 {
-                return Err(invalid(&format!("disks[{i}].size_gib"), "must be positive"));
+                return Err(hw_invalid(
+                    &format!("disks[{i}].size_gib"),
+                    "must be positive",
+                ));
             }
         }
         for (i, a) in self.accelerators.iter().enumerate() {
-            crate::physical::check_name(
+            crate::validate::check_name(
                 &format!("device.hardware.accelerators[{i}].model"),
                 &a.model,
             )?;
         }
         let mut seen = BTreeSet::new();
         for (i, n) in self.nics.iter().enumerate() {
-            crate::physical::check_name(&format!("device.hardware.nics[{i}].name"), &n.name)?;
+            crate::validate::check_name(&format!("device.hardware.nics[{i}].name"), &n.name)?;
             check_len(&format!("nics[{i}].ports"), &n.ports)?;
             for (j, p) in n.ports.iter().enumerate() {
                 let field = format!("nics[{i}].ports[{j}]");
-                crate::physical::check_name(&format!("device.hardware.{field}.name"), &p.name)?;
+                crate::validate::check_name(&format!("device.hardware.{field}.name"), &p.name)?;
                 if p.speed_mbps == 0 {
-                    return Err(invalid(&format!("{field}.speed_mbps"), "must be positive"));
+                    return Err(hw_invalid(
+                        &format!("{field}.speed_mbps"),
+                        "must be positive",
+                    ));
                 }
                 if !seen.insert(p.name.as_str()) {
-                    return Err(invalid(
+                    return Err(hw_invalid(
                         &format!("{field}.name"),
                         format!("port {} is declared twice on this device", p.name),
                     ));

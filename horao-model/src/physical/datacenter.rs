@@ -1,15 +1,15 @@
 //! Datacenters and their ordered rows.
 
 use super::order::{self, At, OrderKey};
-use super::{
-    DatacenterId, Physical, RowId, add_labels, check_label, check_name, single, toggle_label,
-};
+use super::{DatacenterId, Physical, RowId, single};
+use crate::actor::Actor;
 use crate::error::{Error, Result};
+use crate::label::{Label, add_labels, set_label};
 use crate::model::Model;
+use crate::validate::check_name;
 use horao_crdt::{LwwReg, OrSet, Timestamp, Tx, dot_store_struct};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// What an operator says about a datacenter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +26,7 @@ pub struct Datacenter {
     /// Name and site.
     pub info: LwwReg<DatacenterInfo>,
     /// Labels (add-wins).
-    pub labels: OrSet<String>,
+    pub labels: OrSet<Label>,
 }
 dot_store_struct!(Datacenter { info, labels });
 
@@ -80,13 +80,6 @@ fn rows(d: horao_crdt::OrMap<RowId, Row>) -> Model {
     })
 }
 
-pub(crate) fn not_found(kind: &'static str, id: &impl ToString) -> Error {
-    Error::NotFound {
-        kind,
-        id: id.to_string(),
-    }
-}
-
 impl Physical {
     /// The rows of `dc`, ordered by position (then id).
     pub fn rows_in(&self, dc: &DatacenterId) -> Vec<&RowId> {
@@ -119,12 +112,14 @@ impl Model {
     /// Delta creating datacenter `id`.
     pub fn create_datacenter(
         &self,
+        by: &Actor,
         id: &DatacenterId,
         info: DatacenterInfo,
-        labels: &BTreeSet<String>,
+        labels: &[Label],
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(DatacenterId::KIND, id.as_str(), DatacenterId::KIND)?;
         info.validate()?;
         if self.physical.datacenters.contains_key(id) {
             return Err(Error::AlreadyExists {
@@ -138,7 +133,11 @@ impl Model {
             .try_update(id.clone(), tx, |d, tx| {
                 Ok::<_, Error>(Datacenter {
                     info: d.info.write(info, ts, tx),
-                    labels: add_labels(&d.labels, "datacenter.labels", labels, tx)?,
+                    labels: add_labels(
+                        &d.labels,
+                        &crate::label::normalize("datacenter.labels", labels.to_vec())?,
+                        tx,
+                    )?,
                 })
             })?;
         Ok(datacenters(m))
@@ -147,17 +146,19 @@ impl Model {
     /// Delta replacing datacenter `id`'s name and site.
     pub fn update_datacenter(
         &self,
+        by: &Actor,
         id: &DatacenterId,
         info: DatacenterInfo,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(DatacenterId::KIND, id.as_str(), DatacenterId::KIND)?;
         info.validate()?;
         let d = self
             .physical
             .datacenters
             .get(id)
-            .ok_or_else(|| not_found(DatacenterId::KIND, id))?;
+            .ok_or_else(|| Error::not_found(DatacenterId::KIND, id))?;
         let delta = Datacenter {
             info: d.info.write(info, ts, tx),
             ..Datacenter::default()
@@ -168,18 +169,19 @@ impl Model {
     /// Delta adding (`present`) or removing a label of datacenter `id`.
     pub fn label_datacenter(
         &self,
+        by: &Actor,
         id: &DatacenterId,
-        label: &str,
+        label: &Label,
         present: bool,
         tx: &mut Tx,
     ) -> Result<Model> {
-        check_label("datacenter.labels", label)?;
+        by.require_operator(DatacenterId::KIND, id.as_str(), DatacenterId::KIND)?;
         let d = self
             .physical
             .datacenters
             .get(id)
-            .ok_or_else(|| not_found(DatacenterId::KIND, id))?;
-        let labels = toggle_label(&d.labels, label, present, tx);
+            .ok_or_else(|| Error::not_found(DatacenterId::KIND, id))?;
+        let labels = set_label(&d.labels, label, present, tx)?;
         let delta = Datacenter {
             labels,
             ..Datacenter::default()
@@ -188,9 +190,10 @@ impl Model {
     }
 
     /// Delta deleting datacenter `id`; refused while rows remain in it.
-    pub fn delete_datacenter(&self, id: &DatacenterId, tx: &mut Tx) -> Result<Model> {
+    pub fn delete_datacenter(&self, by: &Actor, id: &DatacenterId, tx: &mut Tx) -> Result<Model> {
+        by.require_operator(DatacenterId::KIND, id.as_str(), DatacenterId::KIND)?;
         if !self.physical.datacenters.contains_key(id) {
-            return Err(not_found(DatacenterId::KIND, id));
+            return Err(Error::not_found(DatacenterId::KIND, id));
         }
         if let Some(row) = self.physical.rows_in(id).first() {
             return Err(Error::in_use(DatacenterId::KIND, id, format!("row {row}")));
@@ -202,6 +205,7 @@ impl Model {
     #[allow(clippy::too_many_arguments)] // Each argument is a distinct input of the request.
     pub fn create_row(
         &self,
+        by: &Actor,
         id: &RowId,
         dc: &DatacenterId,
         info: RowInfo,
@@ -210,6 +214,7 @@ impl Model {
         rng: &mut impl Rng,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(RowId::KIND, id.as_str(), RowId::KIND)?;
         check_name("row.name", &info.name)?;
         if self.physical.rows.contains_key(id) {
             return Err(Error::AlreadyExists {
@@ -218,7 +223,7 @@ impl Model {
             });
         }
         if !self.physical.datacenters.contains_key(dc) {
-            return Err(not_found(DatacenterId::KIND, dc));
+            return Err(Error::not_found(DatacenterId::KIND, dc));
         }
         let order = self.row_order(dc, id, at, rng)?;
         let place = RowPlace {
@@ -251,17 +256,19 @@ impl Model {
     /// Delta renaming row `id`.
     pub fn update_row(
         &self,
+        by: &Actor,
         id: &RowId,
         info: RowInfo,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(RowId::KIND, id.as_str(), RowId::KIND)?;
         check_name("row.name", &info.name)?;
         let r = self
             .physical
             .rows
             .get(id)
-            .ok_or_else(|| not_found(RowId::KIND, id))?;
+            .ok_or_else(|| Error::not_found(RowId::KIND, id))?;
         let delta = Row {
             info: r.info.write(info, ts, tx),
             ..Row::default()
@@ -272,22 +279,24 @@ impl Model {
     /// Delta moving row `id` to position `at` among its datacenter's rows.
     pub fn move_row(
         &self,
+        by: &Actor,
         id: &RowId,
         at: &At<RowId>,
         ts: Timestamp,
         rng: &mut impl Rng,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(RowId::KIND, id.as_str(), RowId::KIND)?;
         let r = self
             .physical
             .rows
             .get(id)
-            .ok_or_else(|| not_found(RowId::KIND, id))?;
+            .ok_or_else(|| Error::not_found(RowId::KIND, id))?;
         let dc = r
             .place
             .get()
             .map(|p| p.datacenter.clone())
-            .ok_or_else(|| not_found(RowId::KIND, id))?;
+            .ok_or_else(|| Error::not_found(RowId::KIND, id))?;
         let order = self.row_order(&dc, id, at, rng)?;
         let delta = Row {
             place: r.place.write(
@@ -304,9 +313,10 @@ impl Model {
     }
 
     /// Delta deleting row `id`; refused while racks remain in it.
-    pub fn delete_row(&self, id: &RowId, tx: &mut Tx) -> Result<Model> {
+    pub fn delete_row(&self, by: &Actor, id: &RowId, tx: &mut Tx) -> Result<Model> {
+        by.require_operator(RowId::KIND, id.as_str(), RowId::KIND)?;
         if !self.physical.rows.contains_key(id) {
-            return Err(not_found(RowId::KIND, id));
+            return Err(Error::not_found(RowId::KIND, id));
         }
         if let Some(rack) = self.physical.racks_in(id).first() {
             return Err(Error::in_use(RowId::KIND, id, format!("rack {rack}")));

@@ -1,25 +1,24 @@
 //! Devices: servers, chassis and their blades, storage hosts, switches, routers and firewalls,
 //! mounted at a rack unit (or, for blades, in a chassis slot).
 
-use super::datacenter::not_found;
 use super::index::Parent;
 use super::order::{self, At, OrderKey};
-use super::{
-    DatacenterId, DeviceId, Hardware, Physical, RackId, add_labels, check_label, check_name,
-    single, toggle_label,
-};
+use super::{DatacenterId, DeviceId, Hardware, Physical, RackId, single};
+use crate::actor::Actor;
 use crate::error::{Error, Result};
+use crate::label::{Label, add_labels, set_label};
 use crate::model::{Model, ResourceKind};
+use crate::validate::check_name;
 use horao_crdt::{LwwReg, OrSet, Timestamp, Tx, dot_store_struct};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// Most blade slots in a chassis.
 pub const MAX_CHASSIS_SLOTS: u16 = 64;
 
 /// What a device is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
     /// A rack-mounted server (a compute node).
     Server,
@@ -49,13 +48,13 @@ impl DeviceKind {
         DeviceKind::Firewall,
     ];
 
-    /// Lower-case name, as in the API (`server`, `storage-host`, …).
+    /// Lower-case name, as in the API (`server`, `storage_host`, …).
     pub fn name(self) -> &'static str {
         match self {
             DeviceKind::Server => "server",
             DeviceKind::Chassis => "chassis",
             DeviceKind::Blade => "blade",
-            DeviceKind::StorageHost => "storage-host",
+            DeviceKind::StorageHost => "storage_host",
             DeviceKind::Switch => "switch",
             DeviceKind::Router => "router",
             DeviceKind::Firewall => "firewall",
@@ -157,7 +156,7 @@ pub struct Device {
     /// Its components.
     pub hardware: LwwReg<Hardware>,
     /// Labels (add-wins).
-    pub labels: OrSet<String>,
+    pub labels: OrSet<Label>,
 }
 dot_store_struct!(Device {
     info,
@@ -176,7 +175,7 @@ pub struct NewDevice {
     /// Its components.
     pub hardware: Hardware,
     /// Initial labels.
-    pub labels: BTreeSet<String>,
+    pub labels: Vec<Label>,
 }
 
 impl DeviceInfo {
@@ -221,7 +220,7 @@ impl Physical {
     /// The blades in `chassis`, by slot.
     pub fn blades_in(&self, chassis: &DeviceId) -> Vec<(u16, &DeviceId)> {
         let mut v: Vec<(u16, &DeviceId)> = self
-            .index
+            .index()
             .children(&Parent::Chassis(chassis.clone()))
             .filter_map(|id| match self.devices.get(id)?.place.get()? {
                 DevicePlace::Chassis { slot, .. } => Some((*slot, id)),
@@ -238,7 +237,7 @@ impl Physical {
         except: Option<&DeviceId>,
     ) -> Vec<(&OrderKey, &DeviceId)> {
         let mut v: Vec<(&OrderKey, &DeviceId)> = self
-            .index
+            .index()
             .children(&Parent::Rack(rack.clone()))
             .filter(|id| Some(*id) != except)
             .filter_map(|id| match self.devices.get(id)?.place.get()? {
@@ -290,7 +289,7 @@ impl Physical {
                     .racks
                     .get(rack)
                     .and_then(|r| r.info.get())
-                    .ok_or_else(|| not_found(RackId::KIND, rack))?;
+                    .ok_or_else(|| Error::not_found(RackId::KIND, rack))?;
                 let top = u32::from(*unit) + u32::from(height) - 1;
                 if *unit == 0 || top > u32::from(r.height_units) {
                     return Err(Error::InvalidField {
@@ -302,7 +301,7 @@ impl Physical {
                     });
                 }
                 let top = u16::try_from(top).unwrap_or(u16::MAX);
-                for other in self.index.children(&Parent::Rack(rack.clone())) {
+                for other in self.index().children(&Parent::Rack(rack.clone())) {
                     if other == id {
                         continue;
                     }
@@ -333,7 +332,7 @@ impl Physical {
                     .devices
                     .get(chassis)
                     .and_then(|d| d.info.get())
-                    .ok_or_else(|| not_found(DeviceId::KIND, chassis))?;
+                    .ok_or_else(|| Error::not_found(DeviceId::KIND, chassis))?;
                 if c.kind != DeviceKind::Chassis {
                     return Err(place_error(format!("device {chassis} is not a chassis")));
                 }
@@ -366,8 +365,11 @@ impl Physical {
         let d = self
             .devices
             .get(id)
-            .ok_or_else(|| not_found(DeviceId::KIND, id))?;
-        let info = d.info.get().ok_or_else(|| not_found(DeviceId::KIND, id))?;
+            .ok_or_else(|| Error::not_found(DeviceId::KIND, id))?;
+        let info = d
+            .info
+            .get()
+            .ok_or_else(|| Error::not_found(DeviceId::KIND, id))?;
         Ok((d, info))
     }
 }
@@ -376,12 +378,14 @@ impl Model {
     /// Delta creating device `id`.
     pub fn create_device(
         &self,
+        by: &Actor,
         id: &DeviceId,
         new: NewDevice,
         ts: Timestamp,
         rng: &mut impl Rng,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(DeviceId::KIND, id.as_str(), DeviceId::KIND)?;
         new.info.validate()?;
         new.hardware.validate()?;
         if self.physical.devices.contains_key(id) {
@@ -398,7 +402,11 @@ impl Model {
                 info: d.info.write(new.info, ts, tx),
                 place: d.place.write(place, ts, tx),
                 hardware: d.hardware.write(new.hardware, ts, tx),
-                labels: add_labels(&d.labels, "device.labels", &new.labels, tx)?,
+                labels: add_labels(
+                    &d.labels,
+                    &crate::label::normalize("device.labels", new.labels)?,
+                    tx,
+                )?,
             })
         })?;
         Ok(devices(m))
@@ -407,12 +415,14 @@ impl Model {
     /// Delta replacing device `id`'s name, model and height (the kind cannot change).
     pub fn update_device(
         &self,
+        by: &Actor,
         id: &DeviceId,
         info: DeviceInfo,
         ts: Timestamp,
         rng: &mut impl Rng,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(DeviceId::KIND, id.as_str(), DeviceId::KIND)?;
         info.validate()?;
         let (d, old) = self.physical.device(id)?;
         if old.kind != info.kind {
@@ -445,11 +455,13 @@ impl Model {
     /// Delta replacing device `id`'s components; refused when a linked port would disappear.
     pub fn set_hardware(
         &self,
+        by: &Actor,
         id: &DeviceId,
         hardware: Hardware,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(DeviceId::KIND, id.as_str(), DeviceId::KIND)?;
         hardware.validate()?;
         let (d, _) = self.physical.device(id)?;
         if let Some(old) = d.hardware.get() {
@@ -458,7 +470,7 @@ impl Model {
                     device: id.clone(),
                     port: p.name.clone(),
                 };
-                if let Some(link) = self.physical.index.links_at(&port).next() {
+                if let Some(link) = self.physical.index().links_at(&port).next() {
                     return Err(Error::in_use("port", &port, format!("link {link}")));
                 }
             }
@@ -474,12 +486,14 @@ impl Model {
     /// the rack's list).
     pub fn move_device(
         &self,
+        by: &Actor,
         id: &DeviceId,
         spec: &PlaceSpec,
         ts: Timestamp,
         rng: &mut impl Rng,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(DeviceId::KIND, id.as_str(), DeviceId::KIND)?;
         let (d, info) = self.physical.device(id)?;
         let place = self
             .physical
@@ -494,14 +508,15 @@ impl Model {
     /// Delta adding (`present`) or removing a label of device `id`.
     pub fn label_device(
         &self,
+        by: &Actor,
         id: &DeviceId,
-        label: &str,
+        label: &Label,
         present: bool,
         tx: &mut Tx,
     ) -> Result<Model> {
-        check_label("device.labels", label)?;
+        by.require_operator(DeviceId::KIND, id.as_str(), DeviceId::KIND)?;
         let (d, _) = self.physical.device(id)?;
-        let labels = toggle_label(&d.labels, label, present, tx);
+        let labels = set_label(&d.labels, label, present, tx)?;
         let delta = Device {
             labels,
             ..Device::default()
@@ -510,13 +525,14 @@ impl Model {
     }
 
     /// Delta deleting device `id`; refused while blades sit in it or links use its ports.
-    pub fn delete_device(&self, id: &DeviceId, tx: &mut Tx) -> Result<Model> {
+    pub fn delete_device(&self, by: &Actor, id: &DeviceId, tx: &mut Tx) -> Result<Model> {
+        by.require_operator(DeviceId::KIND, id.as_str(), DeviceId::KIND)?;
         if !self.physical.devices.contains_key(id) {
-            return Err(not_found(DeviceId::KIND, id));
+            return Err(Error::not_found(DeviceId::KIND, id));
         }
         if let Some(blade) = self
             .physical
-            .index
+            .index()
             .children(&Parent::Chassis(id.clone()))
             .next()
         {

@@ -1,10 +1,12 @@
 //! The derived index of the physical tables: devices by rack or chassis and links by port.
 //!
-//! It is a pure function of the tables, rebuilt after a full-state join and patched for the
-//! keys a delta carries, so inserts and conflict checks never scan every device. It is never
-//! stored or compared: two replicas with equal tables have equal indexes.
+//! It is a pure function of the tables, held in a [`horao_crdt::Derived`] slot: built on first
+//! use, patched for the keys an applied delta carries, rebuilt after a full-state merge, so
+//! inserts and conflict checks never scan every device. It is never stored or compared: two
+//! replicas with equal tables have equal indexes.
 
 use super::{DeviceId, LinkId, Physical, PortRef, RackId};
+use horao_crdt::DerivedIndex;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The container a device is mounted in.
@@ -21,13 +23,6 @@ pub enum Parent {
 pub struct Index {
     children: BTreeMap<Parent, BTreeSet<DeviceId>>,
     links_by_port: BTreeMap<PortRef, BTreeSet<LinkId>>,
-}
-
-impl PartialEq for Index {
-    /// Always equal: the index is derived from the tables, which are compared instead.
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
 }
 
 fn parent_of(p: &Physical, id: &DeviceId) -> Option<Parent> {
@@ -107,12 +102,6 @@ impl Index {
         }
     }
 
-    /// True when `self` holds exactly the entries of `other` (its `PartialEq` is
-    /// always true, so that tables compare alone).
-    pub fn same_entries(&self, other: &Index) -> bool {
-        self.children == other.children && self.links_by_port == other.links_by_port
-    }
-
     fn unlink_link(&mut self, ports: Vec<PortRef>, id: &LinkId) {
         for port in ports {
             if let Some(set) = self.links_by_port.get_mut(&port) {
@@ -125,8 +114,9 @@ impl Index {
     }
 }
 
-/// The index entries a delta may change, recorded before the delta is joined.
-pub(crate) struct Touched {
+/// The index entries a delta may change, recorded before the delta is joined (see
+/// [`DerivedIndex::touched`]).
+pub struct Touched {
     devices: Vec<(DeviceId, Option<Parent>)>,
     links: Vec<(LinkId, Vec<PortRef>)>,
 }
@@ -150,9 +140,8 @@ impl Touched {
         Touched { devices, links }
     }
 
-    /// Moves the recorded entries to where the joined state puts them.
-    pub(crate) fn reindex(self, state: &mut Physical) {
-        let mut ix = std::mem::take(&mut state.index);
+    /// Moves the recorded entries of `ix` to where the joined `state` puts them.
+    fn reindex(self, ix: &mut Index, state: &Physical) {
         for (id, old) in self.devices {
             ix.unlink_device(old, &id);
             if let Some(parent) = parent_of(state, &id) {
@@ -165,6 +154,26 @@ impl Touched {
                 ix.links_by_port.entry(port).or_default().insert(id.clone());
             }
         }
-        state.index = ix;
+    }
+}
+
+impl DerivedIndex<Physical> for Index {
+    type Touched = Touched;
+
+    fn build(p: &Physical) -> Self {
+        Index::build(p)
+    }
+
+    fn touched(&self, state: &Physical, delta: &Physical) -> Touched {
+        Touched::of(state, delta)
+    }
+
+    fn patch(&mut self, touched: Touched, state: &Physical) -> bool {
+        touched.reindex(self, state);
+        true
+    }
+
+    fn same_entries(&self, other: &Self) -> bool {
+        self.children == other.children && self.links_by_port == other.links_by_port
     }
 }

@@ -4,8 +4,8 @@
 //! two replicas concurrently link the same port, both links are kept and the conflict query
 //! reports the port.
 
-use super::datacenter::not_found;
 use super::{DeviceId, LinkId, Physical};
+use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use horao_crdt::{LwwReg, Timestamp, Tx, dot_store_struct};
@@ -14,6 +14,7 @@ use std::fmt;
 
 /// The network a link belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum NetworkKind {
     /// Out-of-band management (BMC, IPMI).
     Management,
@@ -93,7 +94,7 @@ impl Physical {
     /// The links attached to any port of `dev`, by id.
     pub fn links_of<'a>(&'a self, dev: &'a DeviceId) -> Vec<&'a LinkId> {
         let mut v: Vec<&LinkId> = self
-            .index
+            .index()
             .device_ports(dev)
             .flat_map(|(_, ls)| ls.iter())
             .collect();
@@ -104,7 +105,7 @@ impl Physical {
 
     /// The links attached to `port`, by id.
     pub fn links_at(&self, port: &PortRef) -> Vec<&LinkId> {
-        self.index.links_at(port).collect()
+        self.index().links_at(port).collect()
     }
 
     fn check_port(&self, end: &'static str, port: &PortRef) -> Result<u64> {
@@ -112,12 +113,12 @@ impl Physical {
             .devices
             .get(&port.device)
             .and_then(|d| d.hardware.get())
-            .ok_or_else(|| not_found(DeviceId::KIND, &port.device))?;
+            .ok_or_else(|| Error::not_found(DeviceId::KIND, &port.device))?;
         let p = hw.port(&port.port).ok_or_else(|| Error::InvalidField {
             field: format!("link.{end}"),
             reason: format!("device {} has no port {}", port.device, port.port),
         })?;
-        if let Some(other) = self.index.links_at(port).next() {
+        if let Some(other) = self.index().links_at(port).next() {
             return Err(Error::in_use("port", port, format!("link {other}")));
         }
         Ok(p.speed_mbps)
@@ -128,11 +129,13 @@ impl Model {
     /// Delta creating link `id`.
     pub fn create_link(
         &self,
+        by: &Actor,
         id: &LinkId,
         spec: LinkSpec,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(LinkId::KIND, id.as_str(), LinkId::KIND)?;
         if self.physical.links.contains_key(id) {
             return Err(Error::AlreadyExists {
                 kind: LinkId::KIND,
@@ -163,9 +166,10 @@ impl Model {
     }
 
     /// Delta deleting link `id`.
-    pub fn delete_link(&self, id: &LinkId, tx: &mut Tx) -> Result<Model> {
+    pub fn delete_link(&self, by: &Actor, id: &LinkId, tx: &mut Tx) -> Result<Model> {
+        by.require_operator(LinkId::KIND, id.as_str(), LinkId::KIND)?;
         if !self.physical.links.contains_key(id) {
-            return Err(not_found(LinkId::KIND, id));
+            return Err(Error::not_found(LinkId::KIND, id));
         }
         Ok(links(self.physical.links.remove(id, tx)))
     }

@@ -1,14 +1,15 @@
 //! Racks (cabinets): a height in rack units, a row, and a position among the row's racks.
 
-use super::datacenter::not_found;
 use super::order::{self, At, OrderKey};
-use super::{Physical, RackId, RowId, add_labels, check_label, check_name, single, toggle_label};
+use super::{Physical, RackId, RowId, single};
+use crate::actor::Actor;
 use crate::error::{Error, Result};
+use crate::label::{Label, add_labels, set_label};
 use crate::model::Model;
+use crate::validate::check_name;
 use horao_crdt::{LwwReg, OrSet, Timestamp, Tx, dot_store_struct};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// Tallest rack accepted, in rack units.
 pub const MAX_RACK_UNITS: u16 = 100;
@@ -39,7 +40,7 @@ pub struct Rack {
     /// Row and position.
     pub place: LwwReg<RackPlace>,
     /// Labels (add-wins).
-    pub labels: OrSet<String>,
+    pub labels: OrSet<Label>,
 }
 dot_store_struct!(Rack {
     info,
@@ -101,15 +102,17 @@ impl Model {
     #[allow(clippy::too_many_arguments)] // Each argument is a distinct input of the request.
     pub fn create_rack(
         &self,
+        by: &Actor,
         id: &RackId,
         row: &RowId,
         info: RackInfo,
-        labels: &BTreeSet<String>,
+        labels: &[Label],
         at: &At<RackId>,
         ts: Timestamp,
         rng: &mut impl Rng,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(RackId::KIND, id.as_str(), RackId::KIND)?;
         info.validate()?;
         if self.physical.racks.contains_key(id) {
             return Err(Error::AlreadyExists {
@@ -122,7 +125,11 @@ impl Model {
             Ok::<_, Error>(Rack {
                 info: r.info.write(info, ts, tx),
                 place: r.place.write(place, ts, tx),
-                labels: add_labels(&r.labels, "rack.labels", labels, tx)?,
+                labels: add_labels(
+                    &r.labels,
+                    &crate::label::normalize("rack.labels", labels.to_vec())?,
+                    tx,
+                )?,
             })
         })?;
         Ok(racks(m))
@@ -136,7 +143,7 @@ impl Model {
         rng: &mut impl Rng,
     ) -> Result<RackPlace> {
         if !self.physical.rows.contains_key(row) {
-            return Err(not_found(RowId::KIND, row));
+            return Err(Error::not_found(RowId::KIND, row));
         }
         let order =
             order::mint(&self.physical.rack_siblings(row, Some(id)), at, rng).ok_or_else(|| {
@@ -155,17 +162,19 @@ impl Model {
     /// longer fit the new height.
     pub fn update_rack(
         &self,
+        by: &Actor,
         id: &RackId,
         info: RackInfo,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(RackId::KIND, id.as_str(), RackId::KIND)?;
         info.validate()?;
         let r = self
             .physical
             .racks
             .get(id)
-            .ok_or_else(|| not_found(RackId::KIND, id))?;
+            .ok_or_else(|| Error::not_found(RackId::KIND, id))?;
         for dev in self.physical.devices_in_rack(id) {
             if let Some((_, top)) = self.physical.device_units(dev)
                 && top > info.height_units
@@ -184,8 +193,10 @@ impl Model {
     }
 
     /// Delta moving rack `id` into `row` (possibly its own), at position `at`.
+    #[allow(clippy::too_many_arguments)] // Each argument is a distinct input of the request.
     pub fn move_rack(
         &self,
+        by: &Actor,
         id: &RackId,
         row: &RowId,
         at: &At<RackId>,
@@ -193,11 +204,12 @@ impl Model {
         rng: &mut impl Rng,
         tx: &mut Tx,
     ) -> Result<Model> {
+        by.require_operator(RackId::KIND, id.as_str(), RackId::KIND)?;
         let r = self
             .physical
             .racks
             .get(id)
-            .ok_or_else(|| not_found(RackId::KIND, id))?;
+            .ok_or_else(|| Error::not_found(RackId::KIND, id))?;
         let old_dc = self.physical.rack_datacenter(id);
         let new_dc = self.physical.rows.get(row).and_then(|r| r.place.get());
         if let (Some(old), Some(new)) = (old_dc, new_dc)
@@ -219,18 +231,19 @@ impl Model {
     /// Delta adding (`present`) or removing a label of rack `id`.
     pub fn label_rack(
         &self,
+        by: &Actor,
         id: &RackId,
-        label: &str,
+        label: &Label,
         present: bool,
         tx: &mut Tx,
     ) -> Result<Model> {
-        check_label("rack.labels", label)?;
+        by.require_operator(RackId::KIND, id.as_str(), RackId::KIND)?;
         let r = self
             .physical
             .racks
             .get(id)
-            .ok_or_else(|| not_found(RackId::KIND, id))?;
-        let labels = toggle_label(&r.labels, label, present, tx);
+            .ok_or_else(|| Error::not_found(RackId::KIND, id))?;
+        let labels = set_label(&r.labels, label, present, tx)?;
         let delta = Rack {
             labels,
             ..Rack::default()
@@ -239,9 +252,10 @@ impl Model {
     }
 
     /// Delta deleting rack `id`; refused while devices are mounted in it.
-    pub fn delete_rack(&self, id: &RackId, tx: &mut Tx) -> Result<Model> {
+    pub fn delete_rack(&self, by: &Actor, id: &RackId, tx: &mut Tx) -> Result<Model> {
+        by.require_operator(RackId::KIND, id.as_str(), RackId::KIND)?;
         if !self.physical.racks.contains_key(id) {
-            return Err(not_found(RackId::KIND, id));
+            return Err(Error::not_found(RackId::KIND, id));
         }
         if let Some(dev) = self.physical.devices_in_rack(id).first() {
             return Err(Error::in_use(RackId::KIND, id, format!("device {dev}")));

@@ -1,4 +1,4 @@
-//! Text search over the names, descriptions and tags of environments, resources and devices.
+//! Text search over the names, descriptions and tags of every entity kind of the model.
 //!
 //! Any part of the model can offer documents by implementing [`Searchable`]; [`search`]
 //! matches a query against them token by token and ranks the hits deterministically. There

@@ -9,10 +9,7 @@
 //! next query. It is never stored or compared: two replicas with equal states answer every
 //! query alike, whatever order their deltas arrived in.
 
-mod cell;
 pub(crate) mod patch;
-
-pub(crate) use cell::FitCell;
 
 use super::pool::{
     Pool, demand_in, demand_of, is_standing, pools_of, quota_capacity, scope_of, standing_pools,
@@ -22,6 +19,7 @@ use super::{ClaimId, ReservationSpec, Window};
 use crate::logical::{Capacity, CapacityIndex, ExactSum, Scope};
 use crate::model::Model;
 use crate::physical::DeviceId;
+use horao_crdt::DerivedIndex;
 use horao_sched::timeline::{self, Claim, Timeline};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -77,7 +75,7 @@ fn labelled(m: &Model, dev: &DeviceId, scope: &Scope) -> bool {
         || m.physical
             .devices
             .get(dev)
-            .is_some_and(|d| scope.labels.iter().all(|l| d.labels.contains(l)))
+            .is_some_and(|d| scope.labels_met_by(d.labels.iter()))
 }
 
 impl Line {
@@ -372,10 +370,26 @@ impl FitIndex {
             }
         }
     }
+}
+
+impl DerivedIndex<Model> for FitIndex {
+    type Touched = patch::Touched;
+
+    fn build(m: &Model) -> Self {
+        FitIndex::build(m)
+    }
+
+    fn touched(&self, state: &Model, delta: &Model) -> patch::Touched {
+        patch::Touched::of(state, delta)
+    }
+
+    fn patch(&mut self, touched: patch::Touched, state: &Model) -> bool {
+        touched.apply(self, state)
+    }
 
     /// True when `self` holds what `other` does: the same device data, pools, capacities and
     /// claims (claim ids inside timelines may differ).
-    pub(crate) fn same_entries(&self, other: &FitIndex) -> bool {
+    fn same_entries(&self, other: &FitIndex) -> bool {
         let placed_shape = |ix: &FitIndex| -> Vec<(ClaimId, Vec<(Pool, bool)>)> {
             ix.placed
                 .iter()

@@ -8,6 +8,7 @@
 
 use super::{FitIndex, contribution, labelled};
 use crate::claims::ClaimId;
+use crate::label::Label;
 use crate::logical::{
     Capacity, CapacityIndex, Constraint, DIMENSIONS, Dimension, InfraId, ProfileId, TenantId,
 };
@@ -79,7 +80,7 @@ pub(crate) struct Touched {
     rows: Vec<(RowId, Option<DatacenterId>)>,
     racks: Vec<(RackId, Option<DatacenterId>)>,
     /// The devices the delta carries, with their labels before it.
-    devices: Vec<(DeviceId, BTreeSet<String>)>,
+    devices: Vec<(DeviceId, Vec<Label>)>,
     /// The maintenance windows the delta carries, with their devices before it.
     maintenance: Vec<(ClaimId, BTreeSet<DeviceId>)>,
     reservations: Vec<ClaimId>,
@@ -89,7 +90,7 @@ impl Touched {
     /// Records what the keys `delta` carries mean in `state` now.
     pub(crate) fn of(state: &Model, delta: &Model) -> Touched {
         let (l, p, c) = (&delta.logical, &delta.physical, &delta.claims);
-        let devices: Vec<(DeviceId, BTreeSet<String>)> = p
+        let devices: Vec<(DeviceId, Vec<Label>)> = p
             .devices
             .raw_keys()
             .map(|d| {
@@ -159,7 +160,7 @@ impl Touched {
         }
         // Devices whose capacity entry or maintenance may change, with their labels before
         // the delta when it carried them (otherwise their labels did not change).
-        let mut affected: BTreeMap<DeviceId, Option<BTreeSet<String>>> = BTreeMap::new();
+        let mut affected: BTreeMap<DeviceId, Option<Vec<Label>>> = BTreeMap::new();
         for (d, labels) in self.devices {
             // A chassis's place is its blades' too. A blade that left it in this delta is
             // in the delta itself; the others still name it.
@@ -216,12 +217,7 @@ impl FitIndex {
     /// Re-derives device `dev`'s capacity entry, its share of every pool's capacity and its
     /// maintenance claims; `labels_before` are its labels before the change, when they may
     /// differ from now.
-    fn refresh_device(
-        &mut self,
-        m: &Model,
-        dev: &DeviceId,
-        labels_before: Option<&BTreeSet<String>>,
-    ) {
+    fn refresh_device(&mut self, m: &Model, dev: &DeviceId, labels_before: Option<&Vec<Label>>) {
         let old = self.capacity.device(dev).cloned();
         let new = CapacityIndex::entry_of(&m.physical, dev);
         self.capacity.set(dev, new.clone());
@@ -231,9 +227,7 @@ impl FitIndex {
                 continue;
             };
             let now_labelled = labelled(m, dev, scope);
-            let was_labelled = labels_before.map_or(now_labelled, |ls| {
-                scope.labels.iter().all(|l| ls.contains(l))
-            });
+            let was_labelled = labels_before.map_or(now_labelled, |ls| scope.labels_met_by(ls));
             let before = contribution(scope, old.as_ref(), was_labelled);
             let after = contribution(scope, new.as_ref(), now_labelled);
             if before != after {
