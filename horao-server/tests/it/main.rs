@@ -1,0 +1,1 @@
+//! horao-server's integration tests, one binary.
