@@ -37,8 +37,22 @@ pub(super) enum Quotas {
     Enabled { inconsistent: bool },
 }
 
+/// `ENODEV`: what sysfs answers for a file of a qgroup the kernel is destroying.
+const ENODEV: i32 = 19;
+
+/// A read error, with a file of a qgroup being destroyed counted as gone (`NotFound`): sysfs
+/// lists the qgroup, then answers `ENODEV` for its files until the directory disappears.
+fn read_error(path: &Path, err: std::io::Error) -> Error {
+    let err = if err.raw_os_error() == Some(ENODEV) {
+        std::io::Error::new(ErrorKind::NotFound, err)
+    } else {
+        err
+    };
+    io_error("read", path, &err)
+}
+
 fn read_u64(path: &Path) -> Result<u64> {
-    let text = std::fs::read_to_string(path).map_err(|e| io_error("read", path, &e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| read_error(path, e))?;
     text.trim()
         .parse()
         .map_err(|_| Error::parse(path.display().to_string(), format!("{:?}", text.trim())))
@@ -136,6 +150,15 @@ fn read_qgroup(dir: &Path) -> Result<Qgroup> {
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn a_qgroup_file_being_destroyed_counts_as_gone() {
+        let path = Path::new("/sys/fs/btrfs/F/qgroups/0_260/limit_flags");
+        let gone = read_error(path, std::io::Error::from_raw_os_error(ENODEV));
+        assert!(matches!(gone, Error::NotFound(_)), "{gone:?}");
+        let denied = read_error(path, std::io::Error::from_raw_os_error(13));
+        assert!(!matches!(denied, Error::NotFound(_)), "{denied:?}");
+    }
 
     fn fake_sysfs(tag: &str) -> (Sysfs, PathBuf) {
         let base = std::env::temp_dir().join(format!("horao-sysfs-{tag}-{}", std::process::id()));
