@@ -227,7 +227,7 @@ impl Model {
         let mut delta = self.storage.volumes.update(id.clone(), tx, |v, tx| Volume {
             desired: v.desired.write(next, ts, tx),
             spec: if resized {
-                v.spec.write(spec, ts, tx)
+                v.spec.write(Box::new(spec), ts, tx)
             } else {
                 Default::default()
             },
