@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
@@ -26,6 +26,8 @@ use super::{Commit, JournalStats, Loaded, Store, StoreError, StoreFuture};
 pub const FILE_NAME: &str = "horao.redb";
 /// The largest piece of a snapshot stored in one value.
 pub const SNAPSHOT_CHUNK_BYTES: usize = 8 << 20;
+/// How long the writer waits for the rest of a batch (see `next_request`).
+const GATHER: Duration = Duration::from_micros(250);
 /// The layout of the tables this build reads and writes.
 const FORMAT: u64 = 1;
 
@@ -434,7 +436,9 @@ fn run_writer(
     let mut stats = *lock(shared);
     let mut batch: Vec<(Commit, CommitReply)> = Vec::new();
     let max_batch = options.max_batch.max(1);
+    let mut last_batch = 0;
     while let Some(first) = receiver.blocking_recv() {
+        let deadline = Instant::now() + GATHER;
         let mut next = Some(first);
         while let Some(request) = next.take() {
             match request {
@@ -450,10 +454,30 @@ fn run_writer(
                 }
             }
             if options.group_commit && batch.len() < max_batch {
-                next = receiver.try_recv().ok();
+                next = next_request(&mut receiver, batch.len() < last_batch, deadline);
             }
         }
+        last_batch = batch.len();
         flush(db, &mut stats, &mut batch, shared);
+    }
+}
+
+/// The next waiting request, if any. While the batch is smaller than the last one, the callers
+/// just answered are about to send their next commits: wait for them until `deadline`
+/// (yielding the CPU to them), so batches do not shrink to one commit per fsync.
+fn next_request(
+    receiver: &mut mpsc::Receiver<Request>,
+    wait: bool,
+    deadline: Instant,
+) -> Option<Request> {
+    loop {
+        match receiver.try_recv() {
+            Ok(request) => return Some(request),
+            Err(mpsc::error::TryRecvError::Empty) if wait && Instant::now() < deadline => {
+                std::thread::yield_now();
+            }
+            Err(_) => return None,
+        }
     }
 }
 
