@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 #! Kills a process that commits to a store with kill -9 in the middle of a stream of writes,
 #! 20 times per store (embedded, and Redis — whose server is killed with it and restarted on
-#! the same directory), and checks after each kill that every acknowledged commit is stored
-#! intact. Prints the number of lost writes per store; exits non-zero if any was lost.
+#! the same directory; it runs with appendonly yes and appendfsync always, the configuration
+#! the Redis store asks for), and checks after each kill that every acknowledged commit is
+#! stored intact. Prints the number of lost writes per store; exits non-zero if any was lost.
 #! Usage: scripts/kill9-store.sh [ROUNDS]   (needs redis-server on PATH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 start_redis() {
-  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --appendonly yes \
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --appendonly yes --appendfsync always \
     --save "" --daemonize no --logfile "$work/redis/redis.log" >/dev/null 2>&1 &
   redis_pid=$!
   for _ in $(seq 1 200); do

@@ -1,7 +1,8 @@
 //! Acknowledged writes per second of the stores, with 1, 16 and 64 concurrent writers: the
 //! embedded store with group commit, the embedded store with one fsync per write (group commit
-//! off), and Redis (a real `redis-server` with `appendonly yes`, started by the bench in its
-//! own temporary directory; the Debian package `redis-server`). Each write is a 200-byte delta
+//! off), and Redis (a real `redis-server` with `appendonly yes` and `appendfsync always`, the
+//! durable configuration, then `everysec`, Redis's default; started by the bench in its own
+//! temporary directory; the Debian package `redis-server`). Each write is a 200-byte delta
 //! plus one metadata key, acknowledged only once durable.
 //!
 //! `cargo bench -p horao-server --bench store` for the figures (criterion reports them as
@@ -99,15 +100,18 @@ fn main() {
         runtime.block_on(store.close()).unwrap();
     }
 
-    let server = redis_server::RedisServer::start();
-    let store: Arc<dyn Store> = Arc::new(
-        runtime
-            .block_on(RedisStore::open(&server.url(), "horao-bench"))
-            .unwrap(),
-    );
-    bench_store(&mut c, &runtime, "redis-appendonly", &store, 512);
-    runtime.block_on(store.close()).unwrap();
-    drop(server);
+    for fsync in ["always", "everysec"] {
+        let server =
+            redis_server::RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", fsync]);
+        let store: Arc<dyn Store> = Arc::new(
+            runtime
+                .block_on(RedisStore::open(&server.url(), "horao-bench"))
+                .unwrap(),
+        );
+        let name = format!("redis-appendfsync-{fsync}");
+        bench_store(&mut c, &runtime, &name, &store, 512);
+        runtime.block_on(store.close()).unwrap();
+    }
 
     c.final_summary();
 }

@@ -1,6 +1,7 @@
 //! The Redis store: snapshot, journal and metadata under one key prefix, every change made by
 //! one Lua script so it is applied whole or not at all, and acknowledged only once Redis has
-//! replied (with `appendonly yes`, after the change is in the append-only file).
+//! replied (with `appendonly yes` and `appendfsync always`, after the change is fsync'd to the
+//! append-only file; `warnings()` says when Redis is configured for less).
 //!
 //! Keys (`P` is the prefix): `P:state` (hash: `format`, `seq`, `journal_bytes`, `snap_gen`,
 //! `snap_seq`, `snap_len`, `snap_chunks`, `pending_gen`, `gen_counter`), `P:journal` (hash:
@@ -473,13 +474,19 @@ async fn persistence_warnings(connection: &mut ConnectionManager) -> Vec<String>
                 .into(),
         ),
     }
-    if config.get("appendfsync").map(String::as_str) == Some("no") {
-        warnings.push(
-            "Redis runs with appendfsync no: the OS decides when the append-only file reaches \
-             the disk, so a machine crash can lose acknowledged writes; set appendfsync always \
-             or everysec"
+    match config.get("appendfsync").map(String::as_str) {
+        Some("always") => {}
+        Some("everysec") => warnings.push(
+            "Redis runs with appendfsync everysec: while an fsync is slow it answers writes \
+             before they reach the append-only file, so a crash of Redis can lose up to about \
+             2 s of acknowledged writes; set appendfsync always"
                 .into(),
-        );
+        ),
+        Some(value) => warnings.push(format!(
+            "Redis runs with appendfsync {value}: acknowledged writes may not be on disk when \
+             Redis or the machine crashes; set appendfsync always"
+        )),
+        None => {}
     }
     warnings
 }

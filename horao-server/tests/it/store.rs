@@ -452,6 +452,13 @@ async fn redis_warns_when_appendonly_is_off() {
         warnings.iter().any(|w| w.contains("appendonly no")),
         "no appendonly warning in {warnings:?}"
     );
+    let everysec = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "everysec"]);
+    let store = RedisStore::open(&everysec.url(), PREFIX).await.unwrap();
+    let warnings = store.warnings();
+    assert!(
+        warnings.iter().any(|w| w.contains("appendfsync everysec")),
+        "no appendfsync warning in {warnings:?}"
+    );
     let on = RedisServer::start();
     let store = RedisStore::open(&on.url(), PREFIX).await.unwrap();
     assert_eq!(store.warnings(), Vec::<String>::new());

@@ -1,5 +1,5 @@
 //! A real `redis-server` for one test: started on a free loopback port in its own temporary
-//! directory (`--appendonly yes --save ""`), ready once it answers PING, killed on drop, and
+//! directory (`--appendonly yes --appendfsync always --save ""`), ready once it answers PING, killed on drop, and
 //! restartable on the same directory and port to check what survived.
 
 use std::io::{Read, Write};
@@ -19,9 +19,10 @@ pub(crate) struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts a server with the append-only file on and RDB snapshots off.
+    /// Starts a server with the append-only file on, fsync'd before every reply, and RDB
+    /// snapshots off: the configuration the Redis store asks for.
     pub(crate) fn start() -> Self {
-        Self::start_with(&["--appendonly", "yes"])
+        Self::start_with(&["--appendonly", "yes", "--appendfsync", "always"])
     }
 
     /// Starts a server with these extra arguments (e.g. `["--appendonly", "no"]`).
