@@ -77,6 +77,9 @@ struct Writer {
 }
 
 /// The durable store in one redb file, with group commit. See the module documentation.
+///
+/// Dropping it without [`Store::close`] still answers every queued commit: the drop blocks
+/// until the writer thread has drained its queue, so the file is released when it returns.
 pub struct EmbeddedStore {
     sender: Mutex<Option<mpsc::Sender<Request>>>,
     writer: Mutex<Option<Writer>>,

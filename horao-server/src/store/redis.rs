@@ -54,7 +54,7 @@ end
 const COMMIT: &str = r#"
 local n = tonumber(ARGV[2])
 if not n then return redis.error_reply('ERR bad metadata count') end
-redis.call('HSET', KEYS[1], 'format', '1')
+redis.call('HSETNX', KEYS[1], 'format', '1')
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local delta = ARGV[1]
 if #delta > 0 then
@@ -83,7 +83,7 @@ local pending = redis.call('HGET', KEYS[1], 'pending_gen')
 if pending and pending ~= redis.call('HGET', KEYS[1], 'snap_gen') then
   redis.call('DEL', ARGV[1] .. ':snap:' .. pending)
 end
-redis.call('HSET', KEYS[1], 'format', '1')
+redis.call('HSETNX', KEYS[1], 'format', '1')
 local gen = redis.call('HINCRBY', KEYS[1], 'gen_counter', 1)
 redis.call('HSET', KEYS[1], 'pending_gen', string.format('%d', gen))
 return gen
