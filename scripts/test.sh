@@ -7,13 +7,14 @@ cd "$(dirname "$0")/.."
 
 # System packages the test suite needs, as "command:debian-package" pairs. The pure crates
 # need none; horao-agent's integration tests make btrfs filesystems in image files and
-# loop-mount them (btrfs-progs; mount and umount from util-linux's mount package). The server
-# suite adds redis-server here when it lands.
+# loop-mount them (btrfs-progs; mount and umount from util-linux's mount package).
+# horao-server's store tests start a real Redis on a free loopback port (redis-server).
 REQUIRED=(
   btrfs:btrfs-progs
   mkfs.btrfs:btrfs-progs
   mount:mount
   umount:mount
+  redis-server:redis-server
 )
 
 missing=()

@@ -7,6 +7,9 @@
 //! it covers; entries committed after the snapshot was taken stay and are replayed on top at
 //! the next start (applying a delta twice is harmless).
 
+pub mod embedded;
+pub mod redis;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;

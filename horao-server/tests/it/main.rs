@@ -1,1 +1,6 @@
 //! horao-server's integration tests, one binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail by panicking.
+
+mod store;
+mod support;
