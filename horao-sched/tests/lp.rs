@@ -294,3 +294,39 @@ proptest! {
         }
     }
 }
+
+/// Branch and price alone (the depth-first search gets no nodes) on small random instances:
+/// it finds the brute-force optimum and proves it, also where first-fit and best-fit
+/// decreasing are above it, so that the branching and the rounding had to find it.
+#[test]
+fn branch_and_price_matches_brute_force() {
+    let mut rng = ChaCha8Rng::seed_from_u64(29);
+    let config = Config {
+        exact_nodes: 0,
+        ..Config::default()
+    };
+    let mut improved = 0;
+    for case in 0..400 {
+        let capacity = rng.random_range(10u64..=100);
+        let n = rng.random_range(1usize..=14);
+        let items: Vec<u64> = (0..n)
+            .map(|_| rng.random_range(capacity / 6 + 1..=capacity * 3 / 5))
+            .collect();
+        let optimum = brute_force_optimum(&items, capacity);
+        let mut rng = ChaCha8Rng::seed_from_u64(case);
+        let ffd = pack_with(
+            &items,
+            capacity,
+            Algorithm::BestFitDecreasing,
+            &config,
+            &mut rng,
+        );
+        let p = pack_with(&items, capacity, Algorithm::Exact, &config, &mut rng).unwrap();
+        assert_eq!(check_packing(&items, capacity, &p.bins), Ok(()));
+        let what = format!("case {case}: {items:?} in {capacity}");
+        assert_eq!(p.bin_count(), optimum, "{what}");
+        assert!(p.is_proven_optimal(), "{what}");
+        improved += u64::from(ffd.unwrap().bin_count() > optimum);
+    }
+    assert!(improved >= 10, "{improved}");
+}

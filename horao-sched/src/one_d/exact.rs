@@ -96,7 +96,8 @@ impl Search<'_> {
 }
 
 /// Runs the branch and bound with `config.exact_nodes` nodes at most, starting from the better
-/// of FFD and BFD, against the strongest bound available (L2, DFF, LP).
+/// of FFD and BFD, against the strongest bound available (L2, DFF, LP), then branch and price
+/// if that did not settle it.
 pub(crate) fn branch_and_bound(items: &[u64], capacity: u64, l2: u64, config: &Config) -> Proven {
     let sized = fit::decreasing(items);
     let ffd = fit::first_fit(&sized, capacity);
@@ -104,12 +105,13 @@ pub(crate) fn branch_and_bound(items: &[u64], capacity: u64, l2: u64, config: &C
     let incumbent = if bfd.len() < ffd.len() { bfd } else { ffd };
     let mut proof = Certificate::l2(l2);
     super::search::strengthen(items, capacity, &incumbent, &mut proof, config);
-    let outcome = search_below(items, capacity, proof.lower, incumbent, config.exact_nodes);
-    proof.complete = outcome.complete;
-    Proven {
-        bins: outcome.bins,
-        proof,
-    }
+    let nodes = config.exact_nodes;
+    let exact = Config {
+        max_exact_items: usize::MAX,
+        ..config.clone()
+    };
+    let bins = super::search::close(items, capacity, incumbent, &mut proof, nodes, &exact);
+    Proven { bins, proof }
 }
 
 /// Runs the branch and bound for at most `nodes` nodes, looking for fewer bins than

@@ -15,7 +15,7 @@ use super::knapsack::Knapsack;
 use super::master::{Column, Master};
 
 /// Scale of the integer duals.
-const SCALE: f64 = (1u64 << 30) as f64;
+pub(crate) const SCALE: f64 = (1u64 << 30) as f64;
 /// Nodes one knapsack branch and bound may expand (pricing on large capacities).
 const KNAPSACK_NODES: u64 = 5_000;
 
@@ -269,7 +269,7 @@ impl Generation {
 const SMOOTHING: f64 = 0.9;
 
 /// 1 − y·a for pattern `a`.
-fn reduced_cost(pattern: &[u64], duals: &[f64]) -> f64 {
+pub(crate) fn reduced_cost(pattern: &[u64], duals: &[f64]) -> f64 {
     1.0 - pattern
         .iter()
         .zip(duals)
@@ -359,7 +359,7 @@ impl Pricing<'_> {
 }
 
 /// Σ b_i w_i, exactly.
-fn weighted(demand: &[u64], values: &[u64]) -> u128 {
+pub(crate) fn weighted(demand: &[u64], values: &[u64]) -> u128 {
     demand
         .iter()
         .zip(values)
@@ -369,7 +369,7 @@ fn weighted(demand: &[u64], values: &[u64]) -> u128 {
 
 /// Farley's bound ⌈Σ b_i w_i / W⌉ from `total` = Σ b_i w_i and an upper bound `best` = W on
 /// every pattern's value under the integer duals w (0 when `best` is 0).
-fn farley(total: u128, best: u128) -> u64 {
+pub(crate) fn farley(total: u128, best: u128) -> u64 {
     if best == 0 {
         return 0;
     }

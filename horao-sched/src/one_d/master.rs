@@ -45,6 +45,9 @@ pub(crate) struct Master {
     in_basis: Vec<bool>,
     surplus_in_basis: Vec<bool>,
     exchange_in_basis: Vec<bool>,
+    /// Whether the exchange columns may enter (only valid when any item may take the slot of
+    /// a larger one, so not under branching constraints).
+    exchanges: bool,
     /// B⁻¹, column-major: `inverse[k * m + i]`.
     inverse: Vec<f64>,
     /// Values of the basic variables, by basis row.
@@ -75,12 +78,20 @@ impl Master {
             in_basis: vec![true; m],
             surplus_in_basis: vec![false; m],
             exchange_in_basis: vec![false; m],
+            exchanges: true,
             columns: initial,
             inverse,
             x,
             y,
             pivots: 0,
         }
+    }
+
+    /// The same master without exchange columns: for rows that are not interchangeable
+    /// (items kept together or apart by branching).
+    pub(crate) fn without_exchanges(mut self) -> Self {
+        self.exchanges = false;
+        self
     }
 
     /// The current duals, one per row.
@@ -171,7 +182,7 @@ impl Master {
             if !self.surplus_in_basis[i] {
                 consider(self.y[i], Basic::Surplus(i));
             }
-            if i + 1 < self.m && !self.exchange_in_basis[i] {
+            if self.exchanges && i + 1 < self.m && !self.exchange_in_basis[i] {
                 consider(self.y[i] - self.y[i + 1], Basic::Exchange(i));
             }
         }
@@ -264,7 +275,7 @@ impl Master {
                 if !self.surplus_in_basis[i] {
                     consider(-row[i], self.y[i], Basic::Surplus(i));
                 }
-                if i + 1 < m && !self.exchange_in_basis[i] {
+                if self.exchanges && i + 1 < m && !self.exchange_in_basis[i] {
                     let cost = self.y[i] - self.y[i + 1];
                     consider(row[i + 1] - row[i], cost, Basic::Exchange(i));
                 }

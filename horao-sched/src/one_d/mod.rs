@@ -19,7 +19,9 @@
 //! ```
 
 mod algorithm;
+mod branch;
 mod cns;
+mod conflict;
 mod dff;
 mod dive;
 mod exact;
@@ -74,6 +76,14 @@ pub struct Config {
     pub max_lp_rows: usize,
     /// Pricing rounds the LP diving heuristic of the local search may spend in total.
     pub dive_rounds: u64,
+    /// Nodes of the branch and price (Ryan–Foster branching on the set-covering LP) that
+    /// the local search and the exact algorithm run where their packing is above the bound.
+    pub price_nodes: u64,
+    /// Pricing rounds that branch and price may spend over all its nodes.
+    pub price_rounds: u64,
+    /// Instances with more items than this skip branch and price (its master has a row per
+    /// item).
+    pub max_price_items: usize,
 }
 
 impl Default for Config {
@@ -90,6 +100,9 @@ impl Default for Config {
             lp_rounds: 5_000,
             max_lp_rows: 2_000,
             dive_rounds: 2_000,
+            price_nodes: 60,
+            price_rounds: 3_000,
+            max_price_items: 250,
         }
     }
 }

@@ -12,7 +12,7 @@ use super::cns::{Cns, Tuning};
 use super::exact::Proven;
 use super::fit::{self, Bins};
 use super::proof::{Certificate, Proof};
-use super::{dff, dive, exact, lp, mbs};
+use super::{branch, dff, dive, exact, lp, mbs};
 
 /// The share of the total search effort one attempt at one bin less may spend: 1 / this.
 const STEP_SHARE: u64 = 2;
@@ -182,16 +182,37 @@ pub(crate) fn improve(
             return Proven { bins: best, proof };
         }
     }
-    if !done(&best) && items.len() <= config.max_exact_items {
-        let outcome = exact::search_below(
-            items,
-            capacity,
-            proof.lower,
-            best,
-            config.search_exact_nodes,
-        );
+    let nodes = config.search_exact_nodes;
+    let bins = close(items, capacity, best, &mut proof, nodes, config);
+    Proven { bins, proof }
+}
+
+/// Closes the gap between `bins` and `proof`'s bound where a search left one: the
+/// depth-first exact search (`nodes` nodes) on instances of at most `config.max_exact_items`
+/// items, then branch and price on instances of at most `config.max_price_items`. Marks
+/// `proof` complete when either proves the packing returned optimal.
+pub(crate) fn close(
+    items: &[u64],
+    capacity: u64,
+    mut bins: Bins,
+    proof: &mut Certificate,
+    nodes: u64,
+    config: &Config,
+) -> Bins {
+    if !proof.meets(&bins) && items.len() <= config.max_exact_items {
+        let outcome = exact::search_below(items, capacity, proof.lower, bins, nodes);
         proof.complete = outcome.complete;
-        best = outcome.bins;
+        bins = outcome.bins;
     }
-    Proven { bins: best, proof }
+    let open = !proof.meets(&bins) && !proof.complete;
+    if open && items.len() <= config.max_price_items && config.price_nodes > 0 {
+        let limits = branch::Limits {
+            nodes: config.price_nodes,
+            rounds: config.price_rounds,
+        };
+        let outcome = branch::branch_and_price(items, capacity, proof.lower, bins, limits);
+        proof.complete = outcome.complete;
+        bins = outcome.bins;
+    }
+    bins
 }
