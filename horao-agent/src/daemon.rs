@@ -232,7 +232,8 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
                 },
             }
         }
-        if report.usage.is_some() {
+        // Until the server has the machine, the start of each step registers it.
+        if self.registered && report.usage.is_some() {
             self.put_machine(report.usage, now)?;
         }
         Ok(())

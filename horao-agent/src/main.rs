@@ -13,6 +13,7 @@ use horao_agent::server::retry::RetryPolicy;
 use horao_agent::{Config, RealBtrfs, preflight};
 use horao_model::api::LabelMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::IsTerminal;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -147,6 +148,8 @@ fn main() -> Result<ExitCode> {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colours on a terminal only: journald stores the escape codes verbatim.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_max_level(args.log)
         .init();
     run(args)
