@@ -14,7 +14,13 @@ const TOKEN: &str = "agent-token";
 
 /// Runs the agent once against `server` with the state file `state`; returns success.
 fn agent_once(server: &str, root: &Path, state: &Path) -> bool {
+    agent_once_with(server, root, state, &[])
+}
+
+/// [`agent_once`] with extra flags.
+fn agent_once_with(server: &str, root: &Path, state: &Path, extra: &[&str]) -> bool {
     let out = Command::new(env!("CARGO_BIN_EXE_horao-agent"))
+        .args(extra)
         .args([
             "--server",
             server,
@@ -110,4 +116,42 @@ fn a_refused_token_stops_the_agent() {
     let state = s.fs.path().join("agent-state.json");
     assert!(!agent_once(&server.url(), &s.root, &state));
     assert!(s.subvolumes().is_empty());
+}
+
+#[test]
+fn orphans_are_deleted_only_when_asked_and_never_on_an_empty_listing() {
+    let Some(s) = scratch("orphans_are_deleted_only_when_asked", 1 << 30) else {
+        return;
+    };
+    let state = s.fs.path().join("agent-state.json");
+    let server = FakeServer::start(TOKEN).unwrap();
+    server.state().volumes = vec![
+        volume_view("v-a", "a", "m1", 8 * MIB).unwrap(),
+        volume_view("v-b", "b", "m1", 8 * MIB).unwrap(),
+    ];
+    assert!(agent_once(&server.url(), &s.root, &state));
+    // `a` leaves the listing. Without the setting it stays, as an orphan.
+    server.state().volumes.remove(0);
+    assert!(agent_once(&server.url(), &s.root, &state));
+    assert!(exists(&s.path("a")));
+    // An empty listing deletes nothing, even with the setting.
+    let b = server.state().volumes.remove(0);
+    assert!(agent_once_with(
+        &server.url(),
+        &s.root,
+        &state,
+        &["--delete-orphans"]
+    ));
+    assert!(exists(&s.path("a")) && exists(&s.path("b")));
+    // With the setting and a non-empty listing, the orphan goes and the volume stays.
+    server.state().volumes.push(b);
+    assert!(agent_once_with(
+        &server.url(),
+        &s.root,
+        &state,
+        &["--delete-orphans"]
+    ));
+    assert!(!exists(&s.path("a")));
+    assert!(exists(&s.path("b")));
+    s.assert_no_stale_qgroups();
 }
