@@ -9,6 +9,10 @@
 //!   parameter; the loop reads no clock.
 //! - [`desired`] and [`report`]: the plain serde types going in and coming out.
 //! - [`persist`]: the last desired state, kept on local disk atomically.
+//! - [`server`]: the HTTP client of the server's agent routes, the mapping between the API's
+//!   views and the loop's types, change detection of reports, the desired-state source.
+//! - [`daemon`]: the binary's loop: register, fetch, persist, pass, report.
+//! - [`metrics`]: Prometheus text exposition on `GET /metrics`.
 //!
 //! ```
 //! use horao_agent::{Config, DesiredState, Reconciler, RealBtrfs};
@@ -24,15 +28,18 @@
 pub mod btrfs;
 pub mod classify;
 pub mod command;
+pub mod daemon;
 pub mod desired;
 pub mod error;
 #[cfg(test)]
 mod fake;
 pub mod loopfs;
+pub mod metrics;
 pub mod name;
 pub mod persist;
 pub mod reconcile;
 pub mod report;
+pub mod server;
 
 pub use btrfs::{Btrfs, RealBtrfs};
 pub use desired::{DesiredImage, DesiredState, DesiredVolume, Presence, VolumeSource};

@@ -139,4 +139,9 @@ pub trait Btrfs {
     fn set_ownership(&self, path: &Path, ownership: Ownership) -> Result<()>;
     /// Creates the plain directory `path` if it does not exist.
     fn create_dir(&self, path: &Path) -> Result<()>;
+
+    /// Latency statistics of the commands run so far, per subcommand (none by default).
+    fn latencies(&self) -> BTreeMap<String, crate::command::Latency> {
+        BTreeMap::new()
+    }
 }

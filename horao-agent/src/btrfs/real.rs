@@ -176,6 +176,10 @@ fn tolerate_gone(result: Result<Output>) -> Result<()> {
 }
 
 impl Btrfs for RealBtrfs {
+    fn latencies(&self) -> BTreeMap<String, crate::command::Latency> {
+        self.btrfs.latencies()
+    }
+
     fn status(&self, root: &Path) -> Result<FsStatus> {
         let fsid = self.fsid(root)?;
         let (quotas_enabled, inconsistent) = match self.sysfs.quotas(&fsid)? {

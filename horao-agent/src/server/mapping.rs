@@ -1,0 +1,198 @@
+//! The mapping between the server's views and the reconcile loop's types, both ways.
+//!
+//! Server → agent (`VolumeView` → [`DesiredVolume`]):
+//! - `desired_state` `deleting` or `gone` → [`Presence::Deleted`] (the only way a volume is
+//!   deleted); any other state → present.
+//! - size and dilation: a running `resize` operation's figures, else the volume's.
+//! - `mode` from its octal string; `image` → [`VolumeSource::Image`] named by the image's id
+//!   (images live at `root/.images/<image id>`: ids are unique, display names need not be);
+//!   `clone_of` → [`VolumeSource::Clone`] with the source volume's name.
+//! - `assigned_at`: the order in which this agent first saw the assignment. The view carries
+//!   no assignment time, so the agent keeps the value from its previous (persisted) desired
+//!   state and numbers new volumes after the largest one, in the listing's (id) order. The
+//!   admission order is thereby stable across passes and restarts, and earlier assignments
+//!   keep their room.
+//! - A `move` operation is refused (moves between hosts are not implemented yet): the volume
+//!   stays as it is and its report says why.
+//! - A view that cannot be mapped (a mode that does not parse, a clone source this machine
+//!   does not have) is reported failed with the reason; when the previous desired state has
+//!   the volume, that entry is kept, so a bad update never turns a volume into an orphan.
+//!
+//! Agent → server ([`VolumeReport`] → `VolumeCurrentView`): ready and degraded → `ready`
+//! (`degraded` set, as it is for every volume while the pass saw inconsistent qgroups);
+//! rejected and failed → `rejected`/`failed` with the reason; gone → `gone`. Used bytes are
+//! the qgroup's referenced bytes, the limit is the one read back.
+
+use crate::desired::{DesiredImage, DesiredState, DesiredVolume, Presence, VolumeSource};
+use crate::report::{State, VolumeReport};
+use horao_model::api::storage::{OperationView, VolumeCurrentView, VolumeView, parse_mode};
+use horao_model::storage::VolumeState;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The reason a move is refused.
+pub const MOVE_REFUSED: &str =
+    "moving a volume between machines is not implemented yet; it stays on this machine";
+
+/// A listing mapped to the loop's desired state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mapped {
+    /// What the loop reconciles.
+    pub desired: DesiredState,
+    /// Volumes reported failed whatever the pass does, by id, with the reason.
+    pub refused: BTreeMap<String, String>,
+}
+
+fn source_of(
+    v: &VolumeView,
+    names: &BTreeMap<&str, &str>,
+    previous: Option<&DesiredVolume>,
+) -> Result<VolumeSource, String> {
+    if let Some(image) = &v.image {
+        return Ok(VolumeSource::Image(image.as_str().to_owned()));
+    }
+    let Some(from) = &v.clone_of else {
+        return Ok(VolumeSource::None);
+    };
+    match (names.get(from.as_str()), previous) {
+        (Some(name), _) => Ok(VolumeSource::Clone((*name).to_owned())),
+        (None, Some(p)) => Ok(p.source.clone()),
+        (None, None) => Err(format!(
+            "the clone source {} is not on this machine",
+            from.as_str()
+        )),
+    }
+}
+
+fn volume_of(
+    v: &VolumeView,
+    names: &BTreeMap<&str, &str>,
+    previous: Option<&DesiredVolume>,
+    assigned_at: u64,
+) -> Result<DesiredVolume, String> {
+    let mode = parse_mode(&v.mode).map_err(|e| e.to_string())?;
+    let (size_bytes, dilation_percent) = match &v.operation {
+        Some(OperationView::Resize {
+            size_bytes,
+            dilation_percent,
+        }) => (*size_bytes, *dilation_percent),
+        _ => (v.size_bytes, v.dilation_percent),
+    };
+    let desired = match v.desired_state {
+        VolumeState::Deleting | VolumeState::Gone => Presence::Deleted,
+        _ => Presence::Present,
+    };
+    Ok(DesiredVolume {
+        id: v.id.as_str().to_owned(),
+        name: v.name.as_str().to_owned(),
+        size_bytes,
+        dilation_percent,
+        owner_uid: v.owner_uid,
+        owner_gid: v.owner_gid,
+        mode,
+        source: source_of(v, names, previous)?,
+        assigned_at,
+        desired,
+    })
+}
+
+/// Maps the volumes listed for this machine, given the previous desired state.
+pub fn desired_from(views: &[VolumeView], previous: &DesiredState) -> Mapped {
+    let before: BTreeMap<&str, &DesiredVolume> = previous
+        .volumes
+        .iter()
+        .map(|v| (v.id.as_str(), v))
+        .collect();
+    let names: BTreeMap<&str, &str> = views
+        .iter()
+        .map(|v| (v.id.as_str(), v.name.as_str()))
+        .collect();
+    let mut next_at = previous
+        .volumes
+        .iter()
+        .map(|v| v.assigned_at.saturating_add(1))
+        .max()
+        .unwrap_or(0);
+    let mut mapped = Mapped::default();
+    for v in views {
+        let id = v.id.as_str();
+        let prev = before.get(id).copied();
+        let at = prev.map_or_else(
+            || {
+                next_at += 1;
+                next_at - 1
+            },
+            |p| p.assigned_at,
+        );
+        match volume_of(v, &names, prev, at) {
+            Ok(d) => mapped.desired.volumes.push(d),
+            Err(reason) => {
+                mapped.desired.volumes.extend(prev.cloned());
+                mapped.refused.insert(id.to_owned(), reason);
+            }
+        }
+        if matches!(v.operation, Some(OperationView::Move { .. })) {
+            mapped
+                .refused
+                .insert(id.to_owned(), MOVE_REFUSED.to_owned());
+        }
+    }
+    let images: BTreeSet<&str> = mapped
+        .desired
+        .present_volumes()
+        .filter_map(|v| match &v.source {
+            VolumeSource::Image(i) => Some(i.as_str()),
+            _ => None,
+        })
+        .collect();
+    mapped.desired.images = images
+        .into_iter()
+        .map(|name| DesiredImage {
+            name: name.to_owned(),
+            from_volume: None,
+            desired: Presence::Present,
+        })
+        .collect();
+    mapped
+}
+
+/// A failed report with `reason` and no figures.
+pub fn failed(reason: &str) -> VolumeCurrentView {
+    VolumeCurrentView {
+        state: VolumeState::Failed,
+        used_bytes: 0,
+        limit_bytes: 0,
+        initialized: false,
+        degraded: false,
+        reason: reason.to_owned(),
+    }
+}
+
+/// The current state to report for one volume; `degraded` is the pass's flag, `refused` the
+/// mapping's reason, if any.
+pub fn current_of(r: &VolumeReport, degraded: bool, refused: Option<&str>) -> VolumeCurrentView {
+    let (state, reason) = match &r.state {
+        State::Ready | State::Degraded => (VolumeState::Ready, String::new()),
+        State::Rejected { reason } => (VolumeState::Rejected, reason.clone()),
+        State::Failed { class, message, .. } => {
+            (VolumeState::Failed, format!("{}: {message}", class.name()))
+        }
+        State::Gone => (VolumeState::Gone, String::new()),
+    };
+    let mut view = VolumeCurrentView {
+        state,
+        used_bytes: r.used_bytes.unwrap_or(0),
+        limit_bytes: r.limit_bytes.unwrap_or(0),
+        initialized: r.subvolume_id.is_some(),
+        degraded: degraded || r.state == State::Degraded,
+        reason,
+    };
+    if let Some(reason) = refused {
+        view.state = VolumeState::Failed;
+        view.reason = reason.to_owned();
+    }
+    view
+}
+
+#[cfg(test)]
+#[path = "mapping_tests.rs"]
+mod tests;

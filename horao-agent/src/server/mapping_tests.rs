@@ -1,0 +1,172 @@
+//! Tests of the mapping both ways.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail by panicking.
+
+use super::*;
+use crate::error::ErrorClass;
+use crate::server::fake::volume_view;
+use horao_model::ids::{ImageId, MachineId, VolumeId};
+
+fn view(id: &str, name: &str) -> VolumeView {
+    volume_view(id, name, "m1", 100).unwrap()
+}
+
+#[test]
+fn views_map_to_desired_volumes() {
+    let mut a = view("va", "a");
+    a.mode = "0700".into();
+    a.dilation_percent = 10;
+    let mut b = view("vb", "b");
+    b.image = Some(ImageId::new("img1").unwrap());
+    let mut c = view("vc", "c");
+    c.clone_of = Some(VolumeId::new("va").unwrap());
+    c.operation = Some(OperationView::Resize {
+        size_bytes: 500,
+        dilation_percent: 5,
+    });
+    let mut d = view("vd", "d");
+    d.desired_state = VolumeState::Deleting;
+    let mut e = view("ve", "e");
+    e.desired_state = VolumeState::Gone;
+    let m = desired_from(&[a, b, c, d, e], &DesiredState::default());
+    assert!(m.refused.is_empty(), "{:?}", m.refused);
+    let vols = &m.desired.volumes;
+    assert_eq!(vols.len(), 5);
+    assert_eq!((vols[0].mode, vols[0].dilation_percent), (0o700, 10));
+    assert_eq!((vols[0].owner_uid, vols[0].owner_gid), (1000, 1000));
+    assert_eq!(vols[1].source, VolumeSource::Image("img1".into()));
+    assert_eq!(vols[2].source, VolumeSource::Clone("a".into()));
+    assert_eq!((vols[2].size_bytes, vols[2].dilation_percent), (500, 5));
+    assert_eq!(vols[3].desired, Presence::Deleted);
+    assert_eq!(vols[4].desired, Presence::Deleted);
+    assert_eq!(vols[0].desired, Presence::Present);
+    let at: Vec<u64> = vols.iter().map(|v| v.assigned_at).collect();
+    assert_eq!(at, [0, 1, 2, 3, 4]);
+    assert_eq!(
+        m.desired.images,
+        [DesiredImage {
+            name: "img1".into(),
+            from_volume: None,
+            desired: Presence::Present
+        }]
+    );
+}
+
+#[test]
+fn assignment_order_survives_relisting() {
+    let first = desired_from(
+        &[view("v5", "x"), view("v7", "y")],
+        &DesiredState::default(),
+    );
+    // A new volume sorting before the others is still admitted after them.
+    let second = desired_from(
+        &[view("v1", "n"), view("v5", "x"), view("v7", "y")],
+        &first.desired,
+    );
+    let at: BTreeMap<&str, u64> = second
+        .desired
+        .volumes
+        .iter()
+        .map(|v| (v.id.as_str(), v.assigned_at))
+        .collect();
+    assert_eq!(at, BTreeMap::from([("v1", 2), ("v5", 0), ("v7", 1)]));
+}
+
+#[test]
+fn unmappable_views_are_refused_and_keep_their_previous_entry() {
+    let ok = desired_from(&[view("va", "a")], &DesiredState::default());
+    let mut bad = view("va", "a");
+    bad.mode = "999".into();
+    let mut orphan_clone = view("vb", "b");
+    orphan_clone.clone_of = Some(VolumeId::new("elsewhere").unwrap());
+    let m = desired_from(&[bad, orphan_clone], &ok.desired);
+    assert_eq!(m.desired.volumes, ok.desired.volumes);
+    assert!(m.refused["va"].contains("999"), "{:?}", m.refused);
+    assert!(m.refused["vb"].contains("elsewhere"), "{:?}", m.refused);
+}
+
+#[test]
+fn moves_are_refused_but_the_volume_stays() {
+    let mut v = view("va", "a");
+    v.operation = Some(OperationView::Move {
+        to: MachineId::new("m2").unwrap(),
+    });
+    let m = desired_from(&[v], &DesiredState::default());
+    assert_eq!(m.desired.volumes.len(), 1);
+    assert_eq!(m.desired.volumes[0].desired, Presence::Present);
+    assert_eq!(m.refused["va"], MOVE_REFUSED);
+}
+
+fn report(state: State) -> VolumeReport {
+    VolumeReport {
+        id: "va".into(),
+        name: "a".into(),
+        state,
+        subvolume_id: Some(256),
+        used_bytes: Some(10),
+        limit_bytes: Some(110),
+        read_only: Some(false),
+    }
+}
+
+#[test]
+fn reports_map_to_current_views() {
+    let ready = current_of(&report(State::Ready), false, None);
+    assert_eq!(
+        ready,
+        VolumeCurrentView {
+            state: VolumeState::Ready,
+            used_bytes: 10,
+            limit_bytes: 110,
+            initialized: true,
+            degraded: false,
+            reason: String::new(),
+        }
+    );
+    assert!(current_of(&report(State::Ready), true, None).degraded);
+    let degraded = current_of(&report(State::Degraded), false, None);
+    assert_eq!(
+        (degraded.state, degraded.degraded),
+        (VolumeState::Ready, true)
+    );
+    let rejected = current_of(
+        &report(State::Rejected {
+            reason: "no room".into(),
+        }),
+        false,
+        None,
+    );
+    assert_eq!(
+        (rejected.state, rejected.reason.as_str()),
+        (VolumeState::Rejected, "no room")
+    );
+    let failed = current_of(
+        &report(State::Failed {
+            class: ErrorClass::NoSpace,
+            message: "full".into(),
+            retry_at_ms: 5,
+        }),
+        false,
+        None,
+    );
+    assert_eq!(
+        (failed.state, failed.reason.as_str()),
+        (VolumeState::Failed, "no-space: full")
+    );
+    let mut gone = report(State::Gone);
+    gone.subvolume_id = None;
+    gone.used_bytes = None;
+    gone.limit_bytes = None;
+    let gone = current_of(&gone, false, None);
+    assert_eq!(
+        (gone.state, gone.initialized, gone.used_bytes),
+        (VolumeState::Gone, false, 0)
+    );
+    let moved = current_of(&report(State::Ready), false, Some(MOVE_REFUSED));
+    assert_eq!((moved.state, moved.used_bytes), (VolumeState::Failed, 10));
+    assert_eq!(failed_view_reason(), "why");
+}
+
+fn failed_view_reason() -> String {
+    failed("why").reason
+}

@@ -1,0 +1,65 @@
+//! Where the desired state comes from, and when a listing is trusted.
+//!
+//! Today the agent polls: every pass it lists the volumes assigned to it. The watch feed will
+//! replace polling behind the same trait: a watch source keeps its own complete view from the
+//! feed (re-listing when its cursor is too old) and hands it out the same way.
+//!
+//! Trust: a listing replaces the desired state only when it is complete: every page answered
+//! 200 and the volumes received are as many as the `total` the server gave. An empty listing
+//! after a non-empty one is therefore trusted only when the server said `total: 0`. A failed
+//! or incomplete listing changes nothing: the agent keeps reconciling the last desired state
+//! it trusted (persisted on disk), and deletes nothing because of it — a volume is deleted
+//! only when its own view says `deleting` or `gone`.
+
+use super::client::{Client, ClientError, Listing};
+
+/// A source of the volumes assigned to one machine.
+pub trait DesiredSource {
+    /// The complete listing of the volumes assigned to `machine`.
+    fn fetch(&mut self, machine: &str) -> Result<Listing, ClientError>;
+}
+
+/// Polling: one full listing per call.
+impl DesiredSource for Client {
+    fn fetch(&mut self, machine: &str) -> Result<Listing, ClientError> {
+        self.list_volumes(machine)
+    }
+}
+
+/// Why `listing` is not trusted, if it is not.
+pub fn distrust(listing: &Listing) -> Option<String> {
+    (listing.volumes.len() != listing.total).then(|| {
+        format!(
+            "incomplete listing: {} volumes received, the server counted {}",
+            listing.volumes.len(),
+            listing.total
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::server::fake::volume_view;
+
+    #[test]
+    fn only_complete_listings_are_trusted() {
+        let empty = Listing {
+            volumes: vec![],
+            total: 0,
+        };
+        assert_eq!(distrust(&empty), None);
+        let short = Listing {
+            volumes: vec![],
+            total: 3,
+        };
+        assert!(distrust(&short).unwrap().contains("counted 3"));
+        let full = Listing {
+            volumes: vec![volume_view("v", "a", "m", 1).unwrap()],
+            total: 1,
+        };
+        assert_eq!(distrust(&full), None);
+    }
+}
