@@ -26,17 +26,7 @@ use std::str::FromStr;
 /// A change ready for the writer: its footprint and its mutation.
 pub struct Write {
     keys: Vec<String>,
-    f: Box<
-        dyn FnOnce(
-                &Model,
-                &Actor,
-                Timestamp,
-                u64,
-                &mut dyn RngCore,
-                &mut Tx,
-            ) -> horao_model::Result<Model>
-            + Send,
-    >,
+    f: crate::writer::Mutation,
 }
 
 impl Write {

@@ -17,6 +17,9 @@ struct Case {
     want: &'static [u16],
 }
 
+/// A hostile body: what it is, its bytes, its content type, the statuses accepted.
+type Body = (&'static str, Vec<u8>, Option<&'static str>, &'static [u16]);
+
 fn deep(n: usize) -> Vec<u8> {
     let mut v = "[".repeat(n).into_bytes();
     v.extend("]".repeat(n).into_bytes());
@@ -41,7 +44,7 @@ fn cases() -> Vec<Case> {
         let has_body = matches!(r.method, "POST" | "PUT" | "PATCH");
         let path = r.path.replace("{id}", "no-such-id");
         if has_body {
-            let bodies: Vec<(&str, Vec<u8>, Option<&'static str>, &'static [u16])> = vec![
+            let bodies: Vec<Body> = vec![
                 (
                     "bad json",
                     b"{\"name\": ".to_vec(),
