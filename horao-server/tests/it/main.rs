@@ -2,5 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail by panicking.
 
+mod crud;
+mod hostile;
+mod lifecycle;
+mod roles;
 mod store;
 mod support;

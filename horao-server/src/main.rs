@@ -1,0 +1,93 @@
+//! `horao-server`: parses the configuration, sets up logging and metrics, opens the store and
+//! serves until SIGINT or SIGTERM.
+
+use anyhow::Context;
+use clap::Parser;
+use horao_server::app::HttpLimits;
+use horao_server::config::{Config, Flags};
+use horao_server::server::{self, Options};
+use horao_server::state::StateConfig;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stop_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config::resolve(Flags::parse())?;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    let tls = match &config.tls {
+        None => None,
+        Some((cert, key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            Some(
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .with_context(|| format!("loading TLS from {}", cert.display()))?,
+            )
+        }
+    };
+    let store = horao_server::open_store(&config)
+        .await
+        .context("opening the store")?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let opts = Options {
+        state: StateConfig {
+            replica_id: config.replica_id,
+            admin_token: std::env::var("HORAO_ADMIN_TOKEN").ok(),
+            compact_entries: 10_000,
+            peers: config.peers.clone(),
+        },
+        limits: HttpLimits {
+            body_limit: config.body_limit,
+            request_timeout: config.request_timeout,
+        },
+        metrics: Some(metrics),
+        tls,
+    };
+    let running = server::start(listener, store, opts, stop_signal())
+        .await
+        .context("starting")?;
+    if let Some(token) = &running.new_admin_token {
+        eprintln!(
+            "horao-server: generated admin token (shown once, only its digest is kept): {token}"
+        );
+    }
+    tracing::info!(addr = %running.addr, store = running.state.store.kind(), "serving");
+    running.wait().await.context("serving")?;
+    Ok(())
+}

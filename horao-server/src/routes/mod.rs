@@ -1,0 +1,287 @@
+//! The REST API under `/api/v1`: one table of routes from which both the router and the
+//! OpenAPI document are built, so the document lists exactly what the router serves.
+
+pub mod environments;
+pub mod generic;
+pub mod logical;
+pub mod misc;
+pub mod physical;
+pub mod storage;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Router;
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use environments::{Environments, Resources};
+use generic::{Create, Delete, Entity, Update};
+use logical::{Infrastructures, Maintenance, Profiles, Reservations, Tenants};
+use physical::{Datacenters, Devices, Links, Racks, Rows};
+use storage::{Images, Instances, Machines, Volumes};
+
+/// The API's prefix.
+pub const PREFIX: &str = "/api/v1";
+
+/// One route of the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// `GET`, `POST`, …
+    pub method: &'static str,
+    /// The path, with `{id}` parameters.
+    pub path: String,
+    /// What it does.
+    pub summary: String,
+    /// True when it needs a bearer token.
+    pub auth: bool,
+    /// The answer on success.
+    pub success: u16,
+}
+
+/// The router being built, with its table.
+pub struct Api {
+    router: Router<AppState>,
+    routes: Vec<RouteInfo>,
+}
+
+impl Api {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    /// Adds `handler` for `method` at `path`.
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &str,
+        success: u16,
+        summary: impl Into<String>,
+        handler: MethodRouter<AppState>,
+    ) -> Self {
+        let auth = !path.starts_with("/api/v1/health") && !path.ends_with("openapi.json");
+        self.router = self.router.route(path, handler);
+        self.routes.push(RouteInfo {
+            method,
+            path: path.to_string(),
+            summary: summary.into(),
+            auth,
+            success,
+        });
+        self
+    }
+
+    fn read<E: Entity>(self) -> Self {
+        let (coll, one) = (
+            format!("{PREFIX}/{}", E::PATH),
+            format!("{PREFIX}/{}/{{id}}", E::PATH),
+        );
+        self.add(
+            "GET",
+            &coll,
+            200,
+            format!("List {}", E::PATH),
+            get(generic::list::<E>),
+        )
+        .add(
+            "GET",
+            &one,
+            200,
+            format!("Get a {}", E::KIND),
+            get(generic::get_one::<E>),
+        )
+    }
+
+    fn create<E: Create>(self) -> Self {
+        let coll = format!("{PREFIX}/{}", E::PATH);
+        self.add(
+            "POST",
+            &coll,
+            201,
+            format!("Create a {}", E::KIND),
+            post(generic::create::<E>),
+        )
+    }
+
+    fn update<E: Update>(self) -> Self {
+        let one = format!("{PREFIX}/{}/{{id}}", E::PATH);
+        self.add(
+            "PATCH",
+            &one,
+            200,
+            format!("Change a {}", E::KIND),
+            patch(generic::update::<E>),
+        )
+    }
+
+    fn delete<E: Delete>(self) -> Self {
+        let one = format!("{PREFIX}/{}/{{id}}", E::PATH);
+        self.add(
+            "DELETE",
+            &one,
+            204,
+            format!("Delete a {}", E::KIND),
+            delete(generic::delete::<E>),
+        )
+    }
+
+    fn crud<E: Create + Delete>(self) -> Self {
+        self.read::<E>().create::<E>().delete::<E>()
+    }
+
+    /// The table.
+    pub fn routes(&self) -> &[RouteInfo] {
+        &self.routes
+    }
+}
+
+/// Every route of the API, and the router serving them.
+pub fn api() -> Api {
+    let v = PREFIX;
+    Api::new()
+        .add(
+            "GET",
+            &format!("{v}/health/live"),
+            200,
+            "The process answers",
+            get(misc::live),
+        )
+        .add(
+            "GET",
+            &format!("{v}/health/ready"),
+            200,
+            "The model is loaded",
+            get(misc::ready),
+        )
+        .add(
+            "GET",
+            &format!("{v}/openapi.json"),
+            200,
+            "This document",
+            get(crate::openapi::document),
+        )
+        .add(
+            "POST",
+            &format!("{v}/tokens"),
+            201,
+            "Mint a tenant or agent token",
+            post(misc::mint_token),
+        )
+        .add(
+            "GET",
+            &format!("{v}/search"),
+            200,
+            "Search every entity",
+            get(misc::search),
+        )
+        .add(
+            "GET",
+            &format!("{v}/conflicts"),
+            200,
+            "Conflicts left by concurrent edits",
+            get(misc::conflicts),
+        )
+        .add(
+            "GET",
+            &format!("{v}/capacity"),
+            200,
+            "Capacity by dimension",
+            get(misc::capacity),
+        )
+        .crud::<Datacenters>()
+        .update::<Datacenters>()
+        .crud::<Rows>()
+        .crud::<Racks>()
+        .update::<Racks>()
+        .crud::<Devices>()
+        .update::<Devices>()
+        .crud::<Links>()
+        .crud::<Infrastructures>()
+        .crud::<Tenants>()
+        .crud::<Profiles>()
+        .update::<Profiles>()
+        .read::<Reservations>()
+        .add(
+            "POST",
+            &format!("{v}/reservations"),
+            201,
+            "Create a reservation (or ?earliest=true: its earliest start)",
+            post(misc::create_reservation),
+        )
+        .update::<Reservations>()
+        .delete::<Reservations>()
+        .crud::<Maintenance>()
+        .read::<Machines>()
+        .add(
+            "PUT",
+            &format!("{v}/machines/{{id}}"),
+            200,
+            "Register or report a machine",
+            put(storage::put_machine),
+        )
+        .delete::<Machines>()
+        .crud::<Volumes>()
+        .add(
+            "PUT",
+            &format!("{v}/volumes/{{id}}/current"),
+            200,
+            "An agent reports a volume",
+            put(storage::put_volume_current),
+        )
+        .add(
+            "POST",
+            &format!("{v}/volumes/{{id}}/resize"),
+            200,
+            "Resize a volume",
+            post(storage::resize_volume),
+        )
+        .add(
+            "POST",
+            &format!("{v}/volumes/{{id}}/clone"),
+            201,
+            "Clone a volume",
+            post(storage::clone_volume),
+        )
+        .crud::<Images>()
+        .crud::<Instances>()
+        .crud::<Environments>()
+        .update::<Environments>()
+        .crud::<Resources>()
+        .update::<Resources>()
+        .add(
+            "GET",
+            &format!("{v}/resources/{{id}}/dependencies"),
+            200,
+            "What a resource depends on",
+            get(environments::dependencies),
+        )
+        .add(
+            "GET",
+            &format!("{v}/resources/{{id}}/dependents"),
+            200,
+            "What depends on a resource",
+            get(environments::dependents),
+        )
+}
+
+/// The answer to a path no route serves.
+pub async fn no_route() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+/// The answer to a method a path does not serve.
+pub async fn no_method() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not serve this method",
+    )
+}
+
+/// The API's router, without state and middleware.
+pub fn router() -> Router<AppState> {
+    api()
+        .router
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_method)
+}

@@ -1,0 +1,210 @@
+//! Storage and compute: machines (registered and reported by their agents), volumes (placed
+//! by the model's placement on creation), images and instances. Everything that reads or
+//! changes machines' room shares the footprint `placement`.
+
+use super::generic::{self, Create, Delete, Entity, Write, key, parse_id, visible};
+use super::physical::{delete_with, entity};
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use horao_model::Error as ModelError;
+use horao_model::api::storage::{
+    self as api, CloneVolume, CreateImage, CreateInstance, CreateVolume, ImageView, InstanceView,
+    MachineView, PutMachine, ResizeVolume, VolumeCurrentView, VolumeView,
+};
+use horao_model::ids::{ImageId, InstanceId, MachineId, TenantId, VolumeId};
+use horao_model::model::Model;
+use horao_model::storage::{VolumeOp, VolumeSpec, VolumeState};
+
+/// The footprint of every change that reads or changes the room left on machines.
+pub const PLACEMENT: &str = "placement";
+
+entity!(
+    Machines,
+    "machines",
+    "machine",
+    MachineId,
+    MachineView,
+    api::list_machines
+);
+entity!(
+    Images,
+    "images",
+    "image",
+    ImageId,
+    ImageView,
+    api::list_images
+);
+entity!(
+    Instances,
+    "instances",
+    "instance",
+    InstanceId,
+    InstanceView,
+    api::list_instances
+);
+
+/// The `volumes` collection (a tenant sees only its own).
+#[derive(Debug)]
+pub struct Volumes;
+
+impl Entity for Volumes {
+    const PATH: &'static str = "volumes";
+    const KIND: &'static str = "volume";
+    type Id = VolumeId;
+    type View = VolumeView;
+    fn view(m: &Model, id: &VolumeId) -> Option<VolumeView> {
+        VolumeView::of(m, id)
+    }
+    fn list(
+        m: &Model,
+        q: &horao_model::api::ListQuery,
+    ) -> horao_model::Result<horao_model::api::Page<VolumeView>> {
+        api::list_volumes(m, q)
+    }
+    fn owner(v: &VolumeView) -> Option<Option<&TenantId>> {
+        Some(v.tenant.as_ref())
+    }
+}
+
+delete_with!(Machines, remove_machine, [PLACEMENT]);
+delete_with!(Images, delete_image);
+delete_with!(Instances, delete_instance);
+
+impl Delete for Volumes {
+    /// Asks for the volume's deletion (desired state `deleting`); its agent removes it.
+    fn delete(id: VolumeId) -> Write {
+        Write::new(
+            vec![key(Self::KIND, &id), PLACEMENT.into()],
+            move |m, by, ts, _, _, tx| m.set_volume_state(by, &id, VolumeState::Deleting, ts, tx),
+        )
+    }
+}
+
+impl Create for Volumes {
+    type Request = CreateVolume;
+    /// Creates the volume and places it on a machine, in one change.
+    fn create(id: VolumeId, req: CreateVolume) -> ApiResult<Vec<Write>> {
+        let (spec, source) = req.to_model()?;
+        Ok(vec![Write::new(
+            vec![key(Self::KIND, &id), PLACEMENT.into()],
+            move |m, by, ts, now, _, tx| {
+                m.create_and_place_volume(by, &id, spec, source, now, ts, tx)
+            },
+        )])
+    }
+}
+
+impl Create for Images {
+    type Request = CreateImage;
+    fn create(id: ImageId, req: CreateImage) -> ApiResult<Vec<Write>> {
+        let mut keys = vec![key(Self::KIND, &id)];
+        if let Some(v) = &req.from_volume {
+            keys.push(key(Volumes::KIND, v));
+        }
+        let spec = req.to_model()?;
+        Ok(vec![Write::new(keys, move |m, by, ts, _, _, tx| {
+            m.create_image(by, &id, spec, ts, tx)
+        })])
+    }
+}
+
+impl Create for Instances {
+    type Request = CreateInstance;
+    fn create(id: InstanceId, req: CreateInstance) -> ApiResult<Vec<Write>> {
+        let spec = req.to_model();
+        Ok(vec![Write::new(
+            vec![key(Self::KIND, &id)],
+            move |m, by, ts, _, _, tx| m.create_instance(by, &id, spec, ts, tx),
+        )])
+    }
+}
+
+fn volume_spec<'m>(m: &'m Model, id: &VolumeId) -> horao_model::Result<&'m VolumeSpec> {
+    m.storage
+        .volume(id)
+        .and_then(|v| v.spec())
+        .ok_or_else(|| ModelError::not_found(Volumes::KIND, id))
+}
+
+/// `PUT /machines/{name}`: an agent (or an operator) registers a machine or reports it.
+pub async fn put_machine(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath,
+    ApiJson(req): ApiJson<PutMachine>,
+) -> ApiResult<Response> {
+    let id = parse_id::<Machines>(&name)?;
+    let (spec, report) = req.to_model()?;
+    let i = id.clone();
+    let w = Write::new(
+        vec![key(Machines::KIND, &id), PLACEMENT.into()],
+        move |m, by, ts, _, _, tx| m.put_machine(by, &i, spec, report, ts, tx),
+    );
+    generic::commit_and_view::<Machines>(&state, &caller, &id, vec![w], StatusCode::OK).await
+}
+
+/// `PUT /volumes/{id}/current`: the agent of the volume's machine reports its state.
+pub async fn put_volume_current(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath,
+    ApiJson(req): ApiJson<VolumeCurrentView>,
+) -> ApiResult<Response> {
+    let id = parse_id::<Volumes>(&id)?;
+    let report = req.to_model();
+    let i = id.clone();
+    let w = Write::new(vec![key(Volumes::KIND, &id)], move |m, by, ts, _, _, tx| {
+        m.report_volume(by, &i, report, ts, tx)
+    });
+    generic::commit_and_view::<Volumes>(&state, &caller, &id, vec![w], StatusCode::OK).await
+}
+
+/// `POST /volumes/{id}/resize`: starts a resize; answers the volume.
+pub async fn resize_volume(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath,
+    ApiJson(req): ApiJson<ResizeVolume>,
+) -> ApiResult<Response> {
+    let id = parse_id::<Volumes>(&id)?;
+    visible::<Volumes>(&state, &caller, &id)?;
+    let i = id.clone();
+    let w = Write::new(
+        vec![key(Volumes::KIND, &id), PLACEMENT.into()],
+        move |m, by, ts, _, _, tx| {
+            let op = req.to_model(volume_spec(m, &i)?.dilation_percent);
+            m.begin_volume_op(by, &i, op, ts, tx)
+        },
+    );
+    generic::commit_and_view::<Volumes>(&state, &caller, &id, vec![w], StatusCode::OK).await
+}
+
+/// `POST /volumes/{id}/clone`: starts a clone; answers 201 with the new volume.
+pub async fn clone_volume(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath,
+    ApiJson(req): ApiJson<CloneVolume>,
+) -> ApiResult<Response> {
+    let id = parse_id::<Volumes>(&id)?;
+    visible::<Volumes>(&state, &caller, &id)?;
+    let into = generic::new_id::<Volumes>()?;
+    let new = into.clone();
+    let w = Write::new(
+        vec![
+            key(Volumes::KIND, &id),
+            key(Volumes::KIND, &into),
+            PLACEMENT.into(),
+        ],
+        move |m, by, ts, _, _, tx| {
+            let op: VolumeOp = req.to_model(new, volume_spec(m, &id)?)?;
+            m.begin_volume_op(by, &id, op, ts, tx)
+        },
+    );
+    generic::commit_and_view::<Volumes>(&state, &caller, &into, vec![w], StatusCode::CREATED).await
+}

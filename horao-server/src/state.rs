@@ -1,0 +1,237 @@
+//! The server's shared state: the sync node holding the model, the store, the writer's
+//! queue, the feed of committed changes and the tokens; and start-up, which loads the
+//! snapshot and the journal into memory.
+
+use crate::auth::Tokens;
+use crate::error::ApiError;
+use crate::store::{Commit, Store, StoreError};
+use crate::writer::{self, WriteJob};
+use horao_crdt::sync::{SyncConfig, SyncNode};
+use horao_crdt::wire::{self, Kind};
+use horao_crdt::{Causal, Replica, ReplicaId};
+use horao_model::model::{Model, Touched};
+use horao_model::snapshot::{self, SCHEMA_VERSION};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use tokio::sync::{broadcast, mpsc};
+
+/// Metadata key of the replica id (8 bytes, little endian).
+pub const META_REPLICA_ID: &str = "replica/id";
+/// Metadata key of the incarnation (8 bytes, little endian), bumped on every start.
+pub const META_INCARNATION: &str = "sync/incarnation";
+/// Metadata key of the sync state (horao-crdt's encoding), saved at compaction and at stop.
+pub const META_SYNC_STATE: &str = "sync/state";
+
+/// Largest snapshot or delta payload decoded at start-up.
+const MAX_LOAD_PAYLOAD: usize = 1 << 30;
+
+/// A change committed durably and applied: what the watch feed and gossip fan out.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    /// The store's sequence number of the commit.
+    pub seq: u64,
+    /// What the delta changed.
+    pub touched: Arc<Vec<Touched>>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored data could not be decoded.
+    #[error("stored data: {0}")]
+    Decode(String),
+    /// The configured replica id differs from the stored one.
+    #[error("replica id {given} differs from the store's {stored}")]
+    ReplicaMismatch {
+        /// Given on the command line.
+        given: u64,
+        /// Kept in the store.
+        stored: u64,
+    },
+}
+
+/// Settings of the state, from the configuration.
+#[derive(Clone, Debug, Default)]
+pub struct StateConfig {
+    /// The replica id to use (default: the stored one, or a new random one).
+    pub replica_id: Option<u64>,
+    /// The admin token to accept (default: the stored digest, or a new token).
+    pub admin_token: Option<String>,
+    /// Compact when the journal holds more entries than this.
+    pub compact_entries: u64,
+    /// Peers for the gossip (kept for it; unused yet).
+    pub peers: Vec<String>,
+}
+
+/// Everything handlers share.
+pub struct Shared {
+    node: RwLock<SyncNode<Model>>,
+    /// The durable store.
+    pub store: Arc<dyn Store>,
+    writer: mpsc::Sender<WriteJob>,
+    /// Committed changes, in commit order (the seam for the watch feed and the gossip).
+    pub changes: broadcast::Sender<Committed>,
+    /// Accepted tokens.
+    pub tokens: RwLock<Tokens>,
+    ready: AtomicBool,
+    /// Settings.
+    pub config: StateConfig,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("store", &self.store.kind())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state handed to every handler.
+pub type AppState = Arc<Shared>;
+
+/// What start-up produced besides the state.
+#[derive(Debug)]
+pub struct Started {
+    /// The shared state.
+    pub state: AppState,
+    /// A new admin token to print once (only when one was generated).
+    pub new_admin_token: Option<String>,
+    /// The writer task; it ends once every sender is gone.
+    pub writer: tokio::task::JoinHandle<()>,
+}
+
+fn u64_meta(v: Option<&Vec<u8>>) -> Option<u64> {
+    v.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map(u64::from_le_bytes)
+}
+
+fn decode_err(e: impl std::fmt::Display) -> StartError {
+    StartError::Decode(e.to_string())
+}
+
+/// Loads the store into memory and starts the writer.
+pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started, StartError> {
+    let loaded = store.load().await?;
+    let stored_id = u64_meta(loaded.meta.get(META_REPLICA_ID));
+    let id = match (config.replica_id, stored_id) {
+        (Some(given), Some(stored)) if given != stored => {
+            return Err(StartError::ReplicaMismatch { given, stored });
+        }
+        (Some(id), _) | (None, Some(id)) => id,
+        (None, None) => rand::random::<u64>() | 1,
+    };
+    let incarnation = u64_meta(loaded.meta.get(META_INCARNATION)).unwrap_or(0) + 1;
+    let mut causal: Causal<Model> = match &loaded.snapshot {
+        Some(bytes) => snapshot::decode_snapshot(bytes, MAX_LOAD_PAYLOAD).map_err(decode_err)?,
+        None => Causal::default(),
+    };
+    for (seq, bytes) in &loaded.journal {
+        let delta: Causal<Model> = wire::decode_causal(Kind::Delta, bytes, MAX_LOAD_PAYLOAD)
+            .map_err(|e| StartError::Decode(format!("journal entry {seq}: {e}")))?;
+        causal.apply(delta);
+    }
+    causal.store.build_fit_index();
+    let replica = Replica::from_state(ReplicaId(id), causal);
+    let sync_config = SyncConfig {
+        schema_version: SCHEMA_VERSION,
+        incarnation,
+        seed: rand::random(),
+        ..SyncConfig::default()
+    };
+    let node = match loaded.meta.get(META_SYNC_STATE) {
+        Some(b) => {
+            let saved = wire::decode_sync_state(b, MAX_LOAD_PAYLOAD).map_err(decode_err)?;
+            SyncNode::restore(replica, sync_config, saved)
+        }
+        None => SyncNode::new(replica, sync_config),
+    };
+    let (tokens, admin) = Tokens::load(&loaded.meta, config.admin_token.as_deref());
+    let mut meta = vec![
+        (META_REPLICA_ID.to_string(), Some(id.to_le_bytes().to_vec())),
+        (
+            META_INCARNATION.to_string(),
+            Some(incarnation.to_le_bytes().to_vec()),
+        ),
+    ];
+    meta.extend(admin.meta);
+    store
+        .commit(Commit {
+            delta: Vec::new(),
+            meta,
+        })
+        .await?;
+    let (tx, rx) = mpsc::channel(4096);
+    let (changes, _) = broadcast::channel(1024);
+    let shared = Arc::new(Shared {
+        node: RwLock::new(node),
+        store,
+        writer: tx,
+        changes,
+        tokens: RwLock::new(tokens),
+        ready: AtomicBool::new(false),
+        config,
+    });
+    let writer = tokio::spawn(writer::run(Arc::downgrade(&shared), rx));
+    shared.ready.store(true, Ordering::Release);
+    Ok(Started {
+        state: shared,
+        new_admin_token: admin.new_token,
+        writer,
+    })
+}
+
+impl Shared {
+    /// The node, for reading the committed model.
+    pub fn node(&self) -> RwLockReadGuard<'_, SyncNode<Model>> {
+        self.node.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The node, for the writer.
+    pub(crate) fn node_mut(&self) -> RwLockWriteGuard<'_, SyncNode<Model>> {
+        self.node.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the committed model.
+    pub fn read<T>(&self, f: impl FnOnce(&Model) -> T) -> T {
+        f(self.node().replica().state())
+    }
+
+    /// True once the store is loaded, until shutdown begins.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Marks the server as no longer ready (shutdown began).
+    pub fn set_unready(&self) {
+        self.ready.store(false, Ordering::Release);
+    }
+
+    /// Queues a write for the writer and waits until it is durable and applied (or
+    /// refused).
+    pub async fn write(&self, job: WriteJob) -> Result<u64, ApiError> {
+        let (job, reply) = job.with_reply();
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
+        reply
+            .await
+            .map_err(|_| ApiError::unavailable("the server is shutting down"))?
+    }
+
+    /// Saves the sync state and closes the store (at shutdown).
+    pub async fn close(&self) -> Result<(), StoreError> {
+        let saved = wire::encode_sync_state(&self.node().export())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.store
+            .commit(Commit {
+                delta: Vec::new(),
+                meta: vec![(META_SYNC_STATE.to_string(), Some(saved))],
+            })
+            .await?;
+        self.store.close().await
+    }
+}
