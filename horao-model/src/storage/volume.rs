@@ -19,7 +19,9 @@ pub struct Volume {
     /// B-tree leaves hold their values inline (eleven slots each, part full), so a small
     /// inline value saves more than the extra allocation costs. The encoding is unchanged.
     pub(crate) spec: LwwReg<Box<VolumeSpec>>,
-    pub(crate) source: LwwReg<Source>,
+    /// Boxed for the same reason: most volumes have no source, and those that do hold it
+    /// in a register written once.
+    pub(crate) source: LwwReg<Box<Source>>,
     pub(crate) desired: LwwReg<DesiredVolume>,
     pub(crate) assignment: MvReg<MachineId>,
     pub(crate) current: LwwReg<VolumeCurrent>,
@@ -47,7 +49,7 @@ impl Volume {
     /// Where the initial content came from: an image or another volume (kept after the
     /// volume is initialized).
     pub fn source(&self) -> Option<&Source> {
-        self.source.get()
+        self.source.get().map(|s| &**s)
     }
 
     /// The source while the volume is not yet initialized (what an image's deletion waits
@@ -446,7 +448,7 @@ pub(crate) fn new_volume(
     Volume {
         spec: v.spec.write(Box::new(spec), ts, tx),
         source: match source {
-            Some(s) => v.source.write(s, ts, tx),
+            Some(s) => v.source.write(Box::new(s), ts, tx),
             None => v.source.clear(tx),
         },
         desired: v.desired.write(DesiredVolume::new(state), ts, tx),

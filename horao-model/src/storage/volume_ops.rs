@@ -102,7 +102,7 @@ impl Model {
                 return waits("the agent has not reported it gone".into());
             }
             (VolumeState::Moving, VolumeState::Ready) => {
-                if let Some(VolumeOp::Move { to: dest }) = &desired.op {
+                if let Some(VolumeOp::Move { to: dest }) = desired.op.as_deref() {
                     let arrived = current.is_some_and(|c| {
                         &c.machine == dest && c.report.state == VolumeState::Ready
                     });
@@ -118,7 +118,7 @@ impl Model {
         {
             return Err(Error::in_use("volume", id, format!("instance {inst}")));
         }
-        let assignment = match (&desired.op, to) {
+        let assignment = match (desired.op.as_deref(), to) {
             (Some(VolumeOp::Move { to: m }), VolumeState::Ready) => Some(Some(m.clone())),
             (_, VolumeState::Scheduling) => Some(None),
             _ => None,
@@ -221,7 +221,7 @@ impl Model {
         let resized = matches!(op, VolumeOp::Resize { .. });
         let next = DesiredVolume {
             state: op.state(),
-            op: Some(op),
+            op: Some(Box::new(op)),
             attempt: 0,
         };
         let mut delta = self.storage.volumes.update(id.clone(), tx, |v, tx| Volume {
