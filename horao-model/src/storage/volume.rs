@@ -265,11 +265,9 @@ impl Model {
             let quota = validate_size(spec.size_bytes, spec.dilation_percent)?;
             self.storage.check_room(m, &spec, quota)?;
         }
-        Ok(Storage::with_volumes(self.storage.volumes.update(
-            id.clone(),
-            tx,
-            |v, tx| new_volume(v, spec, source, machine, ts, tx),
-        )))
+        Ok(self
+            .storage
+            .write_volume(id, tx, |v, tx| new_volume(v, spec, source, machine, ts, tx)))
     }
 
     /// Replaces the specification of a volume not yet placed. Once placed, only its state
@@ -305,14 +303,10 @@ impl Model {
         if let Some(s) = v.source() {
             self.storage.check_source(&spec, s)?;
         }
-        Ok(Storage::with_volumes(self.storage.volumes.update(
-            id.clone(),
-            tx,
-            |v, tx| Volume {
-                spec: v.spec.write(Box::new(spec), ts, tx),
-                ..Volume::default()
-            },
-        )))
+        Ok(self.storage.write_volume(id, tx, |v, tx| Volume {
+            spec: v.spec.write(Box::new(spec), ts, tx),
+            ..Volume::default()
+        }))
     }
 
     /// Places a volume in `scheduling` on `machine`, which must accept volumes, carry the
@@ -401,15 +395,13 @@ impl Model {
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Model {
-        Storage::with_volumes(self.storage.volumes.update(id.clone(), tx, |v, tx| {
-            Volume {
-                assignment: v.assignment.write(machine, tx),
-                desired: v
-                    .desired
-                    .write(DesiredVolume::new(VolumeState::Ready), ts, tx),
-                ..Volume::default()
-            }
-        }))
+        self.storage.write_volume(id, tx, |v, tx| Volume {
+            assignment: v.assignment.write(machine, tx),
+            desired: v
+                .desired
+                .write(DesiredVolume::new(VolumeState::Ready), ts, tx),
+            ..Volume::default()
+        })
     }
 
     /// Removes a volume whose desired state is `gone` from the table.

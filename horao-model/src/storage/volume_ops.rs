@@ -123,19 +123,15 @@ impl Model {
             (_, VolumeState::Scheduling) => Some(None),
             _ => None,
         };
-        Ok(Storage::with_volumes(self.storage.volumes.update(
-            id.clone(),
-            tx,
-            |v, tx| Volume {
-                desired: v.desired.write(DesiredVolume::new(to), ts, tx),
-                assignment: match assignment {
-                    Some(Some(m)) => v.assignment.write(m, tx),
-                    Some(None) => v.assignment.clear(tx),
-                    None => Default::default(),
-                },
-                ..Volume::default()
+        Ok(self.storage.write_volume(id, tx, |v, tx| Volume {
+            desired: v.desired.write(DesiredVolume::new(to), ts, tx),
+            assignment: match assignment {
+                Some(Some(m)) => v.assignment.write(m, tx),
+                Some(None) => v.assignment.clear(tx),
+                None => Default::default(),
             },
-        )))
+            ..Volume::default()
+        }))
     }
 
     /// Starts an operation on a `pending` volume: a resize (new size and dilation, whose
@@ -267,14 +263,10 @@ impl Model {
         }
         let mut next = v.desired();
         next.attempt = next.attempt.saturating_add(1);
-        Ok(Storage::with_volumes(self.storage.volumes.update(
-            id.clone(),
-            tx,
-            |v, tx| Volume {
-                desired: v.desired.write(next, ts, tx),
-                ..Volume::default()
-            },
-        )))
+        Ok(self.storage.write_volume(id, tx, |v, tx| Volume {
+            desired: v.desired.write(next, ts, tx),
+            ..Volume::default()
+        }))
     }
 
     /// Records the report of the agent of an assigned machine (or of a move's destination):
@@ -302,13 +294,9 @@ impl Model {
             return Ok(Model::default());
         }
         let current = VolumeCurrent { machine, report };
-        Ok(Storage::with_volumes(self.storage.volumes.update(
-            id.clone(),
-            tx,
-            |v, tx| Volume {
-                current: v.current.write(current, ts, tx),
-                ..Volume::default()
-            },
-        )))
+        Ok(self.storage.write_volume(id, tx, |v, tx| Volume {
+            current: v.current.write(current, ts, tx),
+            ..Volume::default()
+        }))
     }
 }
