@@ -2,9 +2,11 @@
 //! the scale of the model's goals (50,000 devices, 10,000 machines, 100,000 volumes).
 //!
 //! Run with `cargo run --release -p horao-bench --bin model-footprint [-- --small]
-//! [--max-log N] [--max-log-bytes B]`. Bytes are counted by a counting global allocator (`cap`): the bytes the
-//! program asked for, without the allocator's own rounding and bookkeeping, so VmRSS and
-//! VmHWM from `/proc/self/status` are printed beside them. Peaks cannot be reset, so the
+//! [--max-log N] [--max-log-bytes B]`. Bytes are counted by a counting global allocator (`cap`)
+//! wrapped around mimalloc, the allocator of the server and the agent (`--features
+//! system-alloc`: around the system allocator): the bytes the program asked for, without the
+//! allocator's own rounding and bookkeeping, so VmRSS and VmHWM from `/proc/self/status` are
+//! printed beside them. Peaks cannot be reset, so the
 //! snapshot decode runs in a child process of this binary (`--decode FILE`) to get its own
 //! peak. The workload is `horao_bench::model_workload`.
 
@@ -18,13 +20,27 @@ use horao_crdt::{Causal, DerivedIndex, DotStore};
 use horao_model::model::Model;
 use horao_model::physical::DeviceKind;
 use horao_model::snapshot::{decode_snapshot, encode_snapshot};
-use std::alloc::System;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-/// Counts every allocation of this process (current and peak bytes).
+/// Counts every allocation of this process (current and peak bytes), made by mimalloc as in
+/// the server.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
-static ALLOC: Cap<System> = Cap::new(System, usize::MAX);
+static ALLOC: Cap<mimalloc::MiMalloc> = Cap::new(mimalloc::MiMalloc, usize::MAX);
+
+/// Counts every allocation of this process (current and peak bytes), made by the system
+/// allocator.
+#[cfg(feature = "system-alloc")]
+#[global_allocator]
+static ALLOC: Cap<std::alloc::System> = Cap::new(std::alloc::System, usize::MAX);
+
+/// The allocator under the counter, as printed.
+const ALLOCATOR: &str = if cfg!(feature = "system-alloc") {
+    "system"
+} else {
+    "mimalloc"
+};
 
 /// Command-line options.
 #[derive(Parser, Debug)]
@@ -146,6 +162,24 @@ fn breakdown(built: &BuiltModel) {
             println!("  {name:<28} {:>10}", mib(bytes));
         }
     }
+    // Volume and machine ids are reference-counted (`Arc<str>`): a deep copy shares their
+    // text with the original, so the rows above leave it out. Each table key owns one.
+    let arc_text = |len: usize| 2 * std::mem::size_of::<usize>() + len;
+    let id_text: usize = m
+        .storage
+        .volumes()
+        .map(|(id, _)| arc_text(id.as_str().len()))
+        .chain(
+            m.storage
+                .machines()
+                .map(|(id, _)| arc_text(id.as_str().len())),
+        )
+        .sum();
+    println!(
+        "  {:<28} {:>10}  (shared by reference, so not in the rows above)",
+        "volume and machine ids' text",
+        mib(id_text)
+    );
     let built_size = |f: &dyn Fn() -> Box<dyn std::any::Any>| {
         let before = ALLOC.allocated();
         let ix = f();
@@ -203,7 +237,7 @@ fn breakdown(built: &BuiltModel) {
         println!(
             "  machine                inline {:>3} B + key {:>3} B + value {:>5} B, {} dots",
             std::mem::size_of_val(id) + std::mem::size_of_val(mc),
-            heap_of(id),
+            arc_text(id.as_str().len()),
             heap_of(mc),
             dots_of(mc)
         );
@@ -212,11 +246,38 @@ fn breakdown(built: &BuiltModel) {
         println!(
             "  volume                 inline {:>3} B + key {:>3} B + value {:>5} B, {} dots",
             std::mem::size_of_val(id) + std::mem::size_of_val(v),
-            heap_of(id),
+            arc_text(id.as_str().len()),
             heap_of(v),
             dots_of(v)
         );
+        volume_registers(v);
     }
+}
+
+/// The inline size of each register of a volume, and the heap its values hold.
+fn volume_registers(v: &horao_model::storage::Volume) {
+    use horao_crdt::{LwwReg, MvReg};
+    use horao_model::storage::{DesiredVolume, MachineId, Source, VolumeCurrent, VolumeSpec};
+    use std::mem::size_of;
+    println!(
+        "    registers inline: spec {} B, source {} B, desired {} B, assignment {} B, \
+         current {} B",
+        size_of::<LwwReg<Box<VolumeSpec>>>(),
+        size_of::<LwwReg<Box<Source>>>(),
+        size_of::<LwwReg<DesiredVolume>>(),
+        size_of::<MvReg<MachineId>>(),
+        size_of::<LwwReg<VolumeCurrent>>(),
+    );
+    println!(
+        "    values' heap: spec {} B ({} B inline), source {} B, desired {} B, assignment {} B, \
+         current {} B",
+        v.spec().map_or(0, |s| heap_of(s) + size_of::<VolumeSpec>()),
+        size_of::<VolumeSpec>(),
+        v.source().map_or(0, heap_of),
+        heap_of(&v.desired()),
+        v.assigned().iter().map(|m| heap_of(*m)).sum::<usize>(),
+        v.current().map_or(0, heap_of),
+    );
 }
 
 fn main() -> Result<()> {
@@ -273,7 +334,7 @@ fn main() -> Result<()> {
     built.replica.set_max_log_bytes(0);
     let state_only = ALLOC.allocated() - base;
     println!();
-    println!("Memory (counting allocator; bytes requested):");
+    println!("Memory (counting allocator over {ALLOCATOR}; bytes requested):");
     println!("  peak while building          {:>10}", mib(build_peak));
     println!(
         "  retained, replica + log      {:>10}  ({log_entries} logged deltas)",

@@ -442,7 +442,7 @@ impl VolumeView {
             Some(Source::Volume(x)) => (None, Some(x.clone())),
             None => (None, None),
         };
-        let operation = desired.op.as_ref().map(|op| match op {
+        let operation = desired.op.as_deref().map(|op| match op {
             VolumeOp::Resize {
                 size_bytes,
                 dilation_percent,

@@ -12,18 +12,23 @@ use horao_crdt::DerivedIndex;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The volumes holding one name: one, unless concurrent creations collided (a conflict).
-/// Kept inline for the common case, since there is an entry per volume.
+/// Kept inline for the common case, since there is an entry per volume; the rare set is
+/// boxed so an entry is two words and a tag.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Holders {
     One(VolumeId),
-    Many(BTreeSet<VolumeId>),
+    #[expect(
+        clippy::box_collection,
+        reason = "the box keeps the common `One` entry at two words and a tag"
+    )]
+    Many(Box<BTreeSet<VolumeId>>),
 }
 
 impl Holders {
     fn iter(&self) -> impl Iterator<Item = &VolumeId> {
         let (one, many) = match self {
             Holders::One(id) => (Some(id), None),
-            Holders::Many(ids) => (None, Some(ids)),
+            Holders::Many(ids) => (None, Some(&**ids)),
         };
         one.into_iter().chain(many.into_iter().flatten())
     }
@@ -33,7 +38,7 @@ impl Holders {
             Holders::One(x) if *x == id => {}
             Holders::One(x) => {
                 let first = x.clone();
-                *self = Holders::Many(BTreeSet::from([first, id]));
+                *self = Holders::Many(Box::new(BTreeSet::from([first, id])));
             }
             Holders::Many(ids) => {
                 ids.insert(id);
@@ -73,7 +78,9 @@ fn name_key(name: &VolumeName) -> u64 {
         })
 }
 
-/// Volumes by name and by machine, and bytes reserved per machine.
+/// Volumes by name and by machine, and bytes reserved per machine. The ids it holds share
+/// their text with the volumes table's keys ([`VolumeId`] is reference-counted), so an entry
+/// costs its slot in a B-tree node and no copy of the id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StorageIndex {
     /// Volumes by the hash of their name.
@@ -95,7 +102,7 @@ pub struct Entry {
 /// The machines a volume occupies: where it is assigned, and where it is being moved to.
 pub(crate) fn occupied(v: &Volume) -> Vec<MachineId> {
     let mut ms: Vec<MachineId> = v.assigned().into_iter().cloned().collect();
-    if let Some(VolumeOp::Move { to }) = v.desired.get().and_then(|d| d.op.as_ref())
+    if let Some(VolumeOp::Move { to }) = v.desired.get().and_then(|d| d.op.as_deref())
         && !ms.contains(to)
     {
         ms.push(to.clone());
@@ -178,7 +185,7 @@ impl StorageIndex {
     /// Groups of more than one volume whose names hash alike (callers group them by name).
     pub(crate) fn name_collisions(&self) -> impl Iterator<Item = &BTreeSet<VolumeId>> {
         self.by_name.values().filter_map(|h| match h {
-            Holders::Many(ids) => Some(ids),
+            Holders::Many(ids) => Some(&**ids),
             Holders::One(_) => None,
         })
     }

@@ -124,15 +124,11 @@ impl Model {
             });
         }
         let spec = self.checked_machine_spec(spec)?;
-        let delta = self
-            .storage
-            .machines
-            .update(id.clone(), tx, |m, tx| Machine {
-                spec: m.spec.write(spec, ts, tx),
-                desired: m.desired.write(MachineState::Provisioning, ts, tx),
-                ..Machine::default()
-            });
-        Ok(Storage::with_machines(delta))
+        Ok(self.storage.write_machine(id, tx, |m, tx| Machine {
+            spec: m.spec.write(spec, ts, tx),
+            desired: m.desired.write(MachineState::Provisioning, ts, tx),
+            ..Machine::default()
+        }))
     }
 
     /// Normalizes the labels and checks the device of `spec`.
@@ -192,14 +188,10 @@ impl Model {
         check_spec_writer(id, by)?;
         self.storage.existing_machine(id)?;
         let spec = self.checked_machine_spec(spec)?;
-        let delta = self
-            .storage
-            .machines
-            .update(id.clone(), tx, |m, tx| Machine {
-                spec: m.spec.write(spec, ts, tx),
-                ..Machine::default()
-            });
-        Ok(Storage::with_machines(delta))
+        Ok(self.storage.write_machine(id, tx, |m, tx| Machine {
+            spec: m.spec.write(spec, ts, tx),
+            ..Machine::default()
+        }))
     }
 
     /// Sets the desired state (users and servers; only legal transitions).
@@ -214,14 +206,10 @@ impl Model {
         by.require_operator("machine", id.as_str(), "machine.desired")?;
         let m = self.storage.existing_machine(id)?;
         check_transition(id.as_str(), m.desired_state(), to)?;
-        let delta = self
-            .storage
-            .machines
-            .update(id.clone(), tx, |m, tx| Machine {
-                desired: m.desired.write(to, ts, tx),
-                ..Machine::default()
-            });
-        Ok(Storage::with_machines(delta))
+        Ok(self.storage.write_machine(id, tx, |m, tx| Machine {
+            desired: m.desired.write(to, ts, tx),
+            ..Machine::default()
+        }))
     }
 
     /// Records the agent's report of state, capacity and usage (only that machine's agent;
@@ -261,14 +249,10 @@ impl Model {
         {
             return Ok(Model::default());
         }
-        let delta = self
-            .storage
-            .machines
-            .update(id.clone(), tx, |m, tx| Machine {
-                current: m.current.write(report, ts, tx),
-                ..Machine::default()
-            });
-        Ok(Storage::with_machines(delta))
+        Ok(self.storage.write_machine(id, tx, |m, tx| Machine {
+            current: m.current.write(report, ts, tx),
+            ..Machine::default()
+        }))
     }
 
     /// Removes a retired machine that holds no volume.

@@ -69,7 +69,7 @@ pub use volume::Volume;
 pub use volume_ops::REPORT_STEP_PERCENT;
 
 use crate::model::Model;
-use horao_crdt::{Derived, OrMap, dot_store_struct};
+use horao_crdt::{Derived, OrMap, Tx, dot_store_struct};
 use serde::{Deserialize, Serialize};
 
 /// The storage and compute sub-document: flat tables of machines, volumes, images and
@@ -96,6 +96,29 @@ impl Storage {
     /// True when the index, patched delta by delta, holds exactly what a rebuild would.
     pub fn index_is_consistent(&self) -> bool {
         self.index.is_consistent(self)
+    }
+
+    /// A model delta writing registers of machine `id`: `f` gets the machine (bottom when
+    /// absent: a creation, or callers checked it exists) and returns the registers it
+    /// writes, the others left at bottom (`..Machine::default()`).
+    fn write_machine(
+        &self,
+        id: &MachineId,
+        tx: &mut Tx,
+        f: impl FnOnce(&Machine, &mut Tx) -> Machine,
+    ) -> Model {
+        Self::with_machines(self.machines.update(id.clone(), tx, f))
+    }
+
+    /// A model delta writing registers of volume `id`, as [`Storage::write_machine`] does
+    /// for a machine.
+    fn write_volume(
+        &self,
+        id: &VolumeId,
+        tx: &mut Tx,
+        f: impl FnOnce(&Volume, &mut Tx) -> Volume,
+    ) -> Model {
+        Self::with_volumes(self.volumes.update(id.clone(), tx, f))
     }
 
     /// A model delta holding only the machines table delta `machines`.

@@ -19,7 +19,9 @@ pub struct Volume {
     /// B-tree leaves hold their values inline (eleven slots each, part full), so a small
     /// inline value saves more than the extra allocation costs. The encoding is unchanged.
     pub(crate) spec: LwwReg<Box<VolumeSpec>>,
-    pub(crate) source: LwwReg<Source>,
+    /// Boxed for the same reason: most volumes have no source, and those that do hold it
+    /// in a register written once.
+    pub(crate) source: LwwReg<Box<Source>>,
     pub(crate) desired: LwwReg<DesiredVolume>,
     pub(crate) assignment: MvReg<MachineId>,
     pub(crate) current: LwwReg<VolumeCurrent>,
@@ -47,7 +49,7 @@ impl Volume {
     /// Where the initial content came from: an image or another volume (kept after the
     /// volume is initialized).
     pub fn source(&self) -> Option<&Source> {
-        self.source.get()
+        self.source.get().map(|s| &**s)
     }
 
     /// The source while the volume is not yet initialized (what an image's deletion waits
@@ -263,11 +265,9 @@ impl Model {
             let quota = validate_size(spec.size_bytes, spec.dilation_percent)?;
             self.storage.check_room(m, &spec, quota)?;
         }
-        Ok(Storage::with_volumes(self.storage.volumes.update(
-            id.clone(),
-            tx,
-            |v, tx| new_volume(v, spec, source, machine, ts, tx),
-        )))
+        Ok(self
+            .storage
+            .write_volume(id, tx, |v, tx| new_volume(v, spec, source, machine, ts, tx)))
     }
 
     /// Replaces the specification of a volume not yet placed. Once placed, only its state
@@ -303,14 +303,10 @@ impl Model {
         if let Some(s) = v.source() {
             self.storage.check_source(&spec, s)?;
         }
-        Ok(Storage::with_volumes(self.storage.volumes.update(
-            id.clone(),
-            tx,
-            |v, tx| Volume {
-                spec: v.spec.write(Box::new(spec), ts, tx),
-                ..Volume::default()
-            },
-        )))
+        Ok(self.storage.write_volume(id, tx, |v, tx| Volume {
+            spec: v.spec.write(Box::new(spec), ts, tx),
+            ..Volume::default()
+        }))
     }
 
     /// Places a volume in `scheduling` on `machine`, which must accept volumes, carry the
@@ -399,15 +395,13 @@ impl Model {
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Model {
-        Storage::with_volumes(self.storage.volumes.update(id.clone(), tx, |v, tx| {
-            Volume {
-                assignment: v.assignment.write(machine, tx),
-                desired: v
-                    .desired
-                    .write(DesiredVolume::new(VolumeState::Ready), ts, tx),
-                ..Volume::default()
-            }
-        }))
+        self.storage.write_volume(id, tx, |v, tx| Volume {
+            assignment: v.assignment.write(machine, tx),
+            desired: v
+                .desired
+                .write(DesiredVolume::new(VolumeState::Ready), ts, tx),
+            ..Volume::default()
+        })
     }
 
     /// Removes a volume whose desired state is `gone` from the table.
@@ -446,7 +440,7 @@ pub(crate) fn new_volume(
     Volume {
         spec: v.spec.write(Box::new(spec), ts, tx),
         source: match source {
-            Some(s) => v.source.write(s, ts, tx),
+            Some(s) => v.source.write(Box::new(s), ts, tx),
             None => v.source.clear(tx),
         },
         desired: v.desired.write(DesiredVolume::new(state), ts, tx),

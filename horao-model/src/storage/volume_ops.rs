@@ -102,7 +102,7 @@ impl Model {
                 return waits("the agent has not reported it gone".into());
             }
             (VolumeState::Moving, VolumeState::Ready) => {
-                if let Some(VolumeOp::Move { to: dest }) = &desired.op {
+                if let Some(VolumeOp::Move { to: dest }) = desired.op.as_deref() {
                     let arrived = current.is_some_and(|c| {
                         &c.machine == dest && c.report.state == VolumeState::Ready
                     });
@@ -118,24 +118,20 @@ impl Model {
         {
             return Err(Error::in_use("volume", id, format!("instance {inst}")));
         }
-        let assignment = match (&desired.op, to) {
+        let assignment = match (desired.op.as_deref(), to) {
             (Some(VolumeOp::Move { to: m }), VolumeState::Ready) => Some(Some(m.clone())),
             (_, VolumeState::Scheduling) => Some(None),
             _ => None,
         };
-        Ok(Storage::with_volumes(self.storage.volumes.update(
-            id.clone(),
-            tx,
-            |v, tx| Volume {
-                desired: v.desired.write(DesiredVolume::new(to), ts, tx),
-                assignment: match assignment {
-                    Some(Some(m)) => v.assignment.write(m, tx),
-                    Some(None) => v.assignment.clear(tx),
-                    None => Default::default(),
-                },
-                ..Volume::default()
+        Ok(self.storage.write_volume(id, tx, |v, tx| Volume {
+            desired: v.desired.write(DesiredVolume::new(to), ts, tx),
+            assignment: match assignment {
+                Some(Some(m)) => v.assignment.write(m, tx),
+                Some(None) => v.assignment.clear(tx),
+                None => Default::default(),
             },
-        )))
+            ..Volume::default()
+        }))
     }
 
     /// Starts an operation on a `pending` volume: a resize (new size and dilation, whose
@@ -221,7 +217,7 @@ impl Model {
         let resized = matches!(op, VolumeOp::Resize { .. });
         let next = DesiredVolume {
             state: op.state(),
-            op: Some(op),
+            op: Some(Box::new(op)),
             attempt: 0,
         };
         let mut delta = self.storage.volumes.update(id.clone(), tx, |v, tx| Volume {
@@ -267,14 +263,10 @@ impl Model {
         }
         let mut next = v.desired();
         next.attempt = next.attempt.saturating_add(1);
-        Ok(Storage::with_volumes(self.storage.volumes.update(
-            id.clone(),
-            tx,
-            |v, tx| Volume {
-                desired: v.desired.write(next, ts, tx),
-                ..Volume::default()
-            },
-        )))
+        Ok(self.storage.write_volume(id, tx, |v, tx| Volume {
+            desired: v.desired.write(next, ts, tx),
+            ..Volume::default()
+        }))
     }
 
     /// Records the report of the agent of an assigned machine (or of a move's destination):
@@ -302,13 +294,9 @@ impl Model {
             return Ok(Model::default());
         }
         let current = VolumeCurrent { machine, report };
-        Ok(Storage::with_volumes(self.storage.volumes.update(
-            id.clone(),
-            tx,
-            |v, tx| Volume {
-                current: v.current.write(current, ts, tx),
-                ..Volume::default()
-            },
-        )))
+        Ok(self.storage.write_volume(id, tx, |v, tx| Volume {
+            current: v.current.write(current, ts, tx),
+            ..Volume::default()
+        }))
     }
 }

@@ -243,7 +243,7 @@ fn show(m: &Model, what: &str, a: &Args<'_>) -> Out {
                 format!(
                     "desired={} op={} assigned={} current={} init={} used={} size={} quota={} source={}",
                     d.state,
-                    op(d.op.as_ref()),
+                    op(d.op.as_deref()),
                     commas(v.assigned()),
                     opt(v.current().map(|c| {
                         let r = &c.report;
