@@ -1,7 +1,8 @@
 //! End to end: the real horao-server (embedded store, serving HTTP on loopback in this
 //! process) and the real `horao-agent` binary on a loop-mounted btrfs. A volume created
 //! through the REST API becomes a subvolume with its limit, owner and mode; its usage comes
-//! back through the API; a delete through the API removes the subvolume and its qgroup.
+//! back through the API; an image taken from it and a volume made from the image exist on
+//! disk as they should; deletes through the API remove subvolumes and qgroups.
 
 use crate::support::{MIB, exists, owner, run_agent_once, scratch};
 use horao_server::app::HttpLimits;
@@ -155,6 +156,47 @@ fn a_volume_made_through_the_api_is_made_on_disk_reported_and_deleted() {
     assert_eq!(current["limit_bytes"], 12 * MIB, "{vol}");
     let used = current["used_bytes"].as_u64().unwrap();
     assert!(used >= 2 * MIB, "used {used} after writing 2 MiB: {vol}");
+
+    // An image taken from it through the API becomes a read-only snapshot under .images;
+    // a volume made from the image through the API starts with its content, under its own
+    // limit.
+    let (status, image) = server.call(
+        "POST",
+        "/api/v1/images",
+        Some(json!({"name": "golden", "size_bytes": 4 * MIB, "from_volume": id})),
+    );
+    assert_eq!(status, 201, "{image}");
+    let image_id = image["id"].as_str().unwrap().to_owned();
+    assert!(agent_once(&server.url, &token, &s.root, &state));
+    let image_path = format!(".images/{image_id}");
+    let (limit, _, _, ro) = s.read_back(&image_path);
+    assert_eq!((limit, ro), (None, true), "an image: read-only, no limit");
+    let (status, copy) = server.call(
+        "POST",
+        "/api/v1/volumes",
+        Some(json!({"name": "copy", "size_bytes": 10 * MIB, "image": image_id})),
+    );
+    assert_eq!(status, 201, "{copy}");
+    let copy_id = copy["id"].as_str().unwrap().to_owned();
+    assert!(agent_once(&server.url, &token, &s.root, &state));
+    let (limit, _, _, ro) = s.read_back("copy");
+    assert_eq!((limit, ro), (Some(10 * MIB), false));
+    assert_eq!(
+        std::fs::read(s.path("copy").join("blob")).unwrap(),
+        vec![7u8; 2 * MIB as usize]
+    );
+
+    // The image is deleted through the API (after its volume is): its snapshot goes.
+    for path in [
+        format!("/api/v1/volumes/{copy_id}"),
+        format!("/api/v1/images/{image_id}"),
+    ] {
+        let (status, body) = server.call("DELETE", &path, None);
+        assert!(matches!(status, 200 | 202 | 204), "{path}: {status} {body}");
+        assert!(agent_once(&server.url, &token, &s.root, &state));
+    }
+    assert!(!exists(&s.path("copy")));
+    assert!(!exists(&s.path(&image_path)));
 
     // A delete through the API: the agent removes the subvolume and its qgroup and says so.
     let (status, body) = server.call("DELETE", &format!("/api/v1/volumes/{id}"), None);
