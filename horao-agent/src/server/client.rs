@@ -5,6 +5,7 @@
 //! Unreachable servers and 5xx answers are retried with capped, jittered backoff.
 
 use super::retry::{Jitter, RetryPolicy};
+use super::tls::Trust;
 use horao_model::api::Page;
 use horao_model::api::storage::{ImageView, PutMachine, VolumeCurrentView, VolumeView};
 use serde::de::DeserializeOwned;
@@ -202,10 +203,22 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client of the server at `base` (`http://host:port`) with `token`; `seed` seeds the
-    /// retry jitter.
+    /// A client of the server at `base` (`http://host:port` or `https://…`, trusting
+    /// Mozilla's roots) with `token`; `seed` seeds the retry jitter.
     pub fn new(base: &str, token: &str, policy: RetryPolicy, seed: u64) -> Self {
+        Self::with_trust(base, token, policy, seed, &Trust::default())
+    }
+
+    /// [`Client::new`], trusting `trust` for `https://` servers.
+    pub fn with_trust(
+        base: &str,
+        token: &str,
+        policy: RetryPolicy,
+        seed: u64,
+        trust: &Trust,
+    ) -> Self {
         let config = ureq::Agent::config_builder()
+            .tls_config(trust.tls_config())
             .timeout_global(Some(Duration::from_secs(30)))
             .http_status_as_error(false)
             .build();

@@ -5,6 +5,8 @@
 //! disk as they should; deletes through the API remove subvolumes and qgroups.
 
 use crate::support::{MIB, exists, owner, run_agent_once, scratch};
+use axum_server::tls_rustls::RustlsConfig;
+use horao_agent::server::Trust;
 use horao_server::app::HttpLimits;
 use horao_server::server::{self, Options, Running};
 use horao_server::state::StateConfig;
@@ -20,11 +22,22 @@ struct RealServer {
     url: String,
     running: Option<Running>,
     rt: tokio::runtime::Runtime,
+    /// What the test's own requests trust.
+    trust: Trust,
 }
 
 impl RealServer {
     /// Starts a server with an embedded store in `dir`, on a free loopback port.
     fn start(dir: &Path) -> Self {
+        Self::start_with(dir, None)
+    }
+
+    /// [`RealServer::start`], serving HTTPS with the PEM certificate and key `tls`.
+    fn start_with(dir: &Path, tls: Option<(Vec<u8>, Vec<u8>)>) -> Self {
+        let trust = match &tls {
+            Some((cert, _)) => Trust::from_pem("the test's certificate", cert).unwrap(),
+            None => Trust::default(),
+        };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -32,6 +45,15 @@ impl RealServer {
             .unwrap();
         let store = EmbeddedStore::open(&dir.join("data"), EmbeddedOptions::default()).unwrap();
         let running = rt.block_on(async {
+            let tls = match tls {
+                None => None,
+                Some((cert, key)) => {
+                    let _ = rustls::crypto::ring::default_provider().install_default();
+                    let config = RustlsConfig::from_pem(cert, key).await.unwrap();
+                    Some(config)
+                }
+            };
+            let scheme = if tls.is_some() { "https" } else { "http" };
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let opts = Options {
                 state: StateConfig {
@@ -40,22 +62,30 @@ impl RealServer {
                 },
                 limits: HttpLimits::default(),
                 metrics: None,
-                tls: None,
+                tls,
             };
-            server::start(listener, Arc::new(store), opts, std::future::pending())
+            let running = server::start(listener, Arc::new(store), opts, std::future::pending())
                 .await
-                .unwrap()
+                .unwrap();
+            (running, scheme)
         });
+        let (running, scheme) = running;
         Self {
-            url: format!("http://{}", running.addr),
+            // The certificate names `localhost`; plain HTTP uses the address itself.
+            url: match scheme {
+                "https" => format!("https://localhost:{}", running.addr.port()),
+                _ => format!("http://{}", running.addr),
+            },
             running: Some(running),
             rt,
+            trust,
         }
     }
 
     /// Sends `method` to `path` with the admin token; returns the status and the JSON body.
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(self.trust.tls_config())
             .http_status_as_error(false)
             .build()
             .into();
@@ -212,4 +242,60 @@ fn a_volume_made_through_the_api_is_made_on_disk_reported_and_deleted() {
         status == 404 || vol["current"]["state"] == "gone",
         "{status} {vol}"
     );
+}
+
+#[test]
+fn the_agent_talks_to_an_https_server_it_trusts_and_refuses_one_it_does_not() {
+    let Some(s) = scratch("e2e_https", 1 << 30) else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let ca = data.path().join("ca.pem");
+    std::fs::write(&ca, cert.cert.pem()).unwrap();
+    let tls = (
+        cert.cert.pem().into_bytes(),
+        cert.signing_key.serialize_pem().into_bytes(),
+    );
+    let server = RealServer::start_with(data.path(), Some(tls));
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let state = s.fs.path().join("agent-state.json");
+
+    let (status, minted) = server.call(
+        "POST",
+        "/api/v1/tokens",
+        Some(json!({"role": "agent", "machine": "m1"})),
+    );
+    assert_eq!(status, 201, "{minted}");
+    let token = minted["token"].as_str().unwrap().to_owned();
+
+    // Mozilla's roots do not include a self-signed certificate: the agent cannot register
+    // (it keeps reconciling what it has, nothing here, so `--once` may still succeed).
+    run_agent_once(&server.url, &token, &s.root, &state, &[]);
+    let (status, body) = server.call("GET", "/api/v1/machines/m1", None);
+    assert_eq!(
+        status, 404,
+        "registered without trusting the server: {body}"
+    );
+    // With the certificate as its CA bundle it registers over HTTPS.
+    let ca = ca.to_str().unwrap();
+    assert!(run_agent_once(
+        &server.url,
+        &token,
+        &s.root,
+        &state,
+        &["--ca-cert", ca]
+    ));
+    let (status, m1) = server.call("GET", "/api/v1/machines/m1", None);
+    assert_eq!(status, 200, "{m1}");
+    // A bundle that is not PEM stops the agent before it does anything.
+    let bad = data.path().join("bad.pem");
+    std::fs::write(&bad, "not a certificate").unwrap();
+    assert!(!run_agent_once(
+        &server.url,
+        &token,
+        &s.root,
+        &state,
+        &["--ca-cert", bad.to_str().unwrap()]
+    ));
 }
