@@ -82,6 +82,17 @@ impl RealServer {
         }
     }
 
+    /// An agent token for `machine`, minted by the admin.
+    fn agent_token(&self, machine: &str) -> String {
+        let (status, minted) = self.call(
+            "POST",
+            "/api/v1/tokens",
+            Some(json!({"role": "agent", "machine": machine})),
+        );
+        assert_eq!(status, 201, "{minted}");
+        minted["token"].as_str().unwrap().to_owned()
+    }
+
     /// Sends `method` to `path` with the admin token; returns the status and the JSON body.
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -138,14 +149,7 @@ fn a_volume_made_through_the_api_is_made_on_disk_reported_and_deleted() {
     let server = RealServer::start(data.path());
     let state = s.fs.path().join("agent-state.json");
 
-    // An agent token for m1, minted by the admin.
-    let (status, minted) = server.call(
-        "POST",
-        "/api/v1/tokens",
-        Some(json!({"role": "agent", "machine": "m1"})),
-    );
-    assert_eq!(status, 201, "{minted}");
-    let token = minted["token"].as_str().unwrap().to_owned();
+    let token = server.agent_token("m1");
 
     // The agent registers m1 with its labels and the filesystem's capacity.
     assert!(agent_once(&server.url, &token, &s.root, &state));
@@ -261,13 +265,7 @@ fn the_agent_talks_to_an_https_server_it_trusts_and_refuses_one_it_does_not() {
     assert!(server.url.starts_with("https://"), "{}", server.url);
     let state = s.fs.path().join("agent-state.json");
 
-    let (status, minted) = server.call(
-        "POST",
-        "/api/v1/tokens",
-        Some(json!({"role": "agent", "machine": "m1"})),
-    );
-    assert_eq!(status, 201, "{minted}");
-    let token = minted["token"].as_str().unwrap().to_owned();
+    let token = server.agent_token("m1");
 
     // Mozilla's roots do not include a self-signed certificate: the agent cannot register
     // (it keeps reconciling what it has, nothing here, so `--once` may still succeed).
