@@ -164,7 +164,7 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
             tracing::warn!(why, "keeping the last desired state");
             return Ok(());
         }
-        let mapped = desired_from(&listing.volumes, &self.desired);
+        let mapped = desired_from(&listing.volumes, &listing.images, &self.desired);
         if mapped.desired != self.desired {
             if let Err(e) = self.state_file.save(&mapped.desired) {
                 tracing::warn!(%e, "persisting the desired state");

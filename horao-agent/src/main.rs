@@ -8,8 +8,8 @@ use clap::Parser;
 use horao_agent::daemon::{Daemon, Settings};
 use horao_agent::metrics::{self, Metrics};
 use horao_agent::persist::StateFile;
-use horao_agent::server::Client;
 use horao_agent::server::retry::RetryPolicy;
+use horao_agent::server::{Client, Trust};
 use horao_agent::{Config, RealBtrfs, preflight};
 use horao_model::api::LabelMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -31,9 +31,13 @@ const STATE_DIR: &str = "/var/lib/horao-agent";
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// The server's base URL.
+    /// The server's base URL (`http://` or `https://`).
     #[arg(long, env = "HORAO_SERVER", default_value = "http://127.0.0.1:7600")]
     server: String,
+    /// A PEM bundle of the CA certificates to trust for an `https://` server (default:
+    /// Mozilla's roots).
+    #[arg(long, env = "HORAO_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     /// An agent (or admin) token; prefer the environment variable (an env file).
     #[arg(long, env = "HORAO_TOKEN", hide_env_values = true)]
     token: String,
@@ -114,6 +118,14 @@ fn run(args: Args) -> Result<ExitCode> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("installing signals")?;
     }
+    let trust = match &args.ca_cert {
+        None => Trust::default(),
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("reading --ca-cert {}", path.display()))?;
+            Trust::from_pem(&path.display().to_string(), &pem)?
+        }
+    };
     let seed = seed(&args.machine);
     let settings = Settings {
         machine: args.machine.clone(),
@@ -126,8 +138,20 @@ fn run(args: Args) -> Result<ExitCode> {
         settings,
         Config::new(&args.root),
         btrfs,
-        Client::new(&args.server, &args.token, RetryPolicy::default(), seed),
-        Client::new(&args.server, &args.token, RetryPolicy::default(), seed ^ 1),
+        Client::with_trust(
+            &args.server,
+            &args.token,
+            RetryPolicy::default(),
+            seed,
+            &trust,
+        ),
+        Client::with_trust(
+            &args.server,
+            &args.token,
+            RetryPolicy::default(),
+            seed ^ 1,
+            &trust,
+        ),
         StateFile::new(state_path),
         metrics,
     );

@@ -1,12 +1,14 @@
 //! The blocking HTTP client of the server's agent routes: register the machine, list the
-//! volumes assigned to it, report each volume's current state. Errors are typed: the caller
+//! volumes assigned to it and the images, report each volume's current state. Errors are typed: the caller
 //! tells a server it cannot reach (keep reconciling the last desired state) from a token it
 //! refused (stop and say so) from a request it rejected (log the server's JSON error).
 //! Unreachable servers and 5xx answers are retried with capped, jittered backoff.
 
 use super::retry::{Jitter, RetryPolicy};
+use super::tls::Trust;
 use horao_model::api::Page;
-use horao_model::api::storage::{PutMachine, VolumeCurrentView, VolumeView};
+use horao_model::api::storage::{ImageView, PutMachine, VolumeCurrentView, VolumeView};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -129,13 +131,18 @@ impl ClientError {
     }
 }
 
-/// The complete listing of the volumes assigned to one machine, every page followed.
-#[derive(Clone, Debug, PartialEq)]
+/// The complete listing of the volumes assigned to one machine and of the images, every page
+/// followed.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Listing {
     /// The volumes, in id order.
     pub volumes: Vec<VolumeView>,
-    /// How many the server said match, in its first page.
+    /// How many volumes the server said match, in its first page.
     pub total: usize,
+    /// Every image, in id order.
+    pub images: Vec<ImageView>,
+    /// How many images the server said there are, in its first page.
+    pub images_total: usize,
 }
 
 /// Maps a status and body to the body on success or to the error.
@@ -196,10 +203,22 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client of the server at `base` (`http://host:port`) with `token`; `seed` seeds the
-    /// retry jitter.
+    /// A client of the server at `base` (`http://host:port` or `https://…`, trusting
+    /// Mozilla's roots) with `token`; `seed` seeds the retry jitter.
     pub fn new(base: &str, token: &str, policy: RetryPolicy, seed: u64) -> Self {
+        Self::with_trust(base, token, policy, seed, &Trust::default())
+    }
+
+    /// [`Client::new`], trusting `trust` for `https://` servers.
+    pub fn with_trust(
+        base: &str,
+        token: &str,
+        policy: RetryPolicy,
+        seed: u64,
+        trust: &Trust,
+    ) -> Self {
         let config = ureq::Agent::config_builder()
+            .tls_config(trust.tls_config())
             .timeout_global(Some(Duration::from_secs(30)))
             .http_status_as_error(false)
             .build();
@@ -224,31 +243,45 @@ impl Client {
         self.put_json(&path, body)
     }
 
-    /// Every volume assigned to `machine`: `GET /api/v1/volumes?machine=…`, following `next`.
-    pub fn list_volumes(&mut self, machine: &str) -> Result<Listing, ClientError> {
-        let path = "/api/v1/volumes";
+    /// Every volume assigned to `machine` (`GET /api/v1/volumes?machine=…`) and every image
+    /// (`GET /api/v1/images`), following `next`.
+    pub fn list(&mut self, machine: &str) -> Result<Listing, ClientError> {
+        let (volumes, total) = self.list_all("/api/v1/volumes", &[("machine", machine)])?;
+        let (images, images_total) = self.list_all("/api/v1/images", &[])?;
+        Ok(Listing {
+            volumes,
+            total,
+            images,
+            images_total,
+        })
+    }
+
+    /// Every item of the collection at `path` matching `filter`, following `next`; with the
+    /// total the server gave in its first page.
+    fn list_all<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        filter: &[(&str, &str)],
+    ) -> Result<(Vec<T>, usize), ClientError> {
         let limit = PAGE_LIMIT.to_string();
-        let mut listing = Listing {
-            volumes: Vec::new(),
-            total: 0,
-        };
+        let (mut items, mut total) = (Vec::new(), 0);
         let mut after: Option<String> = None;
         for page_no in 0usize.. {
-            let mut query = vec![("machine", machine), ("limit", limit.as_str())];
+            let mut query = filter.to_vec();
+            query.push(("limit", limit.as_str()));
             if let Some(a) = &after {
                 query.push(("after", a.as_str()));
             }
             let text = self.send(path, Request::Get(&query))?;
-            let page: Page<VolumeView> =
-                serde_json::from_str(&text).map_err(|e| ClientError::Decode {
-                    path: path.into(),
-                    detail: e.to_string(),
-                })?;
+            let page: Page<T> = serde_json::from_str(&text).map_err(|e| ClientError::Decode {
+                path: path.into(),
+                detail: e.to_string(),
+            })?;
             if page_no == 0 {
-                listing.total = page.total;
+                total = page.total;
             }
             let progressed = !page.items.is_empty();
-            listing.volumes.extend(page.items);
+            items.extend(page.items);
             match page.next {
                 // A cursor that does not move would loop forever.
                 Some(next) if progressed && after.as_deref() != Some(next.as_str()) => {
@@ -263,7 +296,7 @@ impl Client {
                 _ => break,
             }
         }
-        Ok(listing)
+        Ok((items, total))
     }
 
     fn put_json(&mut self, path: &str, body: &impl Serialize) -> Result<(), ClientError> {

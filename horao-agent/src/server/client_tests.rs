@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail by panicking.
 
 use super::*;
-use crate::server::fake::{FakeServer, volume_view};
+use crate::server::fake::{FakeServer, image_view, volume_view};
 use horao_model::storage::VolumeState;
 
 fn no_wait(attempts: u32) -> RetryPolicy {
@@ -41,20 +41,33 @@ fn listing_follows_every_page() {
         }
         s.volumes
             .push(volume_view("v9", "other", "m2", 10).unwrap());
+        for i in 0..3 {
+            s.images
+                .push(image_view(&format!("i{i}"), &format!("img{i}"), Some("v0")).unwrap());
+        }
     }
-    let listing = client(&server, "t").list_volumes("m1").unwrap();
+    let listing = client(&server, "t").list("m1").unwrap();
     let ids: Vec<&str> = listing.volumes.iter().map(|v| v.id.as_str()).collect();
     assert_eq!(ids, ["v0", "v1", "v2", "v3", "v4"]);
     assert_eq!(listing.total, 5);
+    let images: Vec<&str> = listing.images.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(images, ["i0", "i1", "i2"]);
+    assert_eq!(listing.images_total, 3);
     let s = server.state();
-    assert_eq!(s.requests.len(), 3, "{:?}", s.requests);
+    assert_eq!(s.requests.len(), 5, "{:?}", s.requests);
     assert!(s.requests[1].contains("after=v1"), "{:?}", s.requests);
+    assert!(
+        s.requests[4].contains("/api/v1/images?"),
+        "{:?}",
+        s.requests
+    );
+    assert!(s.requests[4].contains("after=i1"), "{:?}", s.requests);
 }
 
 #[test]
 fn refused_tokens_are_fatal() {
     let server = FakeServer::start("right").unwrap();
-    let err = client(&server, "wrong").list_volumes("m1").unwrap_err();
+    let err = client(&server, "wrong").list("m1").unwrap_err();
     assert!(
         matches!(err, ClientError::Unauthorized { status: 401, .. }),
         "{err}"
@@ -65,7 +78,7 @@ fn refused_tokens_are_fatal() {
         .state()
         .fail
         .push_back((403, r#"{"error":"forbidden","detail":"no"}"#.into()));
-    let err = client(&server, "right").list_volumes("m1").unwrap_err();
+    let err = client(&server, "right").list("m1").unwrap_err();
     assert!(
         matches!(err, ClientError::Unauthorized { status: 403, .. }),
         "{err}"
@@ -144,7 +157,7 @@ fn unreachable_servers_and_garbage_are_typed() {
         l.local_addr().unwrap()
     };
     let mut c = Client::new(&format!("http://{addr}"), "t", no_wait(2), 1);
-    match c.list_volumes("m1").unwrap_err() {
+    match c.list("m1").unwrap_err() {
         ClientError::Unreachable { attempts, url, .. } => {
             assert_eq!(attempts, 2);
             assert!(url.ends_with("/api/v1/volumes"), "{url}");
@@ -153,7 +166,7 @@ fn unreachable_servers_and_garbage_are_typed() {
     }
     let server = FakeServer::start("t").unwrap();
     server.state().fail.push_back((200, "{\"items\":3}".into()));
-    let err = client(&server, "t").list_volumes("m1").unwrap_err();
+    let err = client(&server, "t").list("m1").unwrap_err();
     assert!(matches!(err, ClientError::Decode { .. }), "{err}");
 }
 
@@ -164,7 +177,7 @@ fn a_cursor_that_does_not_advance_is_an_error() {
         .state()
         .fail
         .push_back((200, r#"{"items":[],"total":1,"next":"v1"}"#.into()));
-    let err = client(&server, "t").list_volumes("m1").unwrap_err();
+    let err = client(&server, "t").list("m1").unwrap_err();
     assert!(err.to_string().contains("does not advance"), "{err}");
 }
 

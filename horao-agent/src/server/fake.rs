@@ -1,11 +1,12 @@
-//! A small in-process fake of the server's three agent routes, on 127.0.0.1 with a port the
-//! kernel picks: `PUT /api/v1/machines/{name}`, `GET /api/v1/volumes?machine=&limit=&after=`
-//! and `PUT /api/v1/volumes/{id}/current`, with bearer-token checks and the JSON error shape.
+//! A small in-process fake of the server's agent routes, on 127.0.0.1 with a port the kernel
+//! picks: `PUT /api/v1/machines/{name}`, `GET /api/v1/volumes?machine=&limit=&after=`,
+//! `GET /api/v1/images?limit=&after=` and `PUT /api/v1/volumes/{id}/current`, with
+//! bearer-token checks and the JSON error shape.
 //! For tests of the client and of the binary; the real server replaces it in end-to-end tests.
 //! One connection at a time, one request per connection (`Connection: close`).
 
 use horao_model::api::Page;
-use horao_model::api::storage::{PutMachine, VolumeCurrentView, VolumeView};
+use horao_model::api::storage::{ImageView, PutMachine, VolumeCurrentView, VolumeView};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -20,6 +21,8 @@ pub struct FakeState {
     pub token: String,
     /// The volumes it lists (assigned to the machines in their `machines`).
     pub volumes: Vec<VolumeView>,
+    /// The images it lists.
+    pub images: Vec<ImageView>,
     /// Longest page it serves (0: 1000).
     pub page_size: usize,
     /// Machines as last put.
@@ -210,42 +213,18 @@ fn route(state: &mut FakeState, req: &Incoming) -> (u16, String) {
         },
         ("GET", ["api", "v1", "volumes"]) => {
             let machine = req.query.get("machine").cloned().unwrap_or_default();
-            let limit = req
-                .query
-                .get("limit")
-                .and_then(|l| l.parse().ok())
-                .unwrap_or(100usize)
-                .min(if state.page_size == 0 {
-                    1000
-                } else {
-                    state.page_size
-                });
-            let mut matching: Vec<&VolumeView> = state
+            let matching = state
                 .volumes
                 .iter()
-                .filter(|v| v.machines.iter().any(|m| m.as_str() == machine))
-                .collect();
-            matching.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
-            let total = matching.len();
-            let after = req.query.get("after");
-            let items: Vec<VolumeView> = matching
-                .into_iter()
-                .filter(|v| after.is_none_or(|a| v.id.as_str() > a.as_str()))
-                .take(limit)
-                .cloned()
-                .collect();
-            let last = items.last().map(|v| v.id.as_str().to_owned());
-            let more = last.as_ref().is_some_and(|l| {
-                state.volumes.iter().any(|v| {
-                    v.id.as_str() > l.as_str() && v.machines.iter().any(|m| m.as_str() == machine)
-                })
-            });
-            json(&Page {
-                items,
-                total,
-                next: last.filter(|_| more),
-            })
+                .filter(|v| v.machines.iter().any(|m| m.as_str() == machine));
+            json(&page(matching, |v| v.id.as_str(), req, state.page_size))
         }
+        ("GET", ["api", "v1", "images"]) => json(&page(
+            state.images.iter(),
+            |i| i.id.as_str(),
+            req,
+            state.page_size,
+        )),
         ("PUT", ["api", "v1", "volumes", id, "current"]) => {
             if !state.volumes.iter().any(|v| v.id.as_str() == *id) {
                 return error(404, "not_found", &format!("no volume {id}"));
@@ -268,6 +247,34 @@ fn route(state: &mut FakeState, req: &Incoming) -> (u16, String) {
             &format!("no route {} {}", req.method, req.path),
         ),
     }
+}
+
+/// One page of `matching` in id order, after the request's `after` cursor, at most its
+/// `limit` (default 100) and `page_size` (0: 1000) long.
+fn page<'a, T: Clone + 'a>(
+    matching: impl Iterator<Item = &'a T>,
+    id: impl Fn(&T) -> &str,
+    req: &Incoming,
+    page_size: usize,
+) -> Page<T> {
+    let limit = req
+        .query
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100usize)
+        .min(if page_size == 0 { 1000 } else { page_size });
+    let mut matching: Vec<&T> = matching.collect();
+    matching.sort_by(|a, b| id(a).cmp(id(b)));
+    let total = matching.len();
+    let after = req.query.get("after");
+    let rest: Vec<&T> = matching
+        .into_iter()
+        .filter(|v| after.is_none_or(|a| id(v) > a.as_str()))
+        .collect();
+    let more = rest.len() > limit;
+    let items: Vec<T> = rest.into_iter().take(limit).cloned().collect();
+    let next = items.last().map(|v| id(v).to_owned()).filter(|_| more);
+    Page { items, total, next }
 }
 
 fn serve(state: &Mutex<FakeState>, mut stream: TcpStream) -> io::Result<()> {
@@ -299,5 +306,18 @@ pub fn volume_view(
         "labels": {}, "require_labels": {}, "tenant": null, "image": null, "clone_of": null,
         "machine": machine, "machines": [machine], "desired_state": "ready", "operation": null,
         "attempt": 0, "reported_by": null, "current": null,
+    }))
+}
+
+/// An image view as the server would list it: `id` named `name`, 1 MiB, taken from the
+/// volume `from_volume` when given.
+pub fn image_view(
+    id: &str,
+    name: &str,
+    from_volume: Option<&str>,
+) -> serde_json::Result<ImageView> {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "name": name, "size_bytes": 1 << 20, "from_volume": from_volume,
+        "url": null, "replicas": [],
     }))
 }

@@ -14,6 +14,12 @@
 //!   keep their room.
 //! - A `move` operation is refused (moves between hosts are not implemented yet): the volume
 //!   stays as it is and its report says why.
+//! - Images (`ImageView` → [`DesiredImage`], named by id): an image taken from a volume this
+//!   machine holds is snapshotted from it (read-only, at `root/.images/<id>`); an image a
+//!   volume here is made from, but whose source is elsewhere, is only checked (copying images
+//!   between hosts is later work). An image this agent made before and that a complete
+//!   listing no longer has was deleted on the server: it is deleted here, unless a volume
+//!   still names it.
 //! - A view that cannot be mapped (a mode that does not parse, a clone source this machine
 //!   does not have) is reported failed with the reason; when the previous desired state has
 //!   the volume, that entry is kept, so a bad update never turns a volume into an orphan.
@@ -25,7 +31,9 @@
 
 use crate::desired::{DesiredImage, DesiredState, DesiredVolume, Presence, VolumeSource};
 use crate::report::{State, VolumeReport};
-use horao_model::api::storage::{OperationView, VolumeCurrentView, VolumeView, parse_mode};
+use horao_model::api::storage::{
+    ImageView, OperationView, VolumeCurrentView, VolumeView, parse_mode,
+};
 use horao_model::storage::VolumeState;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -95,8 +103,8 @@ fn volume_of(
     })
 }
 
-/// Maps the volumes listed for this machine, given the previous desired state.
-pub fn desired_from(views: &[VolumeView], previous: &DesiredState) -> Mapped {
+/// Maps the volumes listed for this machine and the images, given the previous desired state.
+pub fn desired_from(views: &[VolumeView], images: &[ImageView], previous: &DesiredState) -> Mapped {
     let before: BTreeMap<&str, &DesiredVolume> = previous
         .volumes
         .iter()
@@ -136,23 +144,59 @@ pub fn desired_from(views: &[VolumeView], previous: &DesiredState) -> Mapped {
                 .insert(id.to_owned(), MOVE_REFUSED.to_owned());
         }
     }
-    let images: BTreeSet<&str> = mapped
-        .desired
-        .present_volumes()
-        .filter_map(|v| match &v.source {
-            VolumeSource::Image(i) => Some(i.as_str()),
-            _ => None,
-        })
-        .collect();
-    mapped.desired.images = images
-        .into_iter()
-        .map(|name| DesiredImage {
-            name: name.to_owned(),
-            from_volume: None,
-            desired: Presence::Present,
-        })
-        .collect();
+    mapped.desired.images = images_of(images, &names, &mapped.desired, previous);
     mapped
+}
+
+/// The images this machine should hold: those taken from its volumes (made here), those its
+/// present volumes are made from (checked), and those it made before that the server deleted.
+fn images_of(
+    images: &[ImageView],
+    names: &BTreeMap<&str, &str>,
+    desired: &DesiredState,
+    previous: &DesiredState,
+) -> Vec<DesiredImage> {
+    let mut out: BTreeMap<&str, DesiredImage> = BTreeMap::new();
+    for image in images {
+        let source = image
+            .from_volume
+            .as_ref()
+            .and_then(|v| names.get(v.as_str()));
+        if let Some(volume) = source {
+            out.insert(
+                image.id.as_str(),
+                DesiredImage {
+                    name: image.id.as_str().to_owned(),
+                    from_volume: Some((*volume).to_owned()),
+                    desired: Presence::Present,
+                },
+            );
+        }
+    }
+    for v in desired.present_volumes() {
+        if let VolumeSource::Image(i) = &v.source {
+            out.entry(i.as_str()).or_insert_with(|| DesiredImage {
+                name: i.clone(),
+                from_volume: None,
+                desired: Presence::Present,
+            });
+        }
+    }
+    let listed: BTreeSet<&str> = images.iter().map(|i| i.id.as_str()).collect();
+    for old in &previous.images {
+        let made_here = old.from_volume.is_some();
+        if made_here && !listed.contains(old.name.as_str()) && !out.contains_key(old.name.as_str())
+        {
+            out.insert(
+                old.name.as_str(),
+                DesiredImage {
+                    desired: Presence::Deleted,
+                    ..old.clone()
+                },
+            );
+        }
+    }
+    out.into_values().collect()
 }
 
 /// A failed report with `reason` and no figures.

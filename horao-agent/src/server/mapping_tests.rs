@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::error::ErrorClass;
-use crate::server::fake::volume_view;
+use crate::server::fake::{image_view, volume_view};
 use horao_model::ids::{ImageId, MachineId, VolumeId};
 
 fn view(id: &str, name: &str) -> VolumeView {
@@ -28,7 +28,7 @@ fn views_map_to_desired_volumes() {
     d.desired_state = VolumeState::Deleting;
     let mut e = view("ve", "e");
     e.desired_state = VolumeState::Gone;
-    let m = desired_from(&[a, b, c, d, e], &DesiredState::default());
+    let m = desired_from(&[a, b, c, d, e], &[], &DesiredState::default());
     assert!(m.refused.is_empty(), "{:?}", m.refused);
     let vols = &m.desired.volumes;
     assert_eq!(vols.len(), 5);
@@ -56,11 +56,13 @@ fn views_map_to_desired_volumes() {
 fn assignment_order_survives_relisting() {
     let first = desired_from(
         &[view("v5", "x"), view("v7", "y")],
+        &[],
         &DesiredState::default(),
     );
     // A new volume sorting before the others is still admitted after them.
     let second = desired_from(
         &[view("v1", "n"), view("v5", "x"), view("v7", "y")],
+        &[],
         &first.desired,
     );
     let at: BTreeMap<&str, u64> = second
@@ -74,12 +76,12 @@ fn assignment_order_survives_relisting() {
 
 #[test]
 fn unmappable_views_are_refused_and_keep_their_previous_entry() {
-    let ok = desired_from(&[view("va", "a")], &DesiredState::default());
+    let ok = desired_from(&[view("va", "a")], &[], &DesiredState::default());
     let mut bad = view("va", "a");
     bad.mode = "999".into();
     let mut orphan_clone = view("vb", "b");
     orphan_clone.clone_of = Some(VolumeId::new("elsewhere").unwrap());
-    let m = desired_from(&[bad, orphan_clone], &ok.desired);
+    let m = desired_from(&[bad, orphan_clone], &[], &ok.desired);
     assert_eq!(m.desired.volumes, ok.desired.volumes);
     assert!(m.refused["va"].contains("999"), "{:?}", m.refused);
     assert!(m.refused["vb"].contains("elsewhere"), "{:?}", m.refused);
@@ -91,7 +93,7 @@ fn moves_are_refused_but_the_volume_stays() {
     v.operation = Some(OperationView::Move {
         to: MachineId::new("m2").unwrap(),
     });
-    let m = desired_from(&[v], &DesiredState::default());
+    let m = desired_from(&[v], &[], &DesiredState::default());
     assert_eq!(m.desired.volumes.len(), 1);
     assert_eq!(m.desired.volumes[0].desired, Presence::Present);
     assert_eq!(m.refused["va"], MOVE_REFUSED);
@@ -169,4 +171,37 @@ fn reports_map_to_current_views() {
 
 fn failed_view_reason() -> String {
     failed("why").reason
+}
+
+#[test]
+fn images_from_local_volumes_are_made_used_ones_checked_and_deleted_ones_removed() {
+    let mut from_img = view("vb", "b");
+    from_img.image = Some(ImageId::new("used").unwrap());
+    let volumes = [view("va", "a"), from_img];
+    let images = [
+        image_view("snap", "snapshot of a", Some("va")).unwrap(),
+        image_view("used", "made elsewhere", Some("v-elsewhere")).unwrap(),
+        image_view("far", "not ours", Some("v-elsewhere")).unwrap(),
+    ];
+    let first = desired_from(&volumes, &images, &DesiredState::default());
+    let by_name = |m: &Mapped| -> BTreeMap<String, (Option<String>, Presence)> {
+        m.desired
+            .images
+            .iter()
+            .map(|i| (i.name.clone(), (i.from_volume.clone(), i.desired)))
+            .collect()
+    };
+    let got = by_name(&first);
+    assert_eq!(got["snap"], (Some("a".to_owned()), Presence::Present));
+    assert_eq!(got["used"], (None, Presence::Present));
+    assert!(!got.contains_key("far"), "{got:?}");
+
+    // The server deletes `snap`: the image made here goes; `used` stays while `b` names it.
+    let second = desired_from(&volumes, &images[1..], &first.desired);
+    let got = by_name(&second);
+    assert_eq!(got["snap"], (Some("a".to_owned()), Presence::Deleted));
+    assert_eq!(got["used"], (None, Presence::Present));
+    // It stays deleted on later listings, so a delete a kill interrupted is finished.
+    let third = desired_from(&volumes, &images[1..], &second.desired);
+    assert_eq!(by_name(&third)["snap"].1, Presence::Deleted);
 }

@@ -8,7 +8,8 @@
 //!   [`VolumeReport`](crate::report::VolumeReport) → `VolumeCurrentView`.
 //! - [`gate`]: change detection, so reports go out on change and at a modest interval.
 //! - [`source`]: where the desired state comes from (polling today; the watch feed later).
-//! - [`fake`]: a small in-process fake of the three routes, for tests.
+//! - [`tls`]: which certificates the client trusts for `https://` servers.
+//! - [`fake`]: a small in-process fake of the agent's routes, for tests.
 
 pub mod client;
 pub mod fake;
@@ -16,5 +17,7 @@ pub mod gate;
 pub mod mapping;
 pub mod retry;
 pub mod source;
+pub mod tls;
 
 pub use client::{ApiErrorBody, Client, ClientError};
+pub use tls::{Trust, TrustError};

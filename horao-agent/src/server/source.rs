@@ -13,28 +13,28 @@
 
 use super::client::{Client, ClientError, Listing};
 
-/// A source of the volumes assigned to one machine.
+/// A source of the volumes assigned to one machine, and of the images.
 pub trait DesiredSource {
-    /// The complete listing of the volumes assigned to `machine`.
+    /// The complete listing of the volumes assigned to `machine` and of the images.
     fn fetch(&mut self, machine: &str) -> Result<Listing, ClientError>;
 }
 
 /// Polling: one full listing per call.
 impl DesiredSource for Client {
     fn fetch(&mut self, machine: &str) -> Result<Listing, ClientError> {
-        self.list_volumes(machine)
+        self.list(machine)
     }
 }
 
 /// Why `listing` is not trusted, if it is not.
 pub fn distrust(listing: &Listing) -> Option<String> {
-    (listing.volumes.len() != listing.total).then(|| {
-        format!(
-            "incomplete listing: {} volumes received, the server counted {}",
-            listing.volumes.len(),
-            listing.total
-        )
-    })
+    let short = |what: &str, got: usize, total: usize| {
+        (got != total).then(|| {
+            format!("incomplete listing: {got} {what} received, the server counted {total}")
+        })
+    };
+    short("volumes", listing.volumes.len(), listing.total)
+        .or_else(|| short("images", listing.images.len(), listing.images_total))
 }
 
 #[cfg(test)]
@@ -46,20 +46,28 @@ mod tests {
 
     #[test]
     fn only_complete_listings_are_trusted() {
-        let empty = Listing {
-            volumes: vec![],
-            total: 0,
-        };
+        let empty = Listing::default();
         assert_eq!(distrust(&empty), None);
         let short = Listing {
-            volumes: vec![],
             total: 3,
+            ..Listing::default()
         };
-        assert!(distrust(&short).unwrap().contains("counted 3"));
+        let why = distrust(&short).unwrap();
+        assert!(
+            why.contains("0 volumes received, the server counted 3"),
+            "{why}"
+        );
         let full = Listing {
             volumes: vec![volume_view("v", "a", "m", 1).unwrap()],
             total: 1,
+            ..Listing::default()
         };
         assert_eq!(distrust(&full), None);
+        let images_short = Listing {
+            images_total: 2,
+            ..full
+        };
+        let why = distrust(&images_short).unwrap();
+        assert!(why.contains("0 images received"), "{why}");
     }
 }

@@ -1,14 +1,13 @@
 //! The real `horao-agent` binary, run with `--once` on a loop-mounted btrfs against the
-//! in-process fake of the server's three agent routes. The end-to-end test with the real
-//! horao-server replaces `Server` below with it: the test only needs a URL, a token, a way
-//! to put volumes and to read what the agent reported.
+//! in-process fake of the server's three agent routes, which lets a test stage any listing
+//! (another machine's volumes, a delete, an empty page). `e2e.rs` runs the same binary
+//! against the real horao-server.
 
-use crate::support::{MIB, exists, owner, scratch};
+use crate::support::{MIB, exists, owner, run_agent_once, scratch};
 use horao_agent::btrfs::Btrfs;
 use horao_agent::server::fake::{FakeServer, volume_view};
 use horao_model::storage::VolumeState;
 use std::path::Path;
-use std::process::Command;
 
 const TOKEN: &str = "agent-token";
 
@@ -19,26 +18,7 @@ fn agent_once(server: &str, root: &Path, state: &Path) -> bool {
 
 /// [`agent_once`] with extra flags.
 fn agent_once_with(server: &str, root: &Path, state: &Path, extra: &[&str]) -> bool {
-    let out = Command::new(env!("CARGO_BIN_EXE_horao-agent"))
-        .args(extra)
-        .args([
-            "--server",
-            server,
-            "--machine",
-            "m1",
-            "--label",
-            "rack=r1",
-            "--once",
-        ])
-        .arg("--root")
-        .arg(root)
-        .arg("--state-file")
-        .arg(state)
-        .env("HORAO_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    out.status.success()
+    run_agent_once(server, TOKEN, root, state, extra)
 }
 
 #[test]

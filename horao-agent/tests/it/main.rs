@@ -6,6 +6,7 @@
 
 mod agent;
 mod backend;
+mod e2e;
 mod kill;
 mod reconcile;
 mod support;

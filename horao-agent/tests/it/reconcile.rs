@@ -121,9 +121,7 @@ fn quota_is_enforced_and_touches_nothing_else() {
     assert_eq!(classify_io(&err), ErrorClass::QuotaExceeded, "{err}");
     assert!(written <= 3 * MIB, "{written}");
     drop(file);
-    horao_agent::command::Runner::new("btrfs", std::time::Duration::from_secs(60))
-        .run(&["filesystem".as_ref(), "sync".as_ref(), s.root.as_os_str()])
-        .unwrap();
+    s.sync_fs();
     assert_eq!((s.read_back("other"), s.read_back(".images/img")), before);
     let report = s.converge(&mut r, &desired, 3);
     let used = report.volumes[0].used_bytes.unwrap();

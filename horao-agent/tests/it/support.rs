@@ -61,6 +61,18 @@ impl Scratch {
         (q.max_referenced, q.referenced, owner, ro)
     }
 
+    /// Commits the filesystem's transaction (`btrfs filesystem sync`), so qgroup figures
+    /// count what was just written.
+    pub(crate) fn sync_fs(&self) {
+        horao_agent::command::Runner::new("btrfs", Duration::from_secs(60))
+            .run(&[
+                "filesystem".as_ref(),
+                "sync".as_ref(),
+                self.root.as_os_str(),
+            ])
+            .unwrap();
+    }
+
     /// The paths (relative to the root) of every subvolume below it.
     pub(crate) fn subvolumes(&self) -> BTreeSet<String> {
         let list = self.btrfs.list(&self.root).unwrap();
@@ -130,4 +142,36 @@ pub(crate) fn owner(uid: u32, gid: u32, mode: u32) -> Ownership {
 /// Whether `path` exists.
 pub(crate) fn exists(path: &Path) -> bool {
     path.symlink_metadata().is_ok()
+}
+
+/// Runs the real agent binary once (`--once`) as machine `m1` with the label `rack=r1`,
+/// against `server` with `token`, on `root` with the state file `state` and `extra` flags;
+/// prints its log and returns whether it succeeded.
+pub(crate) fn run_agent_once(
+    server: &str,
+    token: &str,
+    root: &Path,
+    state: &Path,
+    extra: &[&str],
+) -> bool {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_horao-agent"))
+        .args(extra)
+        .args([
+            "--server",
+            server,
+            "--machine",
+            "m1",
+            "--label",
+            "rack=r1",
+            "--once",
+        ])
+        .arg("--root")
+        .arg(root)
+        .arg("--state-file")
+        .arg(state)
+        .env("HORAO_TOKEN", token)
+        .output()
+        .unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    out.status.success()
 }

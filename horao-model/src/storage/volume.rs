@@ -52,10 +52,15 @@ impl Volume {
         self.source.get().map(|s| &**s)
     }
 
-    /// The source while the volume is not yet initialized (what an image's deletion waits
-    /// for).
+    /// The source while the volume is not yet initialized and is still wanted (what an
+    /// image's deletion waits for): a volume being deleted, or gone, never needs its source
+    /// again, even if it was never initialized or its last report says so.
     pub fn pending_source(&self) -> Option<&Source> {
-        self.source().filter(|_| !self.is_initialized())
+        let leaving = matches!(
+            self.desired_state(),
+            VolumeState::Deleting | VolumeState::Gone
+        );
+        self.source().filter(|_| !leaving && !self.is_initialized())
     }
 
     /// The desired state and running operation.
