@@ -44,6 +44,10 @@ pub struct Flags {
     /// Longest request in seconds [default: 30].
     #[arg(long, env = "HORAO_REQUEST_TIMEOUT")]
     pub request_timeout: Option<u64>,
+    /// Embedded store: one transaction and fsync per write instead of group commit (for
+    /// benchmarks; slower, no safer).
+    #[arg(long, env = "HORAO_NO_GROUP_COMMIT")]
+    pub no_group_commit: bool,
 }
 
 /// The TOML file: the same settings as the flags.
@@ -71,6 +75,8 @@ pub struct File {
     pub body_limit: Option<usize>,
     /// See [`Flags::request_timeout`].
     pub request_timeout: Option<u64>,
+    /// See [`Flags::no_group_commit`].
+    pub no_group_commit: Option<bool>,
 }
 
 /// The settings in force.
@@ -94,6 +100,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Longest request.
     pub request_timeout: Duration,
+    /// Group commit in the embedded store.
+    pub group_commit: bool,
 }
 
 /// Why the configuration is unusable.
@@ -175,6 +183,7 @@ impl Config {
             tls,
             body_limit,
             request_timeout: Duration::from_secs(timeout),
+            group_commit: !(flags.no_group_commit || file.no_group_commit.unwrap_or(false)),
         })
     }
 }

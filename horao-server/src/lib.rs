@@ -33,11 +33,12 @@ pub async fn open_store(
         None => {
             // Opening checks the file's integrity: blocking work, off the async workers.
             let dir = config.data_dir.clone();
+            let options = store::embedded::EmbeddedOptions {
+                group_commit: config.group_commit,
+                ..Default::default()
+            };
             let opened = tokio::task::spawn_blocking(move || {
-                store::embedded::EmbeddedStore::open(
-                    &dir,
-                    store::embedded::EmbeddedOptions::default(),
-                )
+                store::embedded::EmbeddedStore::open(&dir, options)
             })
             .await
             .map_err(|e| store::StoreError::Embedded(format!("opening the store: {e}")))??;

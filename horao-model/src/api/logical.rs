@@ -109,6 +109,26 @@ pub struct UpdateInfrastructure {
     pub datacenters: BTreeMap<String, Option<Membership>>,
 }
 
+/// Changes a tenant: name and owner (absent fields stay), delegates to add (`true`) or remove
+/// (`false`), quotas to set or clear (`null`), and the constraints replaced whole (when
+/// given).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTenant {
+    /// New display name.
+    pub name: Option<String>,
+    /// New owner.
+    pub owner: Option<String>,
+    /// Delegates to add (`true`) or remove (`false`).
+    #[serde(default)]
+    pub delegates: BTreeMap<String, bool>,
+    /// Quotas by dimension name to set, or clear (`null`).
+    #[serde(default)]
+    pub quotas: BTreeMap<String, Option<u64>>,
+    /// The new constraints, replacing the old ones.
+    pub constraints: Option<ConstraintsView>,
+}
+
 /// Where a tenant's claims may draw capacity from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -195,6 +215,35 @@ impl CreateInfrastructure {
     }
 }
 
+impl UpdateInfrastructure {
+    /// The members to set (a role) or remove (`None`), with their ids parsed.
+    pub fn members(&self) -> Result<Vec<(DatacenterId, Option<Membership>)>> {
+        self.datacenters
+            .iter()
+            .map(|(d, r)| Ok((id(d)?, *r)))
+            .collect()
+    }
+}
+
+fn dimension(field: &str, name: &str) -> Result<Dimension> {
+    Dimension::parse(name).ok_or_else(|| Error::invalid(field, format!("no dimension {name:?}")))
+}
+
+impl UpdateTenant {
+    /// The quotas to set or clear, with their dimensions parsed.
+    pub fn quota_changes(&self) -> Result<Vec<(Dimension, Option<u64>)>> {
+        self.quotas
+            .iter()
+            .map(|(d, q)| Ok((dimension("tenant.quotas", d)?, *q)))
+            .collect()
+    }
+
+    /// The new constraints, when given.
+    pub fn constraint_set(&self) -> Result<Option<Vec<Constraint>>> {
+        self.constraints.as_ref().map(|c| c.to_model()).transpose()
+    }
+}
+
 impl CreateTenant {
     /// The model's arguments: info, delegates, quotas and constraints.
     #[allow(clippy::type_complexity)] // The four parts of a tenant, named by the method.
@@ -209,11 +258,7 @@ impl CreateTenant {
         let quotas = self
             .quotas
             .iter()
-            .map(|(d, q)| {
-                Dimension::parse(d)
-                    .map(|d| (d, *q))
-                    .ok_or_else(|| Error::invalid("tenant.quotas", format!("no dimension {d:?}")))
-            })
+            .map(|(d, q)| Ok((dimension("tenant.quotas", d)?, *q)))
             .collect::<Result<Vec<_>>>()?;
         Ok((
             TenantInfo {

@@ -42,17 +42,9 @@ fn maintenance(m: OrMap<ClaimId, Maintenance>) -> Model {
 }
 
 impl Model {
-    /// Delta creating maintenance window `id`, admitted only when every pool still holds its
-    /// reservations throughout the window with the devices down.
-    pub fn create_maintenance(
-        &self,
-        by: &Actor,
-        id: &ClaimId,
-        spec: MaintenanceSpec,
-        ts: Timestamp,
-        tx: &mut Tx,
-    ) -> Result<Model> {
-        by.require_operator(ClaimId::KIND, id.as_str(), ClaimId::KIND)?;
+    /// Checks `spec` (its fields, its devices) and that every pool still holds its
+    /// reservations throughout its window with its devices down.
+    fn check_maintenance(&self, spec: &MaintenanceSpec) -> Result<()> {
         spec.window.validate("maintenance.window")?;
         check_name("maintenance.reason", &spec.reason)?;
         if spec.devices.is_empty() || spec.devices.len() > MAX_DEVICES {
@@ -68,15 +60,29 @@ impl Model {
         {
             return Err(Error::not_found(DeviceId::KIND, d));
         }
+        let mut ctx = FitContext::new(self);
+        ctx.include_maintenance(spec);
+        ctx.check_window(spec.window)
+    }
+
+    /// Delta creating maintenance window `id`, admitted only when every pool still holds its
+    /// reservations throughout the window with the devices down.
+    pub fn create_maintenance(
+        &self,
+        by: &Actor,
+        id: &ClaimId,
+        spec: MaintenanceSpec,
+        ts: Timestamp,
+        tx: &mut Tx,
+    ) -> Result<Model> {
+        by.require_operator(ClaimId::KIND, id.as_str(), ClaimId::KIND)?;
         if self.claims.exists(id) {
             return Err(Error::AlreadyExists {
                 kind: ClaimId::KIND,
                 id: id.to_string(),
             });
         }
-        let mut ctx = FitContext::new(self);
-        ctx.include_maintenance(&spec);
-        ctx.check_window(spec.window)?;
+        self.check_maintenance(&spec)?;
         Ok(maintenance(self.claims.maintenance.update(
             id.clone(),
             tx,
@@ -84,6 +90,31 @@ impl Model {
                 spec: m.spec.write(spec, ts, tx),
             },
         )))
+    }
+
+    /// Delta replacing maintenance window `id`'s spec. It is admitted when every pool still
+    /// holds its reservations with the devices of both the old and the new spec down (the
+    /// old window is not taken out first, so the check errs on the safe side: to move a
+    /// window onto a stretch that only fits without the old one, delete it and create anew).
+    pub fn update_maintenance(
+        &self,
+        by: &Actor,
+        id: &ClaimId,
+        spec: MaintenanceSpec,
+        ts: Timestamp,
+        tx: &mut Tx,
+    ) -> Result<Model> {
+        by.require_operator(ClaimId::KIND, id.as_str(), ClaimId::KIND)?;
+        let m = self
+            .claims
+            .maintenance
+            .get(id)
+            .ok_or_else(|| Error::not_found("maintenance", id))?;
+        self.check_maintenance(&spec)?;
+        let delta = Maintenance {
+            spec: m.spec.write(spec, ts, tx),
+        };
+        Ok(maintenance(crate::physical::single(id.clone(), delta, tx)))
     }
 
     /// Delta deleting maintenance window `id` (its devices are back for that window).

@@ -83,6 +83,24 @@ fn maintenance_removes_capacity_for_its_window() {
 }
 
 #[test]
+fn maintenance_windows_are_replaced_when_they_fit() {
+    check_after(
+        BASE,
+        "
+        a reserve c1 infra=i1 tenant=t1 profile=p1 count=12 window=0..30 => ok
+        a maintain m1 devices=d2 window=10..20 => ok
+        a update-maintenance m1 devices=d2 window=10..40 reason=firmware => ok
+        a reserve c2 infra=i1 tenant=t1 profile=p1 count=13 window=35..36 => does not fit infrastructure i1: cores needs 13 at time 35, 12 available
+        a reserve c2 infra=i1 tenant=t1 profile=p1 count=13 window=40..41 => ok
+        a update-maintenance m1 devices=d0,d2 window=10..40 => does not fit infrastructure i1: cores needs 12 at time 10, 8 available
+        a update-maintenance m1 devices=d9 window=10..40 => device d9 not found
+        a update-maintenance m1 devices=d2 window=40..10 => invalid maintenance.window: start 40 must be before end 10
+        a update-maintenance m9 devices=d2 window=10..20 => maintenance m9 not found
+        ",
+    );
+}
+
+#[test]
 fn earliest_start_jumps_over_blocked_stretches() {
     check_after(
         BASE,

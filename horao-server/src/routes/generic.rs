@@ -190,6 +190,14 @@ pub async fn list<E: Entity>(
     Ok(Json(Page { items, total, next }))
 }
 
+/// Runs the changes `ws` in order as `caller`, stopping at the first refused one.
+pub async fn commit(state: &AppState, caller: &Caller, ws: Vec<Write>) -> ApiResult<()> {
+    for w in ws {
+        state.write(w.job(caller.actor())).await?;
+    }
+    Ok(())
+}
+
 /// Runs the changes `ws` in order as `caller` (stopping at the first refused one) and
 /// answers `status` with the view of `id`.
 pub async fn commit_and_view<E: Entity>(
@@ -199,9 +207,7 @@ pub async fn commit_and_view<E: Entity>(
     ws: Vec<Write>,
     status: StatusCode,
 ) -> ApiResult<Response> {
-    for w in ws {
-        state.write(w.job(caller.actor())).await?;
-    }
+    commit(state, caller, ws).await?;
     let view = state
         .read(|m| E::view(m, id))
         .ok_or_else(|| not_found::<E>(id))?;

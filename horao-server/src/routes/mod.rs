@@ -197,7 +197,9 @@ pub fn api() -> Api {
         .update::<Devices>()
         .crud::<Links>()
         .crud::<Infrastructures>()
+        .update::<Infrastructures>()
         .crud::<Tenants>()
+        .update::<Tenants>()
         .crud::<Profiles>()
         .update::<Profiles>()
         .read::<Reservations>()
@@ -210,7 +212,16 @@ pub fn api() -> Api {
         )
         .update::<Reservations>()
         .delete::<Reservations>()
-        .crud::<Maintenance>()
+        .read::<Maintenance>()
+        .add(
+            "POST",
+            &format!("{v}/maintenance"),
+            201,
+            "Create a maintenance window; lists the reservations and tenants it affects",
+            post(logical::create_maintenance),
+        )
+        .update::<Maintenance>()
+        .delete::<Maintenance>()
         .read::<Machines>()
         .add(
             "PUT",
@@ -241,6 +252,20 @@ pub fn api() -> Api {
             201,
             "Clone a volume",
             post(storage::clone_volume),
+        )
+        .add(
+            "POST",
+            &format!("{v}/volumes/{{id}}/retry"),
+            200,
+            "Retry a volume its agent reported failed",
+            post(storage::retry_volume),
+        )
+        .add(
+            "POST",
+            &format!("{v}/volumes/{{id}}/purge"),
+            204,
+            "Remove a volume its agent reported gone",
+            post(storage::purge_volume),
         )
         .crud::<Images>()
         .crud::<Instances>()

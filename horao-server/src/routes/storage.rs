@@ -208,3 +208,41 @@ pub async fn clone_volume(
     );
     generic::commit_and_view::<Volumes>(&state, &caller, &into, vec![w], StatusCode::CREATED).await
 }
+
+/// `POST /volumes/{id}/retry`: retries a volume its agent reported failed; answers the
+/// volume.
+pub async fn retry_volume(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath,
+) -> ApiResult<Response> {
+    let id = parse_id::<Volumes>(&id)?;
+    visible::<Volumes>(&state, &caller, &id)?;
+    let i = id.clone();
+    let w = Write::new(vec![key(Volumes::KIND, &id)], move |m, by, ts, _, _, tx| {
+        m.retry_volume(by, &i, ts, tx)
+    });
+    generic::commit_and_view::<Volumes>(&state, &caller, &id, vec![w], StatusCode::OK).await
+}
+
+/// `POST /volumes/{id}/purge`: removes a deleted volume its agent reported gone from the
+/// table (marking it `gone` first when it is still `deleting`); 204.
+pub async fn purge_volume(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath,
+) -> ApiResult<StatusCode> {
+    let id = parse_id::<Volumes>(&id)?;
+    visible::<Volumes>(&state, &caller, &id)?;
+    let keys = vec![key(Volumes::KIND, &id), PLACEMENT.into()];
+    let i = id.clone();
+    let gone = Write::new(keys.clone(), move |m, by, ts, _, _, tx| {
+        match m.storage.volume(&i).map(|v| v.desired_state()) {
+            Some(VolumeState::Deleting) => m.set_volume_state(by, &i, VolumeState::Gone, ts, tx),
+            _ => Ok(Model::default()),
+        }
+    });
+    let purge = Write::new(keys, move |m, by, _, _, _, tx| m.purge_volume(by, &id, tx));
+    generic::commit(&state, &caller, vec![gone, purge]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -12,7 +12,14 @@ async fn create(c: &Client, path: &str, body: Value) -> String {
     let id = r.body["id"].as_str().expect("an id").to_string();
     let got = c.get(&format!("{path}/{id}")).await;
     assert_eq!(got.status, 200, "GET {path}/{id}: {}", got.body);
-    assert_eq!(got.body, r.body, "GET answers what POST did");
+    let mut posted = r.body.clone();
+    if path.ends_with("/maintenance") {
+        // Creating a window also answers what it affects; the window itself is the view.
+        let o = posted.as_object_mut().unwrap();
+        assert!(o.remove("affected_reservations").unwrap().is_array());
+        assert!(o.remove("affected_tenants").unwrap().is_array());
+    }
+    assert_eq!(got.body, posted, "GET answers what POST did");
     let list = c.get(&format!("{path}?limit=1000")).await;
     assert_eq!(list.status, 200);
     assert!(
@@ -257,6 +264,176 @@ async fn volumes_are_placed_and_reported() {
         assert_eq!(r.status, 204, "{}", r.body);
         let r = c.get(&format!("/api/v1/volumes/{id}")).await;
         assert_eq!(r.status, 200, "{}", r.body);
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patches_maintenance_impact_and_volume_retry_and_purge() {
+    for kind in stores() {
+        let home = kind.home();
+        let s = TestServer::start(home.open()).await;
+        let c = &s.admin;
+        let ids: std::collections::HashMap<_, _> = populate(c).await.into_iter().collect();
+        let (dc, infra, tenant) = (
+            &ids["datacenters"],
+            &ids["infrastructures"],
+            &ids["tenants"],
+        );
+
+        // Infrastructures: rename and drop a member in one PATCH.
+        let r = c
+            .patch(
+                &format!("/api/v1/infrastructures/{infra}"),
+                &json!({"name": "Europe", "datacenters": {dc.clone(): null}}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}: {}", kind.name, r.body);
+        assert_eq!(r.body["name"], "Europe");
+        assert_eq!(r.body["datacenters"], json!({}), "{}", r.body);
+        let r = c
+            .patch(
+                &format!("/api/v1/infrastructures/{infra}"),
+                &json!({"datacenters": {"dc-nowhere": "active"}}),
+            )
+            .await;
+        assert_eq!(r.status, 404, "{}", r.body);
+        let r = c
+            .patch(
+                &format!("/api/v1/infrastructures/{infra}"),
+                &json!({"datacenters": {dc.clone(): "active"}}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+
+        // Tenants: rename, a delegate, a quota set and one cleared, constraints replaced.
+        let r = c
+            .patch(
+                &format!("/api/v1/tenants/{tenant}"),
+                &json!({"name": "Acme Corp", "delegates": {"bob": true},
+                        "quotas": {"cores": null, "ram_mib": 1024},
+                        "constraints": {"datacenters": [dc]}}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}: {}", kind.name, r.body);
+        assert_eq!(r.body["name"], "Acme Corp");
+        assert_eq!(r.body["owner"], "ann", "an absent field stays");
+        assert_eq!(r.body["delegates"], json!(["bob"]));
+        assert_eq!(r.body["quotas"], json!({"ram_mib": 1024}), "{}", r.body);
+        assert_eq!(r.body["constraints"]["datacenters"], json!([dc]));
+        let r = c
+            .patch(
+                &format!("/api/v1/tenants/{tenant}"),
+                &json!({"quotas": {"bananas": 1}}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{}", r.body);
+
+        // A reservation, then a maintenance window over its devices lists it.
+        let device = &ids["devices"];
+        // A second server with cores holds the reservation; the window takes the first down.
+        let r = c
+            .post(
+                "/api/v1/devices",
+                &json!({"name": "node 2", "kind": "server",
+                        "mount": {"rack": {"rack": ids["racks"], "unit": 20}},
+                        "hardware": {"cpus": [{"cores": 8, "clock_mhz": 2000}]}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let profile = ids["profiles"].clone();
+        let r = c
+            .post(
+                "/api/v1/reservations",
+                &json!({"infrastructure": infra, "tenant": tenant, "profile": profile,
+                        "count": 1, "start": 100, "end": 200}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}: {}", kind.name, r.body);
+        let reservation = r.body["id"].as_str().unwrap().to_string();
+        let r = c
+            .post(
+                "/api/v1/maintenance",
+                &json!({"devices": [device], "start": 150, "end": 160, "reason": "disks"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}: {}", kind.name, r.body);
+        assert_eq!(r.body["affected_reservations"], json!([reservation]));
+        assert_eq!(r.body["affected_tenants"], json!([tenant]));
+        let m = r.body["id"].as_str().unwrap().to_string();
+        let r = c
+            .post(
+                "/api/v1/maintenance",
+                &json!({"devices": [device], "start": 300, "end": 310, "reason": "later"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["affected_reservations"], json!([]));
+        // Maintenance: PATCH replaces the window.
+        let r = c
+            .patch(
+                &format!("/api/v1/maintenance/{m}"),
+                &json!({"devices": [device], "start": 150, "end": 170, "reason": "disks"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["end"], 170);
+        let r = c
+            .patch(
+                &format!("/api/v1/maintenance/{m}"),
+                &json!({"devices": [device], "start": 170, "end": 150, "reason": "disks"}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{}", r.body);
+
+        // Volumes: retry only after a failure; purge only after deletion and a gone report.
+        let agent = s.minted(json!({"role": "agent", "machine": "st1"})).await;
+        let r = agent
+            .put(
+                "/api/v1/machines/st1",
+                &json!({"state": "ready", "capacity_bytes": 1_000_000u64, "used_bytes": 0}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = c
+            .post(
+                "/api/v1/volumes",
+                &json!({"name": "v1", "size_bytes": 1000}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let v = r.body["id"].as_str().unwrap().to_string();
+        let r = c
+            .post(&format!("/api/v1/volumes/{v}/retry"), &json!({}))
+            .await;
+        assert_eq!(r.status, 422, "not failed yet: {}", r.body);
+        let failed = json!({"state": "failed", "used_bytes": 0, "limit_bytes": 0, "initialized": false,
+                            "reason": "disk full"});
+        let r = agent
+            .put(&format!("/api/v1/volumes/{v}/current"), &failed)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = c
+            .post(&format!("/api/v1/volumes/{v}/retry"), &json!({}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["attempt"], 1, "{}", r.body);
+        let r = c
+            .post(&format!("/api/v1/volumes/{v}/purge"), &json!({}))
+            .await;
+        assert_eq!(r.status, 422, "not deleted: {}", r.body);
+        assert_eq!(c.delete(&format!("/api/v1/volumes/{v}")).await.status, 204);
+        let gone =
+            json!({"state": "gone", "used_bytes": 0, "limit_bytes": 0, "initialized": false});
+        let r = agent
+            .put(&format!("/api/v1/volumes/{v}/current"), &gone)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = c
+            .post(&format!("/api/v1/volumes/{v}/purge"), &json!({}))
+            .await;
+        assert_eq!(r.status, 204, "{}: {}", kind.name, r.body);
+        assert_eq!(c.get(&format!("/api/v1/volumes/{v}")).await.status, 404);
         s.stop().await;
     }
 }

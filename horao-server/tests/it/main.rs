@@ -4,7 +4,9 @@
 
 mod crud;
 mod hostile;
+mod kill9;
 mod lifecycle;
 mod roles;
 mod store;
 mod support;
+mod tls;

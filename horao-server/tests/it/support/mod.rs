@@ -10,6 +10,7 @@
     unreachable_pub
 )]
 
+pub(crate) mod kill9;
 pub(crate) mod redis;
 
 use self::redis::RedisServer;

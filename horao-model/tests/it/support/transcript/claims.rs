@@ -5,6 +5,7 @@
 //! reserve ID infra=I tenant=T profile=P count=N window=START..END
 //! update-reservation ID <the same>
 //! maintain ID devices=D,… window=START..END [reason=R]
+//! update-maintenance ID devices=D,… window=START..END [reason=R]
 //! earliest infra=I tenant=T profile=P count=N duration=D not-before=S horizon=H
 //! delete reservation|maintenance ID
 //! show reservations
@@ -15,7 +16,13 @@ use horao_model::claims::*;
 use horao_model::model::Model;
 
 pub(super) const LAYER: Layer = Layer {
-    commands: &["reserve", "update-reservation", "maintain", "earliest"],
+    commands: &[
+        "reserve",
+        "update-reservation",
+        "maintain",
+        "update-maintenance",
+        "earliest",
+    ],
     deletes: &["reservation", "maintenance"],
     queries: &["reservations"],
     run,
@@ -34,7 +41,7 @@ fn run(c: Cmd<'_>, cmd: &str, a: &Args<'_>) -> Out {
             let spec = reservation(a)?;
             c.mutate(|m, by, ts, _, tx| m.update_reservation(by, &id, spec, ts, tx))
         }
-        "maintain" => {
+        "maintain" | "update-maintenance" => {
             let claim: ClaimId = a.id_at(0)?;
             let spec = MaintenanceSpec {
                 devices: a
@@ -45,7 +52,11 @@ fn run(c: Cmd<'_>, cmd: &str, a: &Args<'_>) -> Out {
                 window: window(a.s("window")?)?,
                 reason: a.text("reason").unwrap_or_else(|| "maintenance".into()),
             };
-            c.mutate(|m, by, ts, _, tx| m.create_maintenance(by, &claim, spec, ts, tx))
+            if cmd == "maintain" {
+                c.mutate(|m, by, ts, _, tx| m.create_maintenance(by, &claim, spec, ts, tx))
+            } else {
+                c.mutate(|m, by, ts, _, tx| m.update_maintenance(by, &claim, spec, ts, tx))
+            }
         }
         "earliest" => {
             let req = ReservationRequest {
