@@ -26,12 +26,22 @@ pub struct Flags {
     /// This replica's id [default: generated once and kept in the store].
     #[arg(long, env = "HORAO_REPLICA_ID")]
     pub replica_id: Option<u64>,
-    /// A peer to gossip with (repeatable; kept for the gossip).
+    /// A peer to gossip with, `ws://HOST:PORT/api/v1/gossip` (repeatable).
     #[arg(long = "peer", env = "HORAO_PEERS", value_delimiter = ',')]
     pub peers: Vec<String>,
-    /// The secret peers share (kept for the gossip).
+    /// The secret peers share: needed to dial peers and to accept them.
     #[arg(long, env = "HORAO_CLUSTER_SECRET", hide_env_values = true)]
     pub cluster_secret: Option<String>,
+    /// Anti-entropy interval, e.g. `5s` or `500ms` [default: 5s].
+    #[arg(long, env = "HORAO_GOSSIP_INTERVAL", value_parser = parse_duration)]
+    pub gossip_interval: Option<Duration>,
+    /// Ping interval of gossip connections; a peer that does not answer is dropped within
+    /// two [default: 5s].
+    #[arg(long, env = "HORAO_GOSSIP_PING_INTERVAL", value_parser = parse_duration)]
+    pub gossip_ping_interval: Option<Duration>,
+    /// Largest gossip message in bytes; larger ones travel in chunks [default: 1048576].
+    #[arg(long, env = "HORAO_GOSSIP_MAX_MESSAGE")]
+    pub gossip_max_message: Option<usize>,
     /// TLS certificate chain (PEM); with `--tls-key`, serve HTTPS.
     #[arg(long, env = "HORAO_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -67,6 +77,12 @@ pub struct File {
     pub peers: Vec<String>,
     /// See [`Flags::cluster_secret`].
     pub cluster_secret: Option<String>,
+    /// See [`Flags::gossip_interval`] (`"5s"`, `"500ms"`).
+    pub gossip_interval: Option<String>,
+    /// See [`Flags::gossip_ping_interval`].
+    pub gossip_ping_interval: Option<String>,
+    /// See [`Flags::gossip_max_message`].
+    pub gossip_max_message: Option<usize>,
     /// See [`Flags::tls_cert`].
     pub tls_cert: Option<PathBuf>,
     /// See [`Flags::tls_key`].
@@ -94,6 +110,12 @@ pub struct Config {
     pub peers: Vec<String>,
     /// Cluster secret.
     pub cluster_secret: Option<String>,
+    /// Anti-entropy interval.
+    pub gossip_interval: Duration,
+    /// Ping interval of gossip connections.
+    pub gossip_ping_interval: Duration,
+    /// Largest gossip message.
+    pub gossip_max_message: usize,
     /// TLS certificate and key.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Largest request body.
@@ -163,6 +185,39 @@ impl Config {
                 "body_limit and request_timeout must be positive".into(),
             ));
         }
+        let file_duration = |v: Option<String>| -> Result<Option<Duration>, ConfigError> {
+            v.map(|s| parse_duration(&s).map_err(ConfigError::Invalid))
+                .transpose()
+        };
+        let gossip_interval = match flags.gossip_interval {
+            Some(d) => d,
+            None => file_duration(file.gossip_interval)?.unwrap_or(Duration::from_secs(5)),
+        };
+        let gossip_ping_interval = match flags.gossip_ping_interval {
+            Some(d) => d,
+            None => file_duration(file.gossip_ping_interval)?.unwrap_or(Duration::from_secs(5)),
+        };
+        let gossip_max_message = flags
+            .gossip_max_message
+            .or(file.gossip_max_message)
+            .unwrap_or(1 << 20);
+        if gossip_interval.is_zero() || gossip_ping_interval.is_zero() || gossip_max_message < 4096
+        {
+            return Err(ConfigError::Invalid(
+                "gossip intervals must be positive and gossip_max_message at least 4096".into(),
+            ));
+        }
+        let peers = if flags.peers.is_empty() {
+            file.peers
+        } else {
+            flags.peers
+        };
+        let cluster_secret = flags.cluster_secret.or(file.cluster_secret);
+        if !peers.is_empty() && cluster_secret.is_none() {
+            return Err(ConfigError::Invalid(
+                "peers need a cluster secret (--cluster-secret)".into(),
+            ));
+        }
         Ok(Config {
             listen: flags
                 .listen
@@ -174,18 +229,36 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("./horao-data")),
             redis: flags.redis.or(file.redis),
             replica_id: flags.replica_id.or(file.replica_id),
-            peers: if flags.peers.is_empty() {
-                file.peers
-            } else {
-                flags.peers
-            },
-            cluster_secret: flags.cluster_secret.or(file.cluster_secret),
+            peers,
+            cluster_secret,
+            gossip_interval,
+            gossip_ping_interval,
+            gossip_max_message,
             tls,
             body_limit,
             request_timeout: Duration::from_secs(timeout),
             group_commit: !(flags.no_group_commit || file.no_group_commit.unwrap_or(false)),
         })
     }
+}
+
+/// Parses a duration: a number with a unit `ms`, `s` or `m` (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (like 5s or 500ms)"))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        u => return Err(format!("unknown unit {u:?} in {s:?} (use ms, s or m)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }
 
 #[cfg(test)]
@@ -199,6 +272,18 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:7600");
         assert_eq!(c.data_dir, PathBuf::from("./horao-data"));
         assert_eq!(c.body_limit, 1 << 20);
+        assert_eq!(c.gossip_interval, Duration::from_secs(5));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("2h").is_err());
+        let flags = Flags {
+            peers: vec!["ws://127.0.0.1:1/api/v1/gossip".into()],
+            ..Flags::default()
+        };
+        assert!(
+            matches!(Config::resolve(flags), Err(ConfigError::Invalid(_))),
+            "peers without a secret"
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("horao.toml");
         std::fs::write(&path, "listen = \"0.0.0.0:8000\"\nbody_limit = 10\n").unwrap();

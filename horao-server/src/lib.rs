@@ -6,13 +6,14 @@
 //! [`writer`] (the single write path), [`auth`] (tokens and roles), [`routes`] (the API's
 //! route table and handlers), [`extract`] and [`error`] (JSON in, JSON errors out),
 //! [`openapi`], [`app`] (middleware and `/metrics`), [`server`] (serving and shutdown),
-//! [`store`] (durable storage).
+//! [`store`] (durable storage), [`gossip`] (websocket sync with the other servers).
 
 pub mod app;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod gossip;
 pub mod openapi;
 pub mod routes;
 pub mod server;

@@ -5,6 +5,8 @@ use anyhow::Context;
 use clap::Parser;
 use horao_server::app::HttpLimits;
 use horao_server::config::{Config, Flags};
+use horao_server::gossip::GossipConfig;
+use horao_server::gossip::limits::Limits;
 use horao_server::server::{self, Options};
 use horao_server::state::StateConfig;
 
@@ -70,7 +72,17 @@ async fn main() -> anyhow::Result<()> {
             replica_id: config.replica_id,
             admin_token: std::env::var("HORAO_ADMIN_TOKEN").ok(),
             compact_entries: 10_000,
-            peers: config.peers.clone(),
+            gossip: GossipConfig {
+                peers: config.peers.clone(),
+                secret: config.cluster_secret.clone(),
+                interval: config.gossip_interval,
+                ping_interval: config.gossip_ping_interval,
+                limits: Limits {
+                    max_message: config.gossip_max_message,
+                    ..Limits::default()
+                },
+                ..GossipConfig::default()
+            },
         },
         limits: HttpLimits {
             body_limit: config.body_limit,

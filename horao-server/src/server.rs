@@ -96,6 +96,7 @@ pub async fn start(
     let started = state::start(store, opts.state.clone()).await?;
     let state = started.state.clone();
     let router = app(state.clone(), &opts.limits, opts.metrics.clone());
+    crate::gossip::start(&state);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (drain_tx, drain_rx) = oneshot::channel::<()>();
     let signal = {
@@ -107,6 +108,7 @@ pub async fn start(
             }
             tracing::info!("stopping: no new connections, finishing requests in flight");
             state.set_unready();
+            state.gossip.shutdown();
             let _ = drain_tx.send(());
         }
     };

@@ -32,6 +32,9 @@ pub struct Committed {
     pub seq: u64,
     /// What the delta changed.
     pub touched: Arc<Vec<Touched>>,
+    /// A full state from a peer was merged: anything may have changed (removals are not in
+    /// `touched`).
+    pub full: bool,
 }
 
 /// Why the server could not start.
@@ -62,8 +65,8 @@ pub struct StateConfig {
     pub admin_token: Option<String>,
     /// Compact when the journal holds more entries than this.
     pub compact_entries: u64,
-    /// Peers for the gossip (kept for it; unused yet).
-    pub peers: Vec<String>,
+    /// The gossip's settings (peers, cluster secret, intervals, limits).
+    pub gossip: crate::gossip::GossipConfig,
 }
 
 /// Everything handlers share.
@@ -79,6 +82,8 @@ pub struct Shared {
     ready: AtomicBool,
     /// Settings.
     pub config: StateConfig,
+    /// The gossip's connections and counters.
+    pub gossip: Arc<crate::gossip::Gossip>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -129,13 +134,24 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
         None => Causal::default(),
     };
     for (seq, bytes) in &loaded.journal {
-        let delta: Causal<Model> = wire::decode_causal(Kind::Delta, bytes, MAX_LOAD_PAYLOAD)
+        // A full state received from a peer is journalled as a state envelope.
+        let full = bytes.get(6) == Some(&(Kind::State as u8));
+        let kind = if full { Kind::State } else { Kind::Delta };
+        let delta: Causal<Model> = wire::decode_causal(kind, bytes, MAX_LOAD_PAYLOAD)
             .map_err(|e| StartError::Decode(format!("journal entry {seq}: {e}")))?;
-        causal.apply(delta);
+        if full {
+            causal.merge(delta);
+        } else {
+            causal.apply(delta);
+        }
     }
     causal.store.build_fit_index();
     let replica = Replica::from_state(ReplicaId(id), causal);
+    let limits = &config.gossip.limits;
     let sync_config = SyncConfig {
+        max_message_bytes: limits.max_message,
+        max_queued_bytes: limits.max_outbound_bytes,
+        max_transfer_bytes: limits.max_transfer_bytes,
         schema_version: SCHEMA_VERSION,
         incarnation,
         seed: rand::random(),
@@ -172,6 +188,7 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
         changes,
         tokens: RwLock::new(tokens),
         ready: AtomicBool::new(false),
+        gossip: Arc::new(crate::gossip::Gossip::new(config.gossip.clone())),
         config,
     });
     let writer = tokio::spawn(writer::run(Arc::downgrade(&shared), rx));

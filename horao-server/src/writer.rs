@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::state::{Committed, META_SYNC_STATE, Shared};
 use crate::store::Commit;
 use horao_crdt::Tx;
-use horao_crdt::sync::Pending;
+use horao_crdt::sync::{Change, Pending};
 use horao_crdt::{Timestamp, wire};
 use horao_model::model::Model;
 use horao_model::{Actor, snapshot};
@@ -49,6 +49,8 @@ pub struct WriteJob {
     actor: Actor,
     mutation: Option<Mutation>,
     meta: Vec<(String, Option<Vec<u8>>)>,
+    /// A change received from a peer, to persist and commit.
+    received: Option<Pending<Model>>,
     reply: Option<oneshot::Sender<Result<u64, ApiError>>>,
 }
 
@@ -84,6 +86,7 @@ impl WriteJob {
             actor,
             mutation: Some(Box::new(f)),
             meta: Vec::new(),
+            received: None,
             reply: None,
         }
     }
@@ -95,6 +98,21 @@ impl WriteJob {
             actor: Actor::Server,
             mutation: None,
             meta,
+            received: None,
+            reply: None,
+        }
+    }
+
+    /// A change received from a peer (see [`crate::gossip`]): persisted, then committed on
+    /// the node (applied, logged, forwarded), or aborted if the store failed, so it stays
+    /// unseen. Its footprint is its own: it validates nothing.
+    pub fn received(pending: Pending<Model>) -> Self {
+        Self {
+            keys: vec![format!("peer-change/{}", pending.id())],
+            actor: Actor::Server,
+            mutation: None,
+            meta: Vec::new(),
+            received: Some(pending),
             reply: None,
         }
     }
@@ -185,6 +203,23 @@ async fn process(shared: &Arc<Shared>, batch: Vec<WriteJob>) {
         let mut node = shared.node_mut();
         let mut rng = rand::rng();
         for mut job in batch {
+            if let Some(p) = job.received.take() {
+                match p.stored() {
+                    Ok(delta) => staged.push((
+                        job,
+                        Some(p),
+                        Commit {
+                            delta,
+                            meta: Vec::new(),
+                        },
+                    )),
+                    Err(e) => {
+                        node.abort(p);
+                        job.answer(Err(ApiError::internal(format!("encoding the change: {e}"))));
+                    }
+                }
+                continue;
+            }
             let Some(mutation) = job.mutation.take() else {
                 let commit = Commit {
                     delta: Vec::new(),
@@ -254,8 +289,10 @@ async fn process(shared: &Arc<Shared>, batch: Vec<WriteJob>) {
             (Ok(seq), Some(p)) => {
                 let touched = Arc::new(p.change().store.touched());
                 match node.commit(p) {
-                    Ok(_) => {
-                        let _ = shared.changes.send(Committed { seq, touched });
+                    Ok(Change::Nothing) => job.answer(Ok(seq)),
+                    Ok(change) => {
+                        let full = change == Change::Full;
+                        let _ = shared.changes.send(Committed { seq, touched, full });
                         job.answer(Ok(seq));
                     }
                     Err(e) => job.answer(Err(ApiError::internal(e.to_string()))),

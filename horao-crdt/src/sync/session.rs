@@ -151,6 +151,17 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
         }
     }
 
+    /// The dots `peer` is known to have (from its digests and what it sent); `None` for a
+    /// replica that is not a member. What this node has beyond it is the peer's lag.
+    pub fn known(&self, peer: ReplicaId) -> Option<&CausalContext> {
+        self.peers.get(&peer).map(|p| &p.known)
+    }
+
+    /// The incarnation last seen of member `peer` (0 before its first hello).
+    pub fn incarnation_of(&self, peer: ReplicaId) -> Option<u64> {
+        self.peers.get(&peer).map(|p| p.incarnation)
+    }
+
     /// True while `peer` has an open session.
     pub fn is_connected(&self, peer: ReplicaId) -> bool {
         self.peers.get(&peer).is_some_and(|p| p.session.is_some())

@@ -188,6 +188,27 @@ pub fn api() -> Api {
             "Capacity by dimension",
             get(misc::capacity),
         )
+        .add(
+            "GET",
+            &format!("{v}/gossip"),
+            101,
+            "A peer's gossip websocket (bearer: the cluster secret)",
+            get(crate::gossip::listener::gossip),
+        )
+        .add(
+            "GET",
+            &format!("{v}/cluster"),
+            200,
+            "This replica, its context and its peers (?hash=true: a content hash of the model)",
+            get(crate::gossip::routes::cluster),
+        )
+        .add(
+            "POST",
+            &format!("{v}/cluster/peers/{{id}}/retire"),
+            200,
+            "Retire a replica that is gone for good",
+            post(crate::gossip::routes::retire),
+        )
         .crud::<Datacenters>()
         .update::<Datacenters>()
         .crud::<Rows>()

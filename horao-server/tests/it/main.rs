@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail by panicking.
 
 mod crud;
+mod gossip;
 mod hostile;
 mod kill9;
 mod lifecycle;
