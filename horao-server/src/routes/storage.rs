@@ -11,6 +11,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use horao_model::Actor;
 use horao_model::Error as ModelError;
 use horao_model::api::storage::{
     self as api, CloneVolume, CreateImage, CreateInstance, CreateVolume, ImageView, InstanceView,
@@ -131,6 +132,16 @@ fn volume_spec<'m>(m: &'m Model, id: &VolumeId) -> horao_model::Result<&'m Volum
         .ok_or_else(|| ModelError::not_found(Volumes::KIND, id))
 }
 
+/// On the agent's routes an admin acts as the machine's agent (the agent accepts an admin
+/// token): the model lets only a machine's agent write what it reports. `machine` names the
+/// machine concerned, if any; every other writer is kept as it is.
+fn as_agent(by: &Actor, machine: impl FnOnce() -> Option<MachineId>) -> Actor {
+    match (by, machine()) {
+        (Actor::User, Some(m)) => Actor::Agent(m),
+        _ => by.clone(),
+    }
+}
+
 /// `PUT /machines/{name}`: an agent (or an operator) registers a machine or reports it.
 pub async fn put_machine(
     State(state): State<AppState>,
@@ -143,7 +154,10 @@ pub async fn put_machine(
     let i = id.clone();
     let w = Write::new(
         vec![key(Machines::KIND, &id), PLACEMENT.into()],
-        move |m, by, ts, _, _, tx| m.put_machine(by, &i, spec, report, ts, tx),
+        move |m, by, ts, _, _, tx| {
+            let by = as_agent(by, || Some(i.clone()));
+            m.put_machine(&by, &i, spec, report, ts, tx)
+        },
     );
     generic::commit_and_view::<Machines>(&state, &caller, &id, vec![w], StatusCode::OK).await
 }
@@ -159,7 +173,11 @@ pub async fn put_volume_current(
     let report = req.to_model();
     let i = id.clone();
     let w = Write::new(vec![key(Volumes::KIND, &id)], move |m, by, ts, _, _, tx| {
-        m.report_volume(by, &i, report, ts, tx)
+        let by = as_agent(by, || {
+            let v = m.storage.volume(&i)?;
+            v.assigned().first().map(|&machine| machine.clone())
+        });
+        m.report_volume(&by, &i, report, ts, tx)
     });
     generic::commit_and_view::<Volumes>(&state, &caller, &id, vec![w], StatusCode::OK).await
 }

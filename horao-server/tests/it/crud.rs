@@ -248,13 +248,18 @@ async fn volumes_are_placed_and_reported() {
             )
             .await;
         assert_eq!(r.status, 409, "{}", r.body);
-        // Only the agent reports current state.
+        // Only the holder's agent (or an admin, acting as it) reports current state.
         let report =
             json!({"state": "ready", "used_bytes": 10, "limit_bytes": 1100, "initialized": true});
-        let r = c
+        let other = s.minted(json!({"role": "agent", "machine": "st2"})).await;
+        let r = other
             .put(&format!("/api/v1/volumes/{id}/current"), &report)
             .await;
-        assert_eq!(r.status, 403, "an operator may not report: {}", r.body);
+        assert_eq!(
+            r.status, 403,
+            "another machine's agent may not report: {}",
+            r.body
+        );
         let r = agent
             .put(&format!("/api/v1/volumes/{id}/current"), &report)
             .await;

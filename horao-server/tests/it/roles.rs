@@ -112,6 +112,26 @@ async fn tokens_and_roles() {
         assert_eq!(a1.put("/api/v1/machines/m1", &report).await.status, 200);
         let r = a1.put("/api/v1/machines/m2", &report).await;
         assert_eq!(r.status, 403, "{}", r.body);
+        // An admin token on the agent's routes acts as the machine's agent.
+        let r = c.put("/api/v1/machines/m3", &report).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["state"], "ready", "{}", r.body);
+        let vol = c
+            .post(
+                "/api/v1/volumes",
+                &json!({"name": "by-admin", "size_bytes": 10}),
+            )
+            .await;
+        assert_eq!(vol.status, 201, "{}", vol.body);
+        let current = json!({"state": "ready", "used_bytes": 1, "limit_bytes": 10,
+            "initialized": true, "degraded": false, "reason": ""});
+        let path = format!(
+            "/api/v1/volumes/{}/current",
+            vol.body["id"].as_str().unwrap()
+        );
+        let r = c.put(&path, &current).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["reported_by"], vol.body["machine"], "{}", r.body);
         let r = a1.post("/api/v1/datacenters", &json!({"name": "x"})).await;
         assert_eq!(r.status, 403, "{}", r.body);
         let r = c.post("/api/v1/tokens", &json!({"role": "admin"})).await;
