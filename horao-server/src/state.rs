@@ -119,7 +119,9 @@ fn decode_err(e: impl std::fmt::Display) -> StartError {
 
 /// Loads the store into memory and starts the writer.
 pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started, StartError> {
-    let loaded = store.load().await?;
+    let began = std::time::Instant::now();
+    let mut loaded = store.load().await?;
+    let read_ms = began.elapsed().as_millis();
     let stored_id = u64_meta(loaded.meta.get(META_REPLICA_ID));
     let id = match (config.replica_id, stored_id) {
         (Some(given), Some(stored)) if given != stored => {
@@ -129,10 +131,15 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
         (None, None) => rand::random::<u64>() | 1,
     };
     let incarnation = u64_meta(loaded.meta.get(META_INCARNATION)).unwrap_or(0) + 1;
-    let mut causal: Causal<Model> = match &loaded.snapshot {
+    // The snapshot's bytes are dropped as soon as they are decoded: the model is as large.
+    let snapshot_bytes = loaded.snapshot.take();
+    let mut causal: Causal<Model> = match &snapshot_bytes {
         Some(bytes) => snapshot::decode_snapshot(bytes, MAX_LOAD_PAYLOAD).map_err(decode_err)?,
         None => Causal::default(),
     };
+    drop(snapshot_bytes);
+    let decoded_ms = began.elapsed().as_millis();
+    let journal_entries = loaded.journal.len();
     for (seq, bytes) in &loaded.journal {
         // A full state received from a peer is journalled as a state envelope.
         let full = bytes.get(6) == Some(&(Kind::State as u8));
@@ -145,7 +152,17 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
             causal.apply(delta);
         }
     }
+    loaded.journal = Vec::new();
+    let replayed_ms = began.elapsed().as_millis();
     causal.store.build_fit_index();
+    tracing::info!(
+        read_ms,
+        decode_ms = decoded_ms - read_ms,
+        journal_entries,
+        replay_ms = replayed_ms - decoded_ms,
+        fit_index_ms = began.elapsed().as_millis() - replayed_ms,
+        "model loaded"
+    );
     let replica = Replica::from_state(ReplicaId(id), causal);
     let limits = &config.gossip.limits;
     let sync_config = SyncConfig {

@@ -382,7 +382,8 @@ fn load(db: &Database) -> Result<Loaded, StoreError> {
         None => None,
         Some((_, len, chunks)) => {
             let table = tx.open_table(SNAPSHOT).map_err(db_err)?;
-            let mut bytes = Vec::new();
+            // One allocation of the size the header gives (bounded: the header is data too).
+            let mut bytes = Vec::with_capacity(usize::try_from(len.min(1 << 30)).unwrap_or(0));
             for index in 0..chunks {
                 let chunk = table.get(index).map_err(db_err)?.ok_or_else(|| {
                     StoreError::Corrupt(format!("snapshot chunk {index} of {chunks} is missing"))
