@@ -4,9 +4,11 @@
 //! state merged from a peer is one event with kind `*`, an empty id and op `full`).
 //!
 //! The publisher is a task reading the watch history like a watcher: the write path never
-//! waits for it. It starts at the head cursor when the server starts (changes committed
-//! before a restart were published by the previous run, or are lost with it). A failed
-//! append, or changes the history dropped before the publisher took them, are counted
+//! waits for it. Once connected it resumes after the last cursor this replica appended (read
+//! back from the stream), or from the history's base when the stream holds none of its
+//! events: changes committed before a restart but not yet appended are appended then (at
+//! least once: a consumer drops an event whose `cursor` it has seen). A failed append, or
+//! changes the history dropped before the publisher took them, are counted
 //! (`horao_events_failed_total`) and logged, and the publisher moves on.
 
 use super::history::{Behind, Entry};
@@ -21,6 +23,9 @@ pub const STREAM_KEY: &str = "horao:events";
 
 /// Most bytes of history taken for one pipeline of appends.
 const BATCH_BYTES: usize = 1 << 20;
+
+/// Events read back from the stream's end to find this replica's last one.
+const LOOK_BACK: usize = 1000;
 
 /// Where events go.
 #[derive(Clone, Debug)]
@@ -41,16 +46,22 @@ pub fn start(state: &AppState) {
     let mut stop = state.gossip.subscribe_stop();
     tokio::spawn(async move {
         let mut head = hub.subscribe();
-        let mut cursor = hub.head();
+        let mut cursor = None;
         let mut conn: Option<ConnectionManager> = None;
         loop {
             if conn.is_none() {
                 conn = connect(&config.url).await;
             }
-            if let Some(c) = conn.as_mut() {
-                cursor = publish(&hub, c, &config, replica, cursor).await;
+            if let (Some(c), None) = (conn.as_mut(), cursor) {
+                cursor = last_appended(c, replica)
+                    .await
+                    .ok()
+                    .map(|last| last.unwrap_or_else(|| hub.stats().base));
             }
-            let connected = conn.is_some();
+            if let (Some(c), Some(from)) = (conn.as_mut(), cursor) {
+                cursor = Some(publish(&hub, c, &config, replica, from).await);
+            }
+            let connected = cursor.is_some();
             let retry = async move {
                 if connected {
                     std::future::pending::<()>().await;
@@ -65,6 +76,33 @@ pub fn start(state: &AppState) {
             }
         }
     });
+}
+
+/// The cursor of this replica's last event in the stream (`Ok(None)`: none among the
+/// last [`LOOK_BACK`]); `Err` when Redis failed.
+async fn last_appended(conn: &mut ConnectionManager, replica: u64) -> Result<Option<u64>, ()> {
+    type Event = (String, Vec<(String, String)>);
+    let events: Vec<Event> = redis::cmd("XREVRANGE")
+        .arg(STREAM_KEY)
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(LOOK_BACK)
+        .query_async(conn)
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "events: reading the stream's end failed"))?;
+    let me = replica.to_string();
+    let field = |fields: &[(String, String)], name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    Ok(events.iter().find_map(|(_, fields)| {
+        (field(fields, "replica").as_deref() == Some(me.as_str()))
+            .then(|| field(fields, "cursor").and_then(|c| c.parse().ok()))
+            .flatten()
+    }))
 }
 
 async fn connect(url: &str) -> Option<ConnectionManager> {

@@ -584,7 +584,7 @@ async fn changes_are_appended_to_the_redis_stream() {
         url: url.clone(),
         maxlen: 1000,
     };
-    let s = TestServer::start_config(home.open(), |c| c.watch.events = Some(events)).await;
+    let s = TestServer::start_config(home.open(), |c| c.watch.events = Some(events.clone())).await;
     let a = datacenter(&s.admin, "a").await;
     let b = datacenter(&s.admin, "b").await;
     assert_eq!(
@@ -594,8 +594,33 @@ async fn changes_are_appended_to_the_redis_stream() {
             .status,
         204
     );
+    appended(&s, 3).await;
+    let replica = s.running.state.node().id().0.to_string();
+    let dc = |id: &str, op: &str| ("datacenter".to_string(), id.to_string(), op.to_string());
+    let mut want = vec![dc(&a, "put"), dc(&b, "put"), dc(&a, "delete")];
+    assert_eq!(stream(&url, &replica).await, want);
+    assert_eq!(s.running.state.watch.stats().events_failed, 0);
+    s.stop().await;
+    // A change committed while the stream is unreachable is appended after a restart, once,
+    // and nothing appended before is appended again.
+    let unreachable = EventsConfig {
+        url: "redis://127.0.0.1:1/0".into(),
+        maxlen: 1000,
+    };
+    let s = TestServer::start_config(home.open(), |c| c.watch.events = Some(unreachable)).await;
+    let d = datacenter(&s.admin, "d").await;
+    s.stop().await;
+    let s = TestServer::start_config(home.open(), |c| c.watch.events = Some(events)).await;
+    appended(&s, 1).await;
+    want.push(dc(&d, "put"));
+    assert_eq!(stream(&url, &replica).await, want);
+    s.stop().await;
+}
+
+/// Waits until the server appended `n` events.
+async fn appended(s: &TestServer, n: u64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while s.running.state.watch.stats().events_appended < 3 {
+    while s.running.state.watch.stats().events_appended < n {
         assert!(
             tokio::time::Instant::now() < deadline,
             "{:?}",
@@ -603,6 +628,10 @@ async fn changes_are_appended_to_the_redis_stream() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The stream's events as `(kind, id, op)`, checking their replica and that cursors grow.
+async fn stream(url: &str, replica: &str) -> Vec<(String, String, String)> {
     let mut conn = redis::Client::open(url)
         .unwrap()
         .get_multiplexed_async_connection()
@@ -615,21 +644,16 @@ async fn changes_are_appended_to_the_redis_stream() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let replica = s.running.state.node().id().0.to_string();
-    let got: Vec<(String, String, String)> = entries
-        .iter()
-        .map(|(_, f)| {
-            assert_eq!(f["replica"], replica);
-            (f["kind"].clone(), f["id"].clone(), f["op"].clone())
-        })
-        .collect();
-    let dc = |id: &str, op: &str| ("datacenter".to_string(), id.to_string(), op.to_string());
-    assert_eq!(got, vec![dc(&a, "put"), dc(&b, "put"), dc(&a, "delete")]);
     let cursors: Vec<u64> = entries
         .iter()
         .map(|(_, f)| f["cursor"].parse().unwrap())
         .collect();
     assert!(cursors.windows(2).all(|w| w[0] < w[1]), "{cursors:?}");
-    assert_eq!(s.running.state.watch.stats().events_failed, 0);
-    s.stop().await;
+    entries
+        .iter()
+        .map(|(_, f)| {
+            assert_eq!(f["replica"], replica);
+            (f["kind"].clone(), f["id"].clone(), f["op"].clone())
+        })
+        .collect()
 }
