@@ -25,6 +25,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+/// A change touching more entities than this (a full state merged from a peer touches them
+/// all) is kept as a resync point rather than rendered record by record, under the writer's
+/// lock.
+pub const MAX_RECORDS: usize = 4096;
+
 /// The feed's settings.
 #[derive(Clone, Debug)]
 pub struct WatchConfig {
@@ -118,6 +123,7 @@ impl Hub {
         let mut bytes = 0;
         let mut from = base;
         for (cursor, touched, full) in replayed.into_iter().rev() {
+            let full = full || touched.len() > MAX_RECORDS;
             let records = if full {
                 Vec::new()
             } else {
@@ -165,6 +171,9 @@ impl Hub {
     /// Who can see each of `touched` in `m`, the state before a change (the writer calls it
     /// before committing).
     pub fn before(&self, m: &Model, touched: &[Touched]) -> Vec<Option<Scope>> {
+        if touched.len() > MAX_RECORDS {
+            return Vec::new();
+        }
         touched
             .iter()
             .map(|t| render::scope(m, t.kind, &t.id))
@@ -181,6 +190,7 @@ impl Hub {
         before: Vec<Option<Scope>>,
         full: bool,
     ) -> Entry {
+        let full = full || touched.len() > MAX_RECORDS;
         let records = if full {
             Vec::new()
         } else {
@@ -270,6 +280,48 @@ impl Hub {
     fn count(&self, c: &AtomicU64, name: &'static str) {
         c.fetch_add(1, Ordering::Relaxed);
         metrics::counter!(name).increment(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use horao_model::model::EntityKind;
+
+    #[test]
+    fn large_changes_are_resync_points() {
+        let hub = Hub::start(WatchConfig::default(), &Model::default(), 7, Vec::new());
+        assert_eq!(hub.head(), 7);
+        let touched = |n: usize| -> Vec<Touched> {
+            (0..n)
+                .map(|i| Touched {
+                    kind: EntityKind::Datacenter,
+                    id: format!("datacenter-{i:012x}"),
+                })
+                .collect()
+        };
+        let m = Model::default();
+        let small = touched(3);
+        let e = hub.entry(8, &m, &small, hub.before(&m, &small), false);
+        assert!(!e.full);
+        assert!(
+            e.records.is_empty(),
+            "nothing that exists before or after is recorded"
+        );
+        let large = touched(MAX_RECORDS + 1);
+        assert!(hub.before(&m, &large).is_empty());
+        let e = hub.entry(9, &m, &large, Vec::new(), false);
+        assert!(e.full && e.records.is_empty());
+        hub.publish(vec![e, hub.entry(8, &m, &small, Vec::new(), false)]);
+        assert_eq!(hub.head(), 9, "a batch is appended in cursor order");
+        let after: Vec<u64> = hub
+            .after(7, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|e| e.cursor)
+            .collect();
+        assert_eq!(after, vec![8, 9]);
     }
 }
 
