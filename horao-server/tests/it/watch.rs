@@ -3,7 +3,7 @@
 //! when the history no longer holds the cursor), tenants and agents see only theirs, a
 //! watcher that stops reading holds no more than its bound, idle watchers get progress
 //! frames, bad queries are refused before the upgrade, and every change lands in
-//! `horao:events`.
+//! `horao:events`; a full state merged from a peer resyncs every watcher.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -656,4 +656,47 @@ async fn stream(url: &str, replica: &str) -> Vec<(String, String, String)> {
             (f["kind"].clone(), f["id"].clone(), f["op"].clone())
         })
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_state_from_a_peer_resyncs_watchers() {
+    const SECRET: &str = "a-secret-of-the-watch-test";
+    let (ha, hb) = (stores()[0].home(), stores()[0].home());
+    let secret = |c: &mut StateConfig| {
+        quick(c);
+        c.gossip.secret = Some(SECRET.into());
+    };
+    // A holds some datacenters; its delta log is collected (it has no peers).
+    let a = TestServer::start_config(ha.open(), secret).await;
+    for i in 0..3 {
+        datacenter(&a.admin, &format!("dc{i}")).await;
+    }
+    a.stop().await;
+    let b = TestServer::start_config(hb.open(), secret).await;
+    let mut feed = Feed::open(&b, crate::support::ADMIN, "").await;
+    feed.follow(&b).await;
+    assert!(feed.objects.is_empty());
+    // A comes back and dials B, which merges A's full state.
+    let to_b = format!("ws://{}/api/v1/gossip", b.running.addr);
+    let a = TestServer::start_config(ha.open(), |c| {
+        secret(c);
+        c.gossip.peers = vec![to_b];
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while listed(&b.admin, "/api/v1/datacenters").await.len() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "B never got A's state"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    feed.follow(&b).await;
+    assert_eq!(feed.resyncs, 1, "the merged full state is a resync point");
+    assert_eq!(
+        feed.of("datacenter"),
+        listed(&b.admin, "/api/v1/datacenters").await
+    );
+    a.stop().await;
+    b.stop().await;
 }
