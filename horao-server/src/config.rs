@@ -58,6 +58,19 @@ pub struct Flags {
     /// benchmarks; slower, no safer).
     #[arg(long, env = "HORAO_NO_GROUP_COMMIT")]
     pub no_group_commit: bool,
+    /// Watchers get a progress frame this often, e.g. `5s` [default: 5s].
+    #[arg(long, env = "HORAO_WATCH_PROGRESS_INTERVAL", value_parser = parse_duration)]
+    pub watch_progress_interval: Option<Duration>,
+    /// Bytes of recent changes kept for watchers to resume from [default: 67108864].
+    #[arg(long, env = "HORAO_WATCH_HISTORY_BYTES")]
+    pub watch_history_bytes: Option<usize>,
+    /// Most watchers at once [default: 1024].
+    #[arg(long, env = "HORAO_WATCH_MAX")]
+    pub watch_max: Option<usize>,
+    /// With `--redis`: the event stream `horao:events` is trimmed to about this many
+    /// events [default: 100000].
+    #[arg(long, env = "HORAO_EVENTS_MAXLEN")]
+    pub events_maxlen: Option<usize>,
 }
 
 /// The TOML file: the same settings as the flags.
@@ -93,6 +106,14 @@ pub struct File {
     pub request_timeout: Option<u64>,
     /// See [`Flags::no_group_commit`].
     pub no_group_commit: Option<bool>,
+    /// See [`Flags::watch_progress_interval`] (`"5s"`).
+    pub watch_progress_interval: Option<String>,
+    /// See [`Flags::watch_history_bytes`].
+    pub watch_history_bytes: Option<usize>,
+    /// See [`Flags::watch_max`].
+    pub watch_max: Option<usize>,
+    /// See [`Flags::events_maxlen`].
+    pub events_maxlen: Option<usize>,
 }
 
 /// The settings in force.
@@ -124,6 +145,14 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Group commit in the embedded store.
     pub group_commit: bool,
+    /// Progress frames of the watch feed.
+    pub watch_progress_interval: Duration,
+    /// Bytes of the watch history.
+    pub watch_history_bytes: usize,
+    /// Most watchers.
+    pub watch_max: usize,
+    /// Length the event stream is trimmed to.
+    pub events_maxlen: usize,
 }
 
 /// Why the configuration is unusable.
@@ -207,6 +236,25 @@ impl Config {
                 "gossip intervals must be positive and gossip_max_message at least 4096".into(),
             ));
         }
+        let watch_progress_interval = match flags.watch_progress_interval {
+            Some(d) => d,
+            None => file_duration(file.watch_progress_interval)?.unwrap_or(Duration::from_secs(5)),
+        };
+        let watch_history_bytes = flags
+            .watch_history_bytes
+            .or(file.watch_history_bytes)
+            .unwrap_or(64 << 20);
+        let watch_max = flags.watch_max.or(file.watch_max).unwrap_or(1024);
+        let events_maxlen = flags
+            .events_maxlen
+            .or(file.events_maxlen)
+            .unwrap_or(100_000);
+        if watch_progress_interval.is_zero() || watch_history_bytes == 0 || events_maxlen == 0 {
+            return Err(ConfigError::Invalid(
+                "watch_progress_interval, watch_history_bytes and events_maxlen must be positive"
+                    .into(),
+            ));
+        }
         let peers = if flags.peers.is_empty() {
             file.peers
         } else {
@@ -238,6 +286,10 @@ impl Config {
             body_limit,
             request_timeout: Duration::from_secs(timeout),
             group_commit: !(flags.no_group_commit || file.no_group_commit.unwrap_or(false)),
+            watch_progress_interval,
+            watch_history_bytes,
+            watch_max,
+            events_maxlen,
         })
     }
 }

@@ -77,6 +77,15 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
     }
 
+    /// 426: a websocket endpoint was called without a valid upgrade.
+    pub fn upgrade_required(e: &axum::extract::ws::rejection::WebSocketUpgradeRejection) -> Self {
+        Self::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            format!("this is a websocket endpoint: {}", e.body_text()),
+        )
+    }
+
     /// 500: a fault of the server itself.
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)

@@ -6,7 +6,8 @@
 //! [`writer`] (the single write path), [`auth`] (tokens and roles), [`routes`] (the API's
 //! route table and handlers), [`extract`] and [`error`] (JSON in, JSON errors out),
 //! [`openapi`], [`app`] (middleware and `/metrics`), [`server`] (serving and shutdown),
-//! [`store`] (durable storage), [`gossip`] (websocket sync with the other servers).
+//! [`store`] (durable storage), [`gossip`] (websocket sync with the other servers), [`watch`]
+//! (the change feed and the Redis event stream).
 
 pub mod app;
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod watch;
 pub mod writer;
 
 use std::sync::Arc;

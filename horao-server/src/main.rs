@@ -9,6 +9,8 @@ use horao_server::gossip::GossipConfig;
 use horao_server::gossip::limits::Limits;
 use horao_server::server::{self, Options};
 use horao_server::state::StateConfig;
+use horao_server::watch::WatchConfig;
+use horao_server::watch::events::EventsConfig;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -82,6 +84,16 @@ async fn main() -> anyhow::Result<()> {
                     ..Limits::default()
                 },
                 ..GossipConfig::default()
+            },
+            watch: WatchConfig {
+                progress_interval: config.watch_progress_interval,
+                history_bytes: config.watch_history_bytes,
+                max_watchers: config.watch_max,
+                events: config.redis.clone().map(|url| EventsConfig {
+                    url,
+                    maxlen: config.events_maxlen,
+                }),
+                ..WatchConfig::default()
             },
         },
         limits: HttpLimits {

@@ -67,6 +67,8 @@ pub struct StateConfig {
     pub compact_entries: u64,
     /// The gossip's settings (peers, cluster secret, intervals, limits).
     pub gossip: crate::gossip::GossipConfig,
+    /// The watch feed's and the event stream's settings.
+    pub watch: crate::watch::WatchConfig,
 }
 
 /// Everything handlers share.
@@ -84,6 +86,8 @@ pub struct Shared {
     pub config: StateConfig,
     /// The gossip's connections and counters.
     pub gossip: Arc<crate::gossip::Gossip>,
+    /// The watch feed's history and counters.
+    pub watch: Arc<crate::watch::Hub>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -140,12 +144,22 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
     drop(snapshot_bytes);
     let decoded_ms = began.elapsed().as_millis();
     let journal_entries = loaded.journal.len();
+    let mut replayed = Vec::with_capacity(journal_entries);
     for (seq, bytes) in &loaded.journal {
         // A full state received from a peer is journalled as a state envelope.
         let full = bytes.get(6) == Some(&(Kind::State as u8));
         let kind = if full { Kind::State } else { Kind::Delta };
         let delta: Causal<Model> = wire::decode_causal(kind, bytes, MAX_LOAD_PAYLOAD)
             .map_err(|e| StartError::Decode(format!("journal entry {seq}: {e}")))?;
+        replayed.push((
+            *seq,
+            if full {
+                Vec::new()
+            } else {
+                delta.store.touched()
+            },
+            full,
+        ));
         if full {
             causal.merge(delta);
         } else {
@@ -155,6 +169,12 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
     loaded.journal = Vec::new();
     let replayed_ms = began.elapsed().as_millis();
     causal.store.build_fit_index();
+    let watch = crate::watch::Hub::start(
+        config.watch.clone(),
+        &causal.store,
+        store.stats().snapshot_seq,
+        replayed,
+    );
     tracing::info!(
         read_ms,
         decode_ms = decoded_ms - read_ms,
@@ -206,6 +226,7 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
         tokens: RwLock::new(tokens),
         ready: AtomicBool::new(false),
         gossip: Arc::new(crate::gossip::Gossip::new(config.gossip.clone())),
+        watch: Arc::new(watch),
         config,
     });
     let writer = tokio::spawn(writer::run(Arc::downgrade(&shared), rx));

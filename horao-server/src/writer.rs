@@ -283,15 +283,19 @@ async fn process(shared: &Arc<Shared>, batch: Vec<WriteJob>) {
         });
     }
     let mut failed = Vec::new();
+    let mut published = Vec::new();
     let mut node = shared.node_mut();
     for ((mut job, pending, _), result) in staged.into_iter().zip(results) {
         match (result, pending) {
             (Ok(seq), Some(p)) => {
                 let touched = Arc::new(p.change().store.touched());
+                let before = shared.watch.before(node.replica().state(), &touched);
                 match node.commit(p) {
                     Ok(Change::Nothing) => job.answer(Ok(seq)),
                     Ok(change) => {
                         let full = change == Change::Full;
+                        let state = node.replica().state();
+                        published.push(shared.watch.entry(seq, state, &touched, before, full));
                         let _ = shared.changes.send(Committed { seq, touched, full });
                         job.answer(Ok(seq));
                     }
@@ -314,6 +318,9 @@ async fn process(shared: &Arc<Shared>, batch: Vec<WriteJob>) {
     for p in failed.into_iter().rev() {
         node.abort(p);
     }
+    // Still under the node's write lock: the feed's history agrees with the model.
+    shared.watch.publish(published);
+    drop(node);
     let stats = shared.store.stats();
     metrics::gauge!("horao_journal_entries").set(stats.entries as f64);
     metrics::gauge!("horao_journal_bytes").set(stats.bytes as f64);

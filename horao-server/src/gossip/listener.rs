@@ -11,8 +11,8 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -45,14 +45,7 @@ pub async fn gossip(
     }
     let ws = match ws {
         Ok(ws) => ws,
-        Err(e) => {
-            return ApiError::new(
-                StatusCode::UPGRADE_REQUIRED,
-                "upgrade_required",
-                format!("this is a websocket endpoint: {}", e.body_text()),
-            )
-            .into_response();
-        }
+        Err(e) => return ApiError::upgrade_required(&e).into_response(),
     };
     if state.gossip.stopping() || !state.is_ready() {
         return ApiError::unavailable("the server is stopping").into_response();

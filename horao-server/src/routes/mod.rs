@@ -197,6 +197,13 @@ pub fn api() -> Api {
         )
         .add(
             "GET",
+            &format!("{v}/watch"),
+            101,
+            "A websocket feed of committed changes (?kinds=volume,machine&machine=NAME&since=CURSOR)",
+            get(crate::watch::route::watch),
+        )
+        .add(
+            "GET",
             &format!("{v}/cluster"),
             200,
             "This replica, its context and its peers (?hash=true: a content hash of the model)",

@@ -11,3 +11,4 @@ mod roles;
 mod store;
 mod support;
 mod tls;
+mod watch;

@@ -91,6 +91,13 @@ impl Home {
     }
 }
 
+impl Home {
+    /// The URL of this home's `redis-server`, for a Redis home.
+    pub fn redis_url(&self) -> Option<String> {
+        self.redis.as_ref().map(RedisServer::url)
+    }
+}
+
 fn open_memory(dir: &Path) -> Arc<dyn Store> {
     static STORES: OnceLock<Mutex<HashMap<PathBuf, MemoryStore>>> = OnceLock::new();
     let mut map = STORES.get_or_init(Default::default).lock().unwrap();
@@ -127,13 +134,29 @@ impl TestServer {
 
     /// Starts a server on `store` with `limits`.
     pub async fn start_with(store: Arc<dyn Store>, limits: HttpLimits) -> Self {
+        Self::start_full(store, limits, |_| {}).await
+    }
+
+    /// Starts a server on `store` with default limits and the state's settings changed by
+    /// `tweak`.
+    pub async fn start_config(store: Arc<dyn Store>, tweak: impl FnOnce(&mut StateConfig)) -> Self {
+        Self::start_full(store, HttpLimits::default(), tweak).await
+    }
+
+    async fn start_full(
+        store: Arc<dyn Store>,
+        limits: HttpLimits,
+        tweak: impl FnOnce(&mut StateConfig),
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut state = StateConfig {
+            admin_token: Some(ADMIN.into()),
+            compact_entries: 50,
+            ..StateConfig::default()
+        };
+        tweak(&mut state);
         let opts = Options {
-            state: StateConfig {
-                admin_token: Some(ADMIN.into()),
-                compact_entries: 50,
-                ..StateConfig::default()
-            },
+            state,
             limits,
             metrics: None,
             tls: None,
