@@ -229,13 +229,9 @@ impl Master {
                 best = Some((cost, var));
             }
         };
-        // The same arithmetic as `reduced_cost`, in one pass over the flat entries.
-        let columns = self.start.windows(2).zip(&self.cost).zip(&self.in_basis);
-        for (j, ((range, &cost), &basic)) in columns.enumerate() {
-            if !basic && cost <= 1.0 {
-                let entries = &self.entries[range[0]..range[1]];
-                let priced: f64 = entries.iter().map(|&(i, c)| c * self.y[i]).sum();
-                consider(cost - priced, Basic::Pattern(j));
+        for j in 0..self.columns.len() {
+            if !self.in_basis[j] && self.allowed(j) {
+                consider(self.reduced_cost(j), Basic::Pattern(j));
             }
         }
         for i in 0..self.m {
