@@ -5,9 +5,15 @@
 //! items that share patterns of total value strictly between 0 and 1; the node branches into
 //! *together* (the pair becomes one row, a merged item) and *apart* (a conflict the pricing
 //! knapsack must respect, the `conflict` module). Each node's LP is solved by column
-//! generation over the shared pool of patterns, and its bound is Farley's, computed in
-//! integers from the scaled duals (as in the `lp` module), so a pruned node is proven to hold
-//! no packing below the incumbent. A rounding of every node's LP solution (whole patterns,
+//! generation, and its bound is Farley's, computed in integers from the scaled duals (as in
+//! the `lp` module), so a pruned node is proven to hold no packing below the incumbent.
+//!
+//! The master keeps one row per item at every node (a *together* pair is two rows that every
+//! allowed column covers both or neither of), so a child starts from its parent's master:
+//! same basis, same columns, the columns its branch excludes forbidden (big-M cost, see
+//! `Master::forbid`), and the patterns priced elsewhere in the tree since then added. Only a
+//! node deep in the stack (beyond `WARM_STACK` waiting nodes) rebuilds its master from the
+//! shared pool of patterns. A rounding of every node's LP solution (whole patterns,
 //! then disjoint fractional ones, then first-fit decreasing) looks for better packings.
 //! Depth-first, *together* first; work is limited by nodes and pricing rounds, never time.
 
@@ -17,12 +23,15 @@ use super::conflict::Knapsack;
 use super::exact::Outcome;
 use super::fit::{self, Bins};
 use super::lp::{SCALE, farley};
-use super::master::{Column, Master};
+use super::master::Master;
 
 /// Nodes one pricing knapsack may expand before it settles for an upper bound.
 const PRICING_NODES: u64 = 200_000;
 /// Tolerance on LP values and reduced costs.
 const EPS: f64 = 1e-6;
+/// Waiting nodes that keep a copy of their parent's master (each holds an items² basis
+/// inverse); the rest rebuild theirs from the pool.
+const WARM_STACK: usize = 64;
 
 /// Work limits of one branch and price.
 #[derive(Debug, Clone, Copy)]
@@ -33,23 +42,34 @@ pub(crate) struct Limits {
     pub(crate) rounds: u64,
 }
 
-/// A node: which items are merged into one row, and which pairs of items are kept apart.
-#[derive(Debug, Clone)]
+/// A node: which items must share a bin (groups), and which pairs of items are kept apart.
+#[derive(Clone)]
 struct Node {
-    /// The items of each row.
+    /// The groups of items that go together; pricing packs a group as one item.
     groups: Vec<Vec<usize>>,
     /// Pairs of items that may not share a bin.
     apart: Vec<(usize, usize)>,
     /// A lower bound on the packings of this node, from its ancestors.
     bound: u64,
+    /// The parent's master to start from; None to build one from the pool.
+    warm: Option<Warm>,
+}
+
+/// A master with the number of pool patterns it has looked at.
+#[derive(Clone)]
+struct Warm {
+    master: Master,
+    /// Pool patterns before this index are in the master (or were not allowed).
+    seen: usize,
 }
 
 /// How a node ended.
 enum Solved {
     /// Its bound exceeds the target: nothing better below it.
     Pruned,
-    /// Its LP is fractional on the pair of rows (together first).
-    Branch(usize, usize, u64),
+    /// Its LP is fractional on the pair of groups (together first); the master to start
+    /// the children from.
+    Branch(usize, usize, u64, Box<Warm>),
     /// A limit stopped it, or no pair could be branched on.
     Stuck,
 }
@@ -69,6 +89,19 @@ struct Search<'a> {
     rounds: u64,
 }
 
+/// A node's LP, solved.
+struct Relaxed {
+    master: Master,
+    /// The basic patterns with a positive value, as items and value.
+    solution: Vec<(Vec<usize>, f64)>,
+    /// The node's bound (Farley's, or its parent's).
+    bound: u64,
+    /// The group of each item.
+    group_of: Vec<usize>,
+    /// The total size of each group.
+    sizes: Vec<u64>,
+}
+
 /// Looks for a packing of fewer bins than `incumbent` by branch and price; `complete` when
 /// the search finished, so the packing returned is optimal. `lower` is a proven lower bound
 /// (the search stops once it is met).
@@ -86,28 +119,16 @@ pub(crate) fn branch_and_price(
             complete: true,
         };
     }
-    let mut search = Search {
-        items,
-        capacity,
-        pool: Vec::new(),
-        known: BTreeSet::new(),
-        target: count - 1,
-        best: Vec::new(),
-        lower,
-        rounds: limits.rounds,
-    };
-    for bin in &incumbent {
-        search.remember(bin.clone());
-    }
-    search.best = incumbent;
+    let mut search = Search::new(items, capacity, lower, incumbent, limits.rounds);
     let mut stack = vec![Node {
         groups: (0..items.len()).map(|i| vec![i]).collect(),
         apart: Vec::new(),
         bound: lower,
+        warm: None,
     }];
     let mut nodes = limits.nodes;
     let mut complete = true;
-    while let Some(node) = stack.pop() {
+    while let Some(mut node) = stack.pop() {
         if search.target < search.lower {
             break;
         }
@@ -119,19 +140,11 @@ pub(crate) fn branch_and_price(
             break;
         }
         nodes -= 1;
-        match search.solve(&node) {
+        match search.solve(&mut node) {
             Solved::Pruned => {}
             Solved::Stuck => complete = false,
-            Solved::Branch(g, h, bound) => {
-                let mut apart = node.clone();
-                apart.bound = bound;
-                let (a, b) = (node.groups[g][0], node.groups[h][0]);
-                apart.apart.push((a, b));
-                let mut together = apart.clone();
-                together.apart.pop();
-                let merged = together.groups.remove(h.max(g));
-                together.groups[h.min(g)].extend(merged);
-                together.groups[h.min(g)].sort_unstable();
+            Solved::Branch(g, h, bound, warm) => {
+                let (apart, together) = children(node, g, h, bound, *warm, stack.len());
                 stack.push(apart);
                 stack.push(together);
             }
@@ -144,7 +157,26 @@ pub(crate) fn branch_and_price(
     }
 }
 
-impl Search<'_> {
+impl<'a> Search<'a> {
+    /// A search for a packing below `incumbent`, whose bins seed the pool.
+    fn new(items: &'a [u64], capacity: u64, lower: u64, incumbent: Bins, rounds: u64) -> Self {
+        let mut search = Search {
+            items,
+            capacity,
+            pool: Vec::new(),
+            known: BTreeSet::new(),
+            target: (incumbent.len() as u64).saturating_sub(1),
+            best: Vec::new(),
+            lower,
+            rounds,
+        };
+        for bin in &incumbent {
+            search.remember(bin.clone());
+        }
+        search.best = incumbent;
+        search
+    }
+
     /// Adds a pattern to the pool unless it is there already.
     fn remember(&mut self, mut pattern: Vec<usize>) {
         pattern.sort_unstable();
@@ -153,13 +185,43 @@ impl Search<'_> {
         }
     }
 
-    /// Solves the LP of `node` by column generation and decides what to do with it.
-    fn solve(&mut self, node: &Node) -> Solved {
+    /// Solves the LP of `node` and decides what to do with it: rounds its solution to a
+    /// packing, and picks the pair to branch on.
+    fn solve(&mut self, node: &mut Node) -> Solved {
+        let relaxed = match self.relax(node) {
+            Ok(relaxed) => relaxed,
+            Err(solved) => return solved,
+        };
+        let rounded = self.round(&relaxed.solution);
+        if rounded.len() as u64 <= self.target {
+            self.target = rounded.len() as u64 - 1;
+            self.best = rounded;
+            if relaxed.bound > self.target {
+                return Solved::Pruned;
+            }
+        }
+        match pair(&relaxed.solution, &relaxed.group_of, &relaxed.sizes) {
+            Some((g, h)) => {
+                let seen = self.pool.len();
+                let warm = Warm {
+                    master: relaxed.master,
+                    seen,
+                };
+                Solved::Branch(g, h, relaxed.bound, Box::new(warm))
+            }
+            None => Solved::Stuck,
+        }
+    }
+
+    /// Solves the LP of `node` by column generation, starting from its parent's master when
+    /// it has one; Err when the node is pruned by its bound or the rounds ran out.
+    fn relax(&mut self, node: &mut Node) -> Result<Relaxed, Solved> {
+        let n = self.items.len();
         let rows = node.groups.len();
-        let mut row_of = vec![0; self.items.len()];
+        let mut group_of = vec![0; n];
         for (g, members) in node.groups.iter().enumerate() {
             for &i in members {
-                row_of[i] = g;
+                group_of[i] = g;
             }
         }
         let sizes: Vec<u64> = node
@@ -169,31 +231,56 @@ impl Search<'_> {
             .collect();
         let mut conflicts = vec![Vec::new(); rows];
         for &(a, b) in &node.apart {
-            conflicts[row_of[a]].push(row_of[b]);
-            conflicts[row_of[b]].push(row_of[a]);
+            conflicts[group_of[a]].push(group_of[b]);
+            conflicts[group_of[b]].push(group_of[a]);
         }
         for c in &mut conflicts {
             c.sort_unstable();
             c.dedup();
         }
-        let singles: Vec<Column> = (0..rows).map(|g| vec![(g, 1)]).collect();
-        let mut master = Master::new(&vec![1; rows], singles).without_exchanges();
-        for pattern in &self.pool {
-            if let Some(column) = column(pattern, &row_of, &node.groups, &conflicts) {
-                master.add(column);
+        let rule = Rule {
+            group_of: &group_of,
+            groups: &node.groups,
+            conflicts: &conflicts,
+        };
+        for group in &node.groups {
+            if group.len() > 1 {
+                self.remember(group.clone());
+            }
+        }
+        let Warm { mut master, seen } = node.warm.take().unwrap_or_else(|| Warm {
+            master: Master::new(&vec![1; n], (0..n).map(|i| vec![(i, 1)]).collect())
+                .without_exchanges(),
+            seen: 0,
+        });
+        // A penalty above any number of rows a column covers (duals lie in [0, 1]).
+        let penalty = n as f64 + 2.0;
+        for j in 0..master.columns.len() {
+            if master.allowed(j) && !rule.allows(master.columns[j].iter().map(|&(i, _)| i)) {
+                master.forbid(j, penalty);
+            }
+        }
+        master.reprice();
+        for pattern in &self.pool[seen..] {
+            if rule.allows(pattern.iter().copied()) {
+                master.add(pattern.iter().map(|&i| (i, 1)).collect());
             }
         }
         let mut bound = node.bound;
         let mut values = vec![0u64; rows];
         loop {
             if self.rounds == 0 {
-                return Solved::Stuck;
+                return Err(Solved::Stuck);
             }
             self.rounds -= 1;
-            master.optimize(20 * rows + 1_000);
+            master.optimize(20 * n + 1_000);
             let duals = master.duals();
-            for (w, &y) in values.iter_mut().zip(duals) {
-                *w = (y.clamp(0.0, 1.0) * SCALE).floor() as u64;
+            let clamped: Vec<u64> = duals
+                .iter()
+                .map(|&y| (y.clamp(0.0, 1.0) * SCALE).floor() as u64)
+                .collect();
+            for (w, members) in values.iter_mut().zip(&node.groups) {
+                *w = members.iter().map(|&i| clamped[i]).sum();
             }
             let knapsack = Knapsack {
                 sizes: &sizes,
@@ -205,41 +292,33 @@ impl Search<'_> {
             let total: u128 = values.iter().map(|&w| u128::from(w)).sum();
             bound = bound.max(farley(total, u128::from(choice.upper)));
             if bound > self.target {
-                return Solved::Pruned;
+                return Err(Solved::Pruned);
             }
-            let reduced = 1.0 - choice.items.iter().map(|&g| duals[g]).sum::<f64>();
-            if reduced >= -EPS * 1e-3 || choice.items.is_empty() {
-                break;
-            }
-            let column: Column = choice.items.iter().map(|&g| (g, 1)).collect();
-            master.add(column);
-            let pattern = choice
+            let mut pattern: Vec<usize> = choice
                 .items
                 .iter()
-                .flat_map(|&g| node.groups[g].iter().copied());
-            self.remember(pattern.collect());
+                .flat_map(|&g| node.groups[g].iter().copied())
+                .collect();
+            pattern.sort_unstable();
+            let reduced = 1.0 - pattern.iter().map(|&i| duals[i]).sum::<f64>();
+            if reduced >= -EPS * 1e-3 || pattern.is_empty() {
+                break;
+            }
+            master.add(pattern.iter().map(|&i| (i, 1)).collect());
+            self.remember(pattern);
         }
         let solution: Vec<(Vec<usize>, f64)> = master
             .solution()
             .into_iter()
-            .map(|(j, x)| {
-                let members = master.columns[j].iter();
-                let items = members.flat_map(|&(g, _)| node.groups[g].iter().copied());
-                (items.collect(), x)
-            })
+            .map(|(j, x)| (master.columns[j].iter().map(|&(i, _)| i).collect(), x))
             .collect();
-        let rounded = self.round(&solution);
-        if rounded.len() as u64 <= self.target {
-            self.target = rounded.len() as u64 - 1;
-            self.best = rounded;
-            if bound > self.target {
-                return Solved::Pruned;
-            }
-        }
-        match pair(&solution, &row_of, &sizes) {
-            Some((g, h)) => Solved::Branch(g, h, bound),
-            None => Solved::Stuck,
-        }
+        Ok(Relaxed {
+            master,
+            solution,
+            bound,
+            group_of,
+            sizes,
+        })
     }
 
     /// A packing from an LP solution: whole patterns as often as their value, then
@@ -281,30 +360,68 @@ fn take(pattern: &[usize], packed: &mut [bool], bins: &mut Bins) {
     }
 }
 
-/// The column of `pattern` at a node, or None when it splits a merged row or holds a pair
-/// kept apart.
-fn column(
-    pattern: &[usize],
-    row_of: &[usize],
-    groups: &[Vec<usize>],
-    conflicts: &[Vec<usize>],
-) -> Option<Column> {
-    let mut rows: Vec<usize> = pattern.iter().map(|&i| row_of[i]).collect();
-    rows.sort_unstable();
-    rows.dedup();
-    let members: usize = rows.iter().map(|&g| groups[g].len()).sum();
-    if members != pattern.len() {
-        return None;
-    }
-    for (k, &g) in rows.iter().enumerate() {
-        if rows[k + 1..]
-            .iter()
-            .any(|h| conflicts[g].binary_search(h).is_ok())
-        {
-            return None;
+/// The children of `node` branched on groups `g` and `h`: *apart* (their first items may not
+/// share a bin) and *together* (one group). Both get `bound`; *together* takes the parent's
+/// master, *apart* a copy of it while fewer than `WARM_STACK` nodes wait (`waiting`).
+fn children(
+    node: Node,
+    g: usize,
+    h: usize,
+    bound: u64,
+    warm: Warm,
+    waiting: usize,
+) -> (Node, Node) {
+    let (a, b) = (node.groups[g][0], node.groups[h][0]);
+    let mut apart = Node {
+        groups: node.groups.clone(),
+        apart: node.apart.clone(),
+        bound,
+        warm: (waiting < WARM_STACK).then(|| warm.clone()),
+    };
+    apart.apart.push((a, b));
+    let mut groups = node.groups;
+    let merged = groups.remove(h.max(g));
+    groups[h.min(g)].extend(merged);
+    groups[h.min(g)].sort_unstable();
+    let together = Node {
+        groups,
+        apart: node.apart,
+        bound,
+        warm: Some(warm),
+    };
+    (apart, together)
+}
+
+/// The branching decisions of a node, as a test on patterns.
+struct Rule<'a> {
+    /// The group of every item.
+    group_of: &'a [usize],
+    groups: &'a [Vec<usize>],
+    /// Per group, the groups it may not share a bin with, increasing.
+    conflicts: &'a [Vec<usize>],
+}
+
+impl Rule<'_> {
+    /// Whether a pattern (its items, increasing, without repeats) respects the node: it
+    /// holds every group it touches whole and no pair of groups kept apart.
+    fn allows(&self, pattern: impl Iterator<Item = usize>) -> bool {
+        let mut count = 0;
+        let mut touched: Vec<usize> = pattern
+            .inspect(|_| count += 1)
+            .map(|i| self.group_of[i])
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let members: usize = touched.iter().map(|&g| self.groups[g].len()).sum();
+        if members != count {
+            return false;
         }
+        touched.iter().enumerate().all(|(k, &g)| {
+            touched[k + 1..]
+                .iter()
+                .all(|h| self.conflicts[g].binary_search(h).is_err())
+        })
     }
-    Some(rows.into_iter().map(|g| (g, 1)).collect())
 }
 
 /// The Ryan–Foster pair of rows: the one whose patterns' total value is most fractional,
@@ -331,4 +448,81 @@ fn pair(solution: &[(Vec<usize>, f64)], row_of: &[usize], sizes: &[u64]) -> Opti
                 .then((c, d).cmp(&(a, b)))
         })
         .map(|(rows, _)| rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// Far above any LP value, so that no node is pruned and each LP is solved to the end.
+    const OPEN: u64 = u64::MAX / 2;
+
+    /// Down random paths of the tree, each child solved from its parent's master and again
+    /// from scratch: the two LP values agree, and the packings found stay valid.
+    #[test]
+    fn a_warm_started_node_has_the_lp_value_of_a_cold_one() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+        let mut compared = 0;
+        for case in 0..150 {
+            let capacity = 100;
+            let n = rng.random_range(6..=28);
+            let items: Vec<u64> = (0..n).map(|_| rng.random_range(15..=60)).collect();
+            let ffd = fit::first_fit(&fit::decreasing(&items), capacity);
+            let mut search = Search::new(&items, capacity, 0, ffd, u64::MAX);
+            let mut node = Node {
+                groups: (0..n).map(|i| vec![i]).collect(),
+                apart: Vec::new(),
+                bound: 0,
+                warm: None,
+            };
+            for depth in 0..8 {
+                search.target = OPEN;
+                let Ok(relaxed) = search.relax(&mut node) else {
+                    break;
+                };
+                let Some((g, h)) = pair(&relaxed.solution, &relaxed.group_of, &relaxed.sizes)
+                else {
+                    break;
+                };
+                let warm = Warm {
+                    master: relaxed.master,
+                    seen: search.pool.len(),
+                };
+                let (apart, together) = children(node, g, h, relaxed.bound, warm, 0);
+                for child in [&apart, &together] {
+                    let mut warm = child.clone();
+                    let mut cold = child.clone();
+                    cold.warm = None;
+                    let values = [&mut warm, &mut cold].map(|node| {
+                        search.target = OPEN;
+                        search.relax(node).map(|r| r.master.objective()).ok()
+                    });
+                    let [Some(warm_value), Some(cold_value)] = values else {
+                        panic!("case {case} depth {depth}: a node was pruned");
+                    };
+                    assert!(
+                        (warm_value - cold_value).abs() < 1e-6,
+                        "case {case} depth {depth}: warm {warm_value} cold {cold_value}"
+                    );
+                    compared += 1;
+                }
+                node = if rng.random_bool(0.5) {
+                    apart
+                } else {
+                    together
+                };
+            }
+            search.solve(&mut node);
+            let mut seen = vec![0; n];
+            for bin in &search.best {
+                assert!(bin.iter().map(|&i| items[i]).sum::<u64>() <= capacity);
+                for &i in bin {
+                    seen[i] += 1;
+                }
+            }
+            assert!(seen.iter().all(|&k| k == 1), "case {case}");
+        }
+        assert!(compared >= 300, "{compared}");
+    }
 }

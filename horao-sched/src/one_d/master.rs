@@ -41,6 +41,14 @@ pub(crate) struct Master {
     demand: Vec<f64>,
     /// Every column generated so far.
     pub(crate) columns: Vec<Column>,
+    /// The columns again, flat: (row, copies) entries of column j at `start[j]..start[j + 1]`
+    /// (one contiguous scan for pricing the pool at every pivot).
+    entries: Vec<(usize, f64)>,
+    /// Where each column's entries begin, and one past the last column's end.
+    start: Vec<usize>,
+    /// The cost of each column: 1 (a bin), or a penalty above any dual value a pattern can
+    /// reach once the column is forbidden (see [`Master::forbid`]).
+    cost: Vec<f64>,
     basic: Vec<Basic>,
     in_basis: Vec<bool>,
     surplus_in_basis: Vec<bool>,
@@ -71,20 +79,35 @@ impl Master {
             x[i] = demand[i] as f64 / copies;
             y[i] = 1.0 / copies;
         }
-        Self {
+        let mut master = Self {
             m,
+            entries: Vec::new(),
+            start: vec![0],
             demand: demand.iter().map(|&d| d as f64).collect(),
             basic: (0..m).map(Basic::Pattern).collect(),
             in_basis: vec![true; m],
             surplus_in_basis: vec![false; m],
             exchange_in_basis: vec![false; m],
             exchanges: true,
-            columns: initial,
+            cost: vec![1.0; m],
+            columns: Vec::new(),
             inverse,
             x,
             y,
             pivots: 0,
+        };
+        for column in initial {
+            master.push(column);
         }
+        master
+    }
+
+    /// Appends a column to `columns` and its flat copy.
+    fn push(&mut self, column: Column) {
+        self.entries
+            .extend(column.iter().map(|&(i, c)| (i, c as f64)));
+        self.start.push(self.entries.len());
+        self.columns.push(column);
     }
 
     /// The same master without exchange columns: for rows that are not interchangeable
@@ -102,19 +125,49 @@ impl Master {
     /// The objective value of the current basic solution.
     pub(crate) fn objective(&self) -> f64 {
         (0..self.m)
-            .filter(|&r| matches!(self.basic[r], Basic::Pattern(_)))
-            .map(|r| self.x[r])
+            .filter_map(|r| match self.basic[r] {
+                Basic::Pattern(j) => Some(self.cost[j] * self.x[r]),
+                _ => None,
+            })
             .sum()
     }
 
-    /// The basic patterns with a positive value, as (pool index, value).
+    /// The basic patterns with a positive value that are not forbidden, as (pool index,
+    /// value).
     pub(crate) fn solution(&self) -> Vec<(usize, f64)> {
         (0..self.m)
             .filter_map(|r| match self.basic[r] {
-                Basic::Pattern(j) if self.x[r] > 1e-9 => Some((j, self.x[r])),
+                Basic::Pattern(j) if self.x[r] > 1e-9 && self.allowed(j) => Some((j, self.x[r])),
                 _ => None,
             })
             .collect()
+    }
+
+    /// Whether column `j` may take a value (it was not forbidden).
+    pub(crate) fn allowed(&self, j: usize) -> bool {
+        self.cost[j] <= 1.0
+    }
+
+    /// Forbids column `j` (a branching decision excludes it) by raising its cost to
+    /// `penalty`, which must exceed every row count a column can cover: with the duals of
+    /// the remaining columns in [0, 1], the column then prices out, so the primal simplex
+    /// drives it out of the basis (big-M) while the basis stays feasible and every other
+    /// column keeps its place. Call [`Master::reprice`] after the last change.
+    pub(crate) fn forbid(&mut self, j: usize, penalty: f64) {
+        self.cost[j] = penalty;
+    }
+
+    /// Recomputes the duals y = c_B B⁻¹ after column costs changed.
+    pub(crate) fn reprice(&mut self) {
+        let m = self.m;
+        for k in 0..m {
+            self.y[k] = (0..m)
+                .filter_map(|r| match self.basic[r] {
+                    Basic::Pattern(j) => Some(self.cost[j] * self.inverse[k * m + r]),
+                    _ => None,
+                })
+                .sum();
+        }
     }
 
     /// Takes `copies` copies of the basic pool column `j` out of the problem: the demand
@@ -138,7 +191,8 @@ impl Master {
 
     /// Adds a column to the pool (it enters the basis at the next [`Master::optimize`]).
     pub(crate) fn add(&mut self, column: Column) {
-        self.columns.push(column);
+        self.push(column);
+        self.cost.push(1.0);
         self.in_basis.push(false);
     }
 
@@ -159,13 +213,15 @@ impl Master {
     }
 
     fn reduced_cost(&self, j: usize) -> f64 {
-        1.0 - self.columns[j]
-            .iter()
-            .map(|&(i, c)| c as f64 * self.y[i])
-            .sum::<f64>()
+        self.cost[j]
+            - self.entries[self.start[j]..self.start[j + 1]]
+                .iter()
+                .map(|&(i, c)| c * self.y[i])
+                .sum::<f64>()
     }
 
-    /// Dantzig's rule over the pool and the surplus variables.
+    /// Dantzig's rule over the pool (forbidden columns never enter) and the surplus
+    /// variables.
     fn entering(&self) -> Option<Basic> {
         let mut best: Option<(f64, Basic)> = None;
         let mut consider = |cost: f64, var: Basic| {
@@ -174,7 +230,7 @@ impl Master {
             }
         };
         for j in 0..self.columns.len() {
-            if !self.in_basis[j] {
+            if !self.in_basis[j] && self.allowed(j) {
                 consider(self.reduced_cost(j), Basic::Pattern(j));
             }
         }
@@ -263,7 +319,7 @@ impl Master {
                 }
             };
             for j in 0..self.columns.len() {
-                if !self.in_basis[j] {
+                if !self.in_basis[j] && self.allowed(j) {
                     let alpha: f64 = self.columns[j]
                         .iter()
                         .map(|&(i, c)| c as f64 * row[i])
@@ -402,12 +458,7 @@ impl Master {
                 .map(|k| self.inverse[k * m + r] * self.demand[k])
                 .sum();
         }
-        for k in 0..m {
-            self.y[k] = (0..m)
-                .filter(|&r| matches!(self.basic[r], Basic::Pattern(_)))
-                .map(|r| self.inverse[k * m + r])
-                .sum();
-        }
+        self.reprice();
     }
 }
 

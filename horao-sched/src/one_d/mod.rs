@@ -100,8 +100,8 @@ impl Default for Config {
             lp_rounds: 5_000,
             max_lp_rows: 2_000,
             dive_rounds: 2_000,
-            price_nodes: 60,
-            price_rounds: 3_000,
+            price_nodes: 1_000,
+            price_rounds: 50_000,
             max_price_items: 250,
         }
     }
