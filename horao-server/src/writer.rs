@@ -30,9 +30,18 @@ use tokio::sync::{mpsc, oneshot};
 /// Most jobs in one batch.
 const MAX_BATCH: usize = 512;
 
-/// A model change: reads the committed model and returns the delta.
-pub type Mutation = Box<
-    dyn FnOnce(
+/// A model change: reads the committed model and returns the delta. It gets the committed
+/// model, the actor, a timestamp, the wall clock in milliseconds, randomness and the
+/// transaction. Every closure of that shape is one.
+pub trait MutationFn:
+    FnOnce(&Model, &Actor, Timestamp, u64, &mut dyn RngCore, &mut Tx) -> horao_model::Result<Model>
+    + Send
+    + 'static
+{
+}
+
+impl<F> MutationFn for F where
+    F: FnOnce(
             &Model,
             &Actor,
             Timestamp,
@@ -40,8 +49,13 @@ pub type Mutation = Box<
             &mut dyn RngCore,
             &mut Tx,
         ) -> horao_model::Result<Model>
-        + Send,
->;
+        + Send
+        + 'static
+{
+}
+
+/// A queued model change.
+pub type Mutation = Box<dyn MutationFn>;
 
 /// One queued write.
 pub struct WriteJob {
@@ -64,23 +78,8 @@ impl std::fmt::Debug for WriteJob {
 }
 
 impl WriteJob {
-    /// A model change by `actor` whose footprint is `keys` (empty: runs alone). The
-    /// mutation gets the committed model, the actor, a timestamp, the wall clock in
-    /// milliseconds, randomness and the transaction.
-    pub fn mutate(
-        actor: Actor,
-        keys: Vec<String>,
-        f: impl FnOnce(
-            &Model,
-            &Actor,
-            Timestamp,
-            u64,
-            &mut dyn RngCore,
-            &mut Tx,
-        ) -> horao_model::Result<Model>
-        + Send
-        + 'static,
-    ) -> Self {
+    /// A model change by `actor` whose footprint is `keys` (empty: runs alone).
+    pub fn mutate(actor: Actor, keys: Vec<String>, f: impl MutationFn) -> Self {
         Self {
             keys,
             actor,

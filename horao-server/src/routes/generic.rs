@@ -12,7 +12,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use horao_crdt::{Timestamp, Tx};
 use horao_model::api::{ListQuery, MAX_LIMIT, Page};
 use horao_model::ids::TenantId;
 use horao_model::model::Model;
@@ -31,19 +30,7 @@ pub struct Write {
 
 impl Write {
     /// A change whose footprint is `keys` (see [`crate::writer`]).
-    pub fn new(
-        keys: Vec<String>,
-        f: impl FnOnce(
-            &Model,
-            &Actor,
-            Timestamp,
-            u64,
-            &mut dyn RngCore,
-            &mut Tx,
-        ) -> horao_model::Result<Model>
-        + Send
-        + 'static,
-    ) -> Self {
+    pub fn new(keys: Vec<String>, f: impl crate::writer::MutationFn) -> Self {
         Self {
             keys,
             f: Box::new(f),
