@@ -25,6 +25,8 @@
 //! assert!(report.blocked.is_some());
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod btrfs;
 pub mod classify;
 pub mod command;

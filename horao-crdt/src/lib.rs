@@ -23,6 +23,8 @@
 //! assert_eq!(b.state().get(&"rack-1".to_string()).and_then(|r| r.get()), Some(&42));
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod causal;
 pub mod context;
 pub mod derived;

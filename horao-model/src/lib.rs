@@ -65,6 +65,8 @@
 //! model's schema version in front of the state ([`snapshot`]). The crate is pure: no I/O, no
 //! clock, no global RNG.
 
+#![forbid(unsafe_code)]
+
 pub mod actor;
 pub mod error;
 pub mod ids;

@@ -4,6 +4,8 @@
 //! The crate is pure: it performs no I/O, reads no clock and uses randomness only through
 //! an `&mut impl Rng` parameter, so every result is reproducible from its inputs and seed.
 
+#![forbid(unsafe_code)]
+
 pub mod error;
 
 pub mod bounds;

@@ -9,6 +9,8 @@
 //! [`store`] (durable storage), [`gossip`] (websocket sync with the other servers), [`watch`]
 //! (the change feed and the Redis event stream).
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod auth;
 pub mod config;

@@ -15,6 +15,14 @@ use horao_server::watch::events::EventsConfig;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Returns the pages freed during start-up (the snapshot's bytes, the decode's transient
+/// buffers) to the operating system at once, instead of after mimalloc's purge delay.
+#[allow(unsafe_code)]
+fn release_freed_memory() {
+    // SAFETY: `mi_collect` has no preconditions; it only purges mimalloc's free pages.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
 /// Resolves on SIGINT or SIGTERM.
 async fn stop_signal() {
     let ctrl_c = async {
@@ -74,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
             replica_id: config.replica_id,
             admin_token: std::env::var("HORAO_ADMIN_TOKEN").ok(),
             compact_entries: 10_000,
+            on_loaded: Some(release_freed_memory),
             gossip: GossipConfig {
                 peers: config.peers.clone(),
                 secret: config.cluster_secret.clone(),

@@ -67,6 +67,10 @@ pub struct StateConfig {
     pub compact_entries: u64,
     /// The gossip's settings (peers, cluster secret, intervals, limits).
     pub gossip: crate::gossip::GossipConfig,
+    /// Runs once the model is loaded and the start-up's buffers are freed, before the
+    /// server turns ready: the binary hands the freed memory back to the operating system
+    /// here, so the resident size once ready is the model's, not the decode's peak.
+    pub on_loaded: Option<fn()>,
     /// The watch feed's and the event stream's settings.
     pub watch: crate::watch::WatchConfig,
 }
@@ -169,6 +173,9 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
     loaded.journal = Vec::new();
     let replayed_ms = began.elapsed().as_millis();
     causal.store.build_fit_index();
+    if let Some(hook) = config.on_loaded {
+        hook();
+    }
     let watch = crate::watch::Hub::start(
         config.watch.clone(),
         &causal.store,
