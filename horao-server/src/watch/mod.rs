@@ -123,20 +123,8 @@ impl Hub {
         let mut bytes = 0;
         let mut from = base;
         for (cursor, touched, full) in replayed.into_iter().rev() {
-            let full = full || touched.len() > MAX_RECORDS;
-            let records = if full {
-                Vec::new()
-            } else {
-                touched
-                    .iter()
-                    .map(|t| record(model, t, Before::Unknown))
-                    .collect()
-            };
-            let entry = Entry {
-                cursor,
-                records,
-                full,
-            };
+            let unknown = std::iter::repeat_with(|| Before::Unknown);
+            let entry = rendered(cursor, model, &touched, unknown, full);
             if bytes + entry.bytes() > config.history_bytes && !entries.is_empty() {
                 from = cursor;
                 break;
@@ -190,22 +178,10 @@ impl Hub {
         before: Vec<Option<Scope>>,
         full: bool,
     ) -> Entry {
-        let full = full || touched.len() > MAX_RECORDS;
-        let records = if full {
-            Vec::new()
-        } else {
-            touched
-                .iter()
-                .zip(before)
-                .map(|(t, b)| record(m, t, b.map_or(Before::Absent, Before::Known)))
-                .filter(|r| r.object.is_some() || r.before != Before::Absent)
-                .collect()
-        };
-        Entry {
-            cursor,
-            records,
-            full,
-        }
+        let before = before
+            .into_iter()
+            .map(|b| b.map_or(Before::Absent, Before::Known));
+        rendered(cursor, m, touched, before, full)
     }
 
     /// Appends a batch's entries (in cursor order) and wakes the watchers. The writer calls
@@ -280,6 +256,34 @@ impl Hub {
     fn count(&self, c: &AtomicU64, name: &'static str) {
         c.fetch_add(1, Ordering::Relaxed);
         metrics::counter!(name).increment(1);
+    }
+}
+
+/// The entry of a change at `cursor` (`m` the state after it, `before` what each touched
+/// entity was before it): one record per touched entity that exists or existed, or none when
+/// the change is a resync point (a merged full state, or more than [`MAX_RECORDS`] entities).
+fn rendered(
+    cursor: u64,
+    m: &Model,
+    touched: &[Touched],
+    before: impl Iterator<Item = Before>,
+    full: bool,
+) -> Entry {
+    let full = full || touched.len() > MAX_RECORDS;
+    let records = if full {
+        Vec::new()
+    } else {
+        touched
+            .iter()
+            .zip(before)
+            .map(|(t, b)| record(m, t, b))
+            .filter(|r| r.object.is_some() || r.before != Before::Absent)
+            .collect()
+    };
+    Entry {
+        cursor,
+        records,
+        full,
     }
 }
 
