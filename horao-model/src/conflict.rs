@@ -18,6 +18,7 @@ use std::fmt;
 
 /// One broken invariant, by layer.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Conflict {
     /// Among datacenters, rows, racks, devices and links.
     Physical(PhysicalConflict),
@@ -46,6 +47,7 @@ impl fmt::Display for Conflict {
 /// An entity refers to one that no longer exists (deleted concurrently) or is of the wrong
 /// kind.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Dangling {
     /// The referring entity's kind.
     pub kind: &'static str,
@@ -89,6 +91,7 @@ impl fmt::Display for Dangling {
 /// An entity lacks a part every entity of its kind has: it was deleted on one replica while
 /// edited on another, and only the concurrent edit survived. Recreate or delete it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Incomplete {
     /// The entity's kind.
     pub kind: &'static str,

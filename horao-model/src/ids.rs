@@ -36,6 +36,18 @@ pub fn check_id_field(field: &str, s: &str) -> Result<()> {
     Err(Error::invalid(field, reason))
 }
 
+/// The JSON Schema of an id of `kind`: a string under the id rule.
+#[cfg(feature = "schema")]
+pub fn id_schema(kind: &str) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "description": format!("A {kind} id: ASCII letters, digits, '-', '_' and '.', not starting with '.'"),
+        "minLength": 1,
+        "maxLength": MAX_ID_LEN,
+        "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]*$",
+    })
+}
+
 /// Declares a string id newtype: validated on construction and on decoding, ordered,
 /// displayed and serialized as the bare string. The text is held in a `String`, or with
 /// `shared` first in an `Arc<str>`, for ids the model copies into derived indexes many times
@@ -97,6 +109,21 @@ macro_rules! id_type {
                 s: S,
             ) -> ::std::result::Result<S::Ok, S::Error> {
                 s.serialize_str(&self.0)
+            }
+        }
+
+        #[cfg(feature = "schema")]
+        impl ::schemars::JsonSchema for $name {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(stringify!($name))
+            }
+
+            fn inline_schema() -> bool {
+                true
+            }
+
+            fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                $crate::ids::id_schema($kind)
             }
         }
 

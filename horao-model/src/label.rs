@@ -179,6 +179,26 @@ impl serde::Serialize for Label {
     }
 }
 
+/// A label in JSON: `key` or `key=value`.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Label {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Label")
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A label: `key` or `key=value`",
+            "minLength": 1,
+        })
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Label {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let s = <String as serde::Deserialize>::deserialize(d)?;

@@ -25,7 +25,7 @@ pub const META_ADMIN: &str = "auth/admin";
 pub const META_TOKEN_PREFIX: &str = "auth/token/";
 
 /// What a token may do.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "role", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Role {
     /// Everything.

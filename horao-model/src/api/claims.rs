@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 
 /// A reservation: a profile × count over `[start, end)`, for a tenant, in an infrastructure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReservationView {
     /// Its id.
     pub id: ClaimId,
@@ -32,6 +33,7 @@ pub struct ReservationView {
 
 /// Creates or replaces a reservation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateReservation {
     /// The infrastructure.
@@ -50,6 +52,7 @@ pub struct CreateReservation {
 
 /// Asks for the earliest window a reservation fits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EarliestStartRequest {
     /// The infrastructure.
@@ -70,6 +73,7 @@ pub struct EarliestStartRequest {
 
 /// A maintenance window: devices out of service over `[start, end)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MaintenanceView {
     /// Its id.
     pub id: ClaimId,
@@ -85,6 +89,7 @@ pub struct MaintenanceView {
 
 /// Creates a maintenance window.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateMaintenance {
     /// The devices.

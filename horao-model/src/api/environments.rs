@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// An environment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EnvironmentView {
     /// Its id.
     pub id: EnvironmentId,
@@ -33,6 +34,7 @@ pub struct EnvironmentView {
 /// Creates an environment (a name is required) or changes one (absent fields stay; a list
 /// replaces the set).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentRequest {
     /// Display name.
@@ -51,6 +53,7 @@ pub struct EnvironmentRequest {
 
 /// One dependency: a resource of the model or an external id.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum DependencyView {
     /// A resource of the model.
@@ -61,6 +64,7 @@ pub enum DependencyView {
 
 /// A resource.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ResourceView {
     /// Its id.
     pub id: ResourceId,
@@ -80,6 +84,7 @@ pub struct ResourceView {
 
 /// Creates a resource (a name is required) or changes one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResourceRequest {
     /// Display name.

@@ -19,6 +19,7 @@ const GIB: u64 = 1 << 30;
 /// An amount per dimension, each a named field with its unit. RAM is kept in whole MiB and
 /// disks in whole GiB: a request's bytes are rounded up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct CapacityView {
     /// Physical CPU cores.
@@ -76,6 +77,7 @@ impl CapacityView {
 
 /// A logical infrastructure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InfrastructureView {
     /// Its id.
     pub id: InfraId,
@@ -89,6 +91,7 @@ pub struct InfrastructureView {
 
 /// Creates an infrastructure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateInfrastructure {
     /// Display name.
@@ -100,6 +103,7 @@ pub struct CreateInfrastructure {
 
 /// Changes an infrastructure: its name, and members to set (role) or remove (`null`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateInfrastructure {
     /// New name.
@@ -113,6 +117,7 @@ pub struct UpdateInfrastructure {
 /// (`false`), quotas to set or clear (`null`), and the constraints replaced whole (when
 /// given).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
     /// New display name.
@@ -131,6 +136,7 @@ pub struct UpdateTenant {
 
 /// Where a tenant's claims may draw capacity from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ConstraintsView {
     /// Only these datacenters (all when empty).
@@ -143,6 +149,7 @@ pub struct ConstraintsView {
 
 /// A tenant.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TenantView {
     /// Its id.
     pub id: TenantId,
@@ -160,6 +167,7 @@ pub struct TenantView {
 
 /// Creates a tenant.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     /// Display name.
@@ -179,6 +187,7 @@ pub struct CreateTenant {
 
 /// A resource profile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProfileView {
     /// Its id.
     pub id: ProfileId,
@@ -190,6 +199,7 @@ pub struct ProfileView {
 
 /// Creates or replaces a profile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProfileRequest {
     /// Display name.

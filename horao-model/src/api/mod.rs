@@ -34,6 +34,8 @@ pub const MAX_LIMIT: usize = 1000;
 
 /// One page of a listing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Page_of_{T}"))]
 pub struct Page<T> {
     /// The items, in id order.
     pub items: Vec<T>,
@@ -45,6 +47,7 @@ pub struct Page<T> {
 
 /// What a listing returns: a page after a cursor, filtered.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Page length (default [`DEFAULT_LIMIT`], at most [`MAX_LIMIT`]).

@@ -26,6 +26,7 @@ pub(crate) fn units(bytes: u64, unit: u64) -> u64 {
 
 /// A datacenter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DatacenterView {
     /// Its id.
     pub id: DatacenterId,
@@ -41,6 +42,7 @@ pub struct DatacenterView {
 
 /// Creates a datacenter: only `name` is required.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateDatacenter {
     /// Display name.
@@ -55,6 +57,7 @@ pub struct CreateDatacenter {
 
 /// Changes a datacenter's name or site (absent fields stay).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDatacenter {
     /// New name.
@@ -65,6 +68,7 @@ pub struct UpdateDatacenter {
 
 /// A row of racks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RowView {
     /// Its id.
     pub id: RowId,
@@ -79,6 +83,7 @@ pub struct RowView {
 /// Where to put a row, rack or device among its siblings: at the end unless `after` or
 /// `before` names a sibling.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Position {
     /// Right after this sibling.
@@ -101,6 +106,7 @@ impl Position {
 
 /// Creates a row in a datacenter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateRow {
     /// The datacenter.
@@ -114,6 +120,7 @@ pub struct CreateRow {
 
 /// A rack.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RackView {
     /// Its id.
     pub id: RackId,
@@ -133,6 +140,7 @@ pub struct RackView {
 
 /// Creates a rack in a row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateRack {
     /// The row.
@@ -151,6 +159,7 @@ pub struct CreateRack {
 
 /// Changes a rack's name or height (absent fields stay).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRack {
     /// New name.
@@ -161,6 +170,7 @@ pub struct UpdateRack {
 
 /// A processor socket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CpuView {
     /// Physical cores.
@@ -171,6 +181,7 @@ pub struct CpuView {
 
 /// A disk.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DiskView {
     /// Size in bytes (kept in whole GiB: a request's size is rounded up).
@@ -181,6 +192,7 @@ pub struct DiskView {
 
 /// An accelerator.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AcceleratorView {
     /// Model name.
@@ -191,6 +203,7 @@ pub struct AcceleratorView {
 
 /// A network port.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PortView {
     /// Name, unique within the device.
@@ -201,6 +214,7 @@ pub struct PortView {
 
 /// A network interface card and its ports.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NicView {
     /// Card name.
@@ -212,6 +226,7 @@ pub struct NicView {
 
 /// A device's components.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HardwareView {
     /// Processor sockets.
@@ -327,6 +342,7 @@ impl HardwareView {
 
 /// Where a device is mounted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum MountView {
     /// In a rack, from `unit` upwards.
@@ -347,6 +363,7 @@ pub enum MountView {
 
 /// A device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceView {
     /// Its id.
     pub id: DeviceId,
@@ -372,6 +389,7 @@ pub struct DeviceView {
 
 /// Creates a device in a rack (`rack` and `unit`) or a chassis slot (`chassis` and `slot`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateDevice {
     /// Display name.
@@ -403,6 +421,7 @@ fn one() -> u16 {
 
 /// Changes a device: name, model, height, components or mount (absent fields stay).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDevice {
     /// New name.
@@ -433,6 +452,7 @@ fn place_spec(mount: &MountView, position: &Position) -> Result<PlaceSpec> {
 
 /// One end of a link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PortRefView {
     /// The device.
@@ -443,6 +463,7 @@ pub struct PortRefView {
 
 /// A network link between two ports.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LinkView {
     /// Its id.
     pub id: LinkId,
@@ -458,6 +479,7 @@ pub struct LinkView {
 
 /// Creates a link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateLink {
     /// One end.

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// A storage host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MachineView {
     /// Its id (its name).
     pub id: MachineId,
@@ -34,6 +35,7 @@ pub struct MachineView {
 
 /// What an agent (or an operator) puts for a machine: registers it or updates it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PutMachine {
     /// Labels.
@@ -55,6 +57,7 @@ pub struct PutMachine {
 
 /// A volume's current state as its agent reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VolumeCurrentView {
     /// What is on disk: `ready`, an operation, `deleting`, `gone`, `rejected` or `failed`.
@@ -78,6 +81,7 @@ pub struct VolumeCurrentView {
 
 /// An operation running on a volume.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", tag = "op", deny_unknown_fields)]
 pub enum OperationView {
     /// A resize to a new size and dilation.
@@ -107,6 +111,7 @@ pub enum OperationView {
 
 /// A volume.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VolumeView {
     /// Its id.
     pub id: VolumeId,
@@ -156,6 +161,7 @@ fn default_mode() -> String {
 
 /// Creates a volume (and places it): only `name` and `size_bytes` are required.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateVolume {
     /// Unique name.
@@ -190,6 +196,7 @@ pub struct CreateVolume {
 
 /// Resizes a volume.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResizeVolume {
     /// New nominal size in bytes.
@@ -201,6 +208,7 @@ pub struct ResizeVolume {
 
 /// Clones a volume into a new one on the same machine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CloneVolume {
     /// The new volume's unique name.
@@ -215,6 +223,7 @@ pub struct CloneVolume {
 
 /// An image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageView {
     /// Its id.
     pub id: ImageId,
@@ -232,6 +241,7 @@ pub struct ImageView {
 
 /// Creates an image from a volume or a URL.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateImage {
     /// Display name.
@@ -248,6 +258,7 @@ pub struct CreateImage {
 
 /// A compute instance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InstanceView {
     /// Its id.
     pub id: InstanceId,
@@ -261,6 +272,7 @@ pub struct InstanceView {
 
 /// Creates an instance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateInstance {
     /// Display name.

@@ -10,6 +10,7 @@ use std::fmt;
 
 /// One broken invariant of the claims.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ClaimConflict {
     /// A reservation demands a disk class its tenant's constraints forbid: the constraint or
     /// the profile changed after the reservation was admitted, or concurrently with it.

@@ -14,6 +14,7 @@ use std::fmt;
 
 /// A capacity pool claims are fitted against.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Pool {
     /// All active datacenters of an infrastructure.
     Infrastructure(InfraId),

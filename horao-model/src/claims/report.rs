@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 /// One stretch of time where a dimension of a pool is over-committed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Overcommit {
     /// The dimension.
     pub dimension: Dimension,

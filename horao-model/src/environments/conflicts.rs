@@ -9,6 +9,7 @@ use serde::Serialize;
 
 /// One broken invariant.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum EnvironmentConflict {
     /// Dependencies added concurrently closed a cycle: the path starts and ends with the
     /// cycle's smallest resource id.

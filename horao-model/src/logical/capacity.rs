@@ -11,6 +11,7 @@ use std::fmt;
 
 /// A dimension of capacity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Dimension {
     /// Physical CPU cores.
     Cores,

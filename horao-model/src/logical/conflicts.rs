@@ -9,6 +9,7 @@ use std::fmt;
 
 /// One broken invariant of the logical layer.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum LogicalConflict {
     /// Concurrent writers gave a datacenter different roles in an infrastructure.
     MembershipDiverged {

@@ -24,6 +24,7 @@ pub struct InfraInfo {
 
 /// The role a datacenter plays in an infrastructure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Membership {
     /// Serves claims.

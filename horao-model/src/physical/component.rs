@@ -13,6 +13,7 @@ pub const MAX_COMPONENTS: usize = 1024;
 
 /// The storage class of a disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DiskClass {
     /// Spinning disk.

@@ -12,6 +12,7 @@ use std::fmt;
 
 /// One broken invariant of the physical layer.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum PhysicalConflict {
     /// Two devices occupy a common rack unit.
     RackUnitOverlap {

@@ -14,6 +14,7 @@ use std::fmt;
 
 /// The network a link belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NetworkKind {
     /// Out-of-band management (BMC, IPMI).
@@ -49,6 +50,7 @@ impl NetworkKind {
 
 /// One port of one device.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PortRef {
     /// The device.
     pub device: DeviceId,

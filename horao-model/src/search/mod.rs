@@ -49,6 +49,7 @@ pub trait Searchable {
 
 /// A search result.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Hit {
     /// The kind of entity.
     pub kind: String,

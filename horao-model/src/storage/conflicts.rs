@@ -10,6 +10,7 @@ use std::fmt;
 
 /// One broken invariant, for an operator (or an agent) to resolve.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum StorageConflict {
     /// A volume placed on several machines concurrently (servers on both sides of a
     /// partition). Every assignment is kept; the agents of these machines decide which copy

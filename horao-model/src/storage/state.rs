@@ -59,6 +59,7 @@ macro_rules! display_by_name {
 /// retired      → (none)
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MachineState {
     /// Registered, not yet serving.
@@ -124,6 +125,7 @@ display_by_name!(MachineState);
 /// re-places the volume) and `failed` (an error it keeps retrying; an operator may retry at
 /// once).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VolumeState {
     /// Waiting to be placed on a machine.
@@ -227,6 +229,7 @@ impl VolumeState {
 /// running → stopped
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InstanceState {
     /// Not running.

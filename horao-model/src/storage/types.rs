@@ -292,6 +292,7 @@ pub struct ImageSpec {
 
 /// One copy of an image: a volume holding it in a storage pool.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageReplica {
     /// The pool.
     pub pool: PoolId,

@@ -15,6 +15,7 @@ use horao_model::api::environments::{
 use horao_model::environments::Dependency;
 use horao_model::ids::{EnvironmentId, ResourceId, TenantId};
 use horao_model::model::Model;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Implements [`Entity`], [`Create`] and [`Update`] for a tenant-owned kind whose create and
@@ -95,7 +96,8 @@ delete_with!(Environments, delete_environment);
 delete_with!(Resources, delete_resource);
 
 /// The answer of the dependency queries.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Related_{T}")]
 pub struct Related<T> {
     /// The resource asked about.
     pub id: ResourceId,

@@ -17,6 +17,7 @@ use horao_model::ids::TenantId;
 use horao_model::model::Model;
 use horao_model::{Actor, Error as ModelError};
 use rand::RngCore;
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Display;
@@ -57,7 +58,7 @@ pub trait Entity: Sized + Send + Sync + 'static {
     /// Its id.
     type Id: FromStr<Err = ModelError> + Display + Clone + Send + Sync + 'static;
     /// Its JSON view.
-    type View: Serialize + Send;
+    type View: Serialize + JsonSchema + Send;
     /// The view of `id`.
     fn view(m: &Model, id: &Self::Id) -> Option<Self::View>;
     /// A page of views.
@@ -72,7 +73,7 @@ pub trait Entity: Sized + Send + Sync + 'static {
 /// A kind clients create with POST.
 pub trait Create: Entity {
     /// The request.
-    type Request: DeserializeOwned + Send + 'static;
+    type Request: DeserializeOwned + JsonSchema + Send + 'static;
     /// A new id for `req`.
     fn new_id(_req: &Self::Request) -> ApiResult<Self::Id> {
         new_id::<Self>()
@@ -84,7 +85,7 @@ pub trait Create: Entity {
 /// A kind clients change with PATCH.
 pub trait Update: Entity {
     /// The request.
-    type Request: DeserializeOwned + Send + 'static;
+    type Request: DeserializeOwned + JsonSchema + Send + 'static;
     /// The changes of `id` by `req`, committed in order (most kinds need one).
     fn update(id: Self::Id, req: Self::Request) -> ApiResult<Vec<Write>>;
 }

@@ -315,7 +315,7 @@ impl Create for Maintenance {
 }
 
 /// A maintenance window just created, with what it affects.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MaintenanceCreated {
     /// The window.
     #[serde(flatten)]

@@ -13,31 +13,38 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use horao_model::Label;
-use horao_model::api::claims::EarliestStartRequest;
+use horao_model::api::claims::{CreateReservation, EarliestStartRequest, ReservationView};
 use horao_model::api::logical::CapacityView;
 use horao_model::api::search::search_model;
 use horao_model::ids::DatacenterId;
 use horao_model::logical::Scope;
 use horao_model::search::Hit;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+
+/// The answer of the health routes.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Health {
+    /// `live` or `ready`.
+    pub status: &'static str,
+}
 
 /// `GET /health/live`: the process answers.
-pub async fn live() -> Json<serde_json::Value> {
-    Json(json!({"status": "live"}))
+pub async fn live() -> Json<Health> {
+    Json(Health { status: "live" })
 }
 
 /// `GET /health/ready`: 200 once the store is loaded, 503 while shutting down.
 pub async fn ready(State(state): State<AppState>) -> Response {
     if state.is_ready() {
-        Json(json!({"status": "ready"})).into_response()
+        Json(Health { status: "ready" }).into_response()
     } else {
         ApiError::unavailable("not ready").into_response()
     }
 }
 
 /// The search query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// The words to find.
@@ -71,7 +78,7 @@ pub async fn conflicts(
 }
 
 /// The capacity query: filters of the devices counted.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CapacityQuery {
     /// Only devices in this datacenter.
@@ -97,7 +104,7 @@ pub async fn capacity(
 }
 
 /// `?earliest=true` on reservation creation.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EarliestFlag {
     /// Answer the earliest start instead of creating.
@@ -106,10 +113,31 @@ pub struct EarliestFlag {
 }
 
 /// The earliest start of a reservation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct EarliestStart {
     /// The earliest start, or `null` when it fits nowhere before the horizon.
     pub earliest_start: Option<u64>,
+}
+
+/// The body of `POST /reservations`: a reservation, or with `?earliest=true` the request whose
+/// earliest start to find (documentation only: the handler parses the one the flag names).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ReservationBody {
+    /// Without `?earliest=true`.
+    Create(CreateReservation),
+    /// With `?earliest=true`.
+    Earliest(EarliestStartRequest),
+}
+
+/// The answer of `POST /reservations` (documentation only, as [`ReservationBody`]).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ReservationAnswer {
+    /// The reservation created.
+    Created(ReservationView),
+    /// Its earliest start, with `?earliest=true`.
+    Earliest(EarliestStart),
 }
 
 /// `POST /reservations`: creates one (409 naming the pool, dimension and time that do not
@@ -135,12 +163,12 @@ pub async fn create_reservation(
 }
 
 /// A request to mint a token: the role it carries.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct MintRequest(pub Role);
 
 /// A minted token (shown once).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Minted {
     /// The token.
     pub token: String,

@@ -14,15 +14,37 @@ use axum::Router;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use environments::{Environments, Resources};
 use generic::{Create, Delete, Entity, Update};
+use horao_model::api::claims::CreateMaintenance;
+use horao_model::api::environments::DependencyView;
+use horao_model::api::logical::CapacityView;
+use horao_model::api::storage::{
+    CloneVolume, MachineView, PutMachine, ResizeVolume, VolumeCurrentView, VolumeView,
+};
+use horao_model::api::{ListQuery, Page};
+use horao_model::conflict::Conflict;
+use horao_model::ids::ResourceId;
+use horao_model::search::Hit;
 use logical::{Infrastructures, Maintenance, Profiles, Reservations, Tenants};
 use physical::{Datacenters, Devices, Links, Racks, Rows};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use storage::{Images, Instances, Machines, Volumes};
+
+/// Any JSON object (the cluster routes' answers, built for operators to read).
+type JsonObject = serde_json::Map<String, serde_json::Value>;
 
 /// The API's prefix.
 pub const PREFIX: &str = "/api/v1";
 
+/// The schema of one Rust type, from the generator the OpenAPI document builds it with (a
+/// request body's as the handler parses it, a response's as the handler renders it).
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+fn schema_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+    g.subschema_for::<T>()
+}
+
 /// One route of the table.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct RouteInfo {
     /// `GET`, `POST`, …
     pub method: &'static str,
@@ -34,6 +56,12 @@ pub struct RouteInfo {
     pub auth: bool,
     /// The answer on success.
     pub success: u16,
+    /// The query string's parameters (an object's properties), if it takes any.
+    pub query: Option<SchemaFn>,
+    /// The request body, if it takes one.
+    pub request: Option<SchemaFn>,
+    /// The body of the answer on success, if it has one.
+    pub response: Option<SchemaFn>,
 }
 
 /// The router being built, with its table.
@@ -67,7 +95,39 @@ impl Api {
             summary: summary.into(),
             auth,
             success,
+            query: None,
+            request: None,
+            response: None,
         });
+        self
+    }
+
+    /// The last route added, to describe.
+    fn last(&mut self) -> Option<&mut RouteInfo> {
+        self.routes.last_mut()
+    }
+
+    /// The last route's query string is `T`.
+    fn query<T: JsonSchema>(mut self) -> Self {
+        if let Some(r) = self.last() {
+            r.query = Some(schema_of::<T>);
+        }
+        self
+    }
+
+    /// The last route's request body is `T`.
+    fn body<T: JsonSchema>(mut self) -> Self {
+        if let Some(r) = self.last() {
+            r.request = Some(schema_of::<T>);
+        }
+        self
+    }
+
+    /// The last route answers `T` on success.
+    fn answers<T: JsonSchema>(mut self) -> Self {
+        if let Some(r) = self.last() {
+            r.response = Some(schema_of::<T>);
+        }
         self
     }
 
@@ -83,6 +143,8 @@ impl Api {
             format!("List {}", E::PATH),
             get(generic::list::<E>),
         )
+        .query::<ListQuery>()
+        .answers::<Page<E::View>>()
         .add(
             "GET",
             &one,
@@ -90,6 +152,7 @@ impl Api {
             format!("Get a {}", E::KIND),
             get(generic::get_one::<E>),
         )
+        .answers::<E::View>()
     }
 
     fn create<E: Create>(self) -> Self {
@@ -101,6 +164,8 @@ impl Api {
             format!("Create a {}", E::KIND),
             post(generic::create::<E>),
         )
+        .body::<E::Request>()
+        .answers::<E::View>()
     }
 
     fn update<E: Update>(self) -> Self {
@@ -112,6 +177,8 @@ impl Api {
             format!("Change a {}", E::KIND),
             patch(generic::update::<E>),
         )
+        .body::<<E as Update>::Request>()
+        .answers::<E::View>()
     }
 
     fn delete<E: Delete>(self) -> Self {
@@ -146,6 +213,7 @@ pub fn api() -> Api {
             "The process answers",
             get(misc::live),
         )
+        .answers::<misc::Health>()
         .add(
             "GET",
             &format!("{v}/health/ready"),
@@ -153,6 +221,7 @@ pub fn api() -> Api {
             "The model is loaded",
             get(misc::ready),
         )
+        .answers::<misc::Health>()
         .add(
             "GET",
             &format!("{v}/openapi.json"),
@@ -160,6 +229,7 @@ pub fn api() -> Api {
             "This document",
             get(crate::openapi::document),
         )
+        .answers::<JsonObject>()
         .add(
             "POST",
             &format!("{v}/tokens"),
@@ -167,6 +237,8 @@ pub fn api() -> Api {
             "Mint a tenant or agent token",
             post(misc::mint_token),
         )
+        .body::<misc::MintRequest>()
+        .answers::<misc::Minted>()
         .add(
             "GET",
             &format!("{v}/search"),
@@ -174,6 +246,8 @@ pub fn api() -> Api {
             "Search every entity",
             get(misc::search),
         )
+        .query::<misc::SearchQuery>()
+        .answers::<Vec<Hit>>()
         .add(
             "GET",
             &format!("{v}/conflicts"),
@@ -181,6 +255,7 @@ pub fn api() -> Api {
             "Conflicts left by concurrent edits",
             get(misc::conflicts),
         )
+        .answers::<Vec<Conflict>>()
         .add(
             "GET",
             &format!("{v}/capacity"),
@@ -188,6 +263,8 @@ pub fn api() -> Api {
             "Capacity by dimension",
             get(misc::capacity),
         )
+        .query::<misc::CapacityQuery>()
+        .answers::<CapacityView>()
         .add(
             "GET",
             &format!("{v}/gossip"),
@@ -202,6 +279,7 @@ pub fn api() -> Api {
             "A websocket feed of committed changes (?kinds=volume,machine&machine=NAME&since=CURSOR)",
             get(crate::watch::route::watch),
         )
+        .query::<crate::watch::route::WatchQuery>()
         .add(
             "GET",
             &format!("{v}/cluster"),
@@ -209,6 +287,8 @@ pub fn api() -> Api {
             "This replica, its context and its peers (?hash=true: a content hash of the model)",
             get(crate::gossip::routes::cluster),
         )
+        .query::<crate::gossip::routes::ClusterQuery>()
+        .answers::<JsonObject>()
         .add(
             "POST",
             &format!("{v}/cluster/peers/{{id}}/retire"),
@@ -216,6 +296,7 @@ pub fn api() -> Api {
             "Retire a replica that is gone for good",
             post(crate::gossip::routes::retire),
         )
+        .answers::<JsonObject>()
         .crud::<Datacenters>()
         .update::<Datacenters>()
         .crud::<Rows>()
@@ -238,6 +319,9 @@ pub fn api() -> Api {
             "Create a reservation (or ?earliest=true: its earliest start)",
             post(misc::create_reservation),
         )
+        .query::<misc::EarliestFlag>()
+        .body::<misc::ReservationBody>()
+        .answers::<misc::ReservationAnswer>()
         .update::<Reservations>()
         .delete::<Reservations>()
         .read::<Maintenance>()
@@ -248,6 +332,8 @@ pub fn api() -> Api {
             "Create a maintenance window; lists the reservations and tenants it affects",
             post(logical::create_maintenance),
         )
+        .body::<CreateMaintenance>()
+        .answers::<logical::MaintenanceCreated>()
         .update::<Maintenance>()
         .delete::<Maintenance>()
         .read::<Machines>()
@@ -258,6 +344,8 @@ pub fn api() -> Api {
             "Register or report a machine",
             put(storage::put_machine),
         )
+        .body::<PutMachine>()
+        .answers::<MachineView>()
         .delete::<Machines>()
         .crud::<Volumes>()
         .add(
@@ -267,6 +355,8 @@ pub fn api() -> Api {
             "An agent reports a volume",
             put(storage::put_volume_current),
         )
+        .body::<VolumeCurrentView>()
+        .answers::<VolumeView>()
         .add(
             "POST",
             &format!("{v}/volumes/{{id}}/resize"),
@@ -274,6 +364,8 @@ pub fn api() -> Api {
             "Resize a volume",
             post(storage::resize_volume),
         )
+        .body::<ResizeVolume>()
+        .answers::<VolumeView>()
         .add(
             "POST",
             &format!("{v}/volumes/{{id}}/clone"),
@@ -281,6 +373,8 @@ pub fn api() -> Api {
             "Clone a volume",
             post(storage::clone_volume),
         )
+        .body::<CloneVolume>()
+        .answers::<VolumeView>()
         .add(
             "POST",
             &format!("{v}/volumes/{{id}}/retry"),
@@ -288,6 +382,7 @@ pub fn api() -> Api {
             "Retry a volume its agent reported failed",
             post(storage::retry_volume),
         )
+        .answers::<VolumeView>()
         .add(
             "POST",
             &format!("{v}/volumes/{{id}}/purge"),
@@ -308,6 +403,7 @@ pub fn api() -> Api {
             "What a resource depends on",
             get(environments::dependencies),
         )
+        .answers::<environments::Related<DependencyView>>()
         .add(
             "GET",
             &format!("{v}/resources/{{id}}/dependents"),
@@ -315,6 +411,7 @@ pub fn api() -> Api {
             "What depends on a resource",
             get(environments::dependents),
         )
+        .answers::<environments::Related<ResourceId>>()
 }
 
 /// The answer to a path no route serves.

@@ -21,7 +21,7 @@ use std::str::FromStr;
 const MAX_CLIENT_MESSAGE: usize = 64 << 10;
 
 /// The query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WatchQuery {
     /// Kinds to watch, comma separated (`volume,machine`; default: all).

@@ -7,6 +7,7 @@ mod gossip;
 mod hostile;
 mod kill9;
 mod lifecycle;
+mod openapi;
 mod roles;
 mod store;
 mod support;

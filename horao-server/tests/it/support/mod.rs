@@ -10,6 +10,7 @@
     unreachable_pub
 )]
 
+pub(crate) mod contract;
 pub(crate) mod kill9;
 pub(crate) mod redis;
 
@@ -228,6 +229,7 @@ impl Client {
         body: Vec<u8>,
         content_type: Option<&str>,
     ) -> Answer {
+        let request = serde_json::from_slice::<Value>(&body).ok();
         let mut b = axum::http::Request::builder()
             .method(method)
             .uri(format!("http://{}{}", self.addr, path));
@@ -258,6 +260,7 @@ impl Client {
         let headers = resp.headers().clone();
         let raw = resp.into_body().collect().await.unwrap().to_bytes();
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        contract::check_exchange(method, path, request.as_ref(), status, &body);
         Answer {
             status,
             body,
