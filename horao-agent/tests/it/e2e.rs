@@ -11,6 +11,7 @@ use horao_server::app::HttpLimits;
 use horao_server::server::{self, Options, Running};
 use horao_server::state::StateConfig;
 use horao_server::store::embedded::{EmbeddedOptions, EmbeddedStore};
+use horao_server::watch::WatchConfig;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -18,8 +19,8 @@ use std::sync::Arc;
 const ADMIN: &str = "e2e-admin-token";
 
 /// The real server, on its own runtime so the test thread can run the agent and wait.
-struct RealServer {
-    url: String,
+pub(crate) struct RealServer {
+    pub(crate) url: String,
     running: Option<Running>,
     rt: tokio::runtime::Runtime,
     /// What the test's own requests trust.
@@ -28,12 +29,21 @@ struct RealServer {
 
 impl RealServer {
     /// Starts a server with an embedded store in `dir`, on a free loopback port.
-    fn start(dir: &Path) -> Self {
+    pub(crate) fn start(dir: &Path) -> Self {
         Self::start_with(dir, None)
     }
 
     /// [`RealServer::start`], serving HTTPS with the PEM certificate and key `tls`.
     fn start_with(dir: &Path, tls: Option<(Vec<u8>, Vec<u8>)>) -> Self {
+        Self::start_full(dir, tls, WatchConfig::default())
+    }
+
+    /// [`RealServer::start_with`], with the watch feed's settings `watch`.
+    pub(crate) fn start_full(
+        dir: &Path,
+        tls: Option<(Vec<u8>, Vec<u8>)>,
+        watch: WatchConfig,
+    ) -> Self {
         let trust = match &tls {
             Some((cert, _)) => Trust::from_pem("the test's certificate", cert).unwrap(),
             None => Trust::default(),
@@ -58,6 +68,7 @@ impl RealServer {
             let opts = Options {
                 state: StateConfig {
                     admin_token: Some(ADMIN.into()),
+                    watch,
                     ..StateConfig::default()
                 },
                 limits: HttpLimits::default(),
@@ -83,7 +94,7 @@ impl RealServer {
     }
 
     /// An agent token for `machine`, minted by the admin.
-    fn agent_token(&self, machine: &str) -> String {
+    pub(crate) fn agent_token(&self, machine: &str) -> String {
         let (status, minted) = self.call(
             "POST",
             "/api/v1/tokens",
@@ -94,7 +105,7 @@ impl RealServer {
     }
 
     /// Sends `method` to `path` with the admin token; returns the status and the JSON body.
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .tls_config(self.trust.tls_config())
             .http_status_as_error(false)
