@@ -347,3 +347,7 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "daemon_tests.rs"]
+mod tests;

@@ -164,7 +164,7 @@ fn run(args: Args) -> Result<ExitCode> {
         let tls = trust.rustls_config()?;
         let source = WatchSource::new(
             client(seed ^ 1),
-            Endpoint::new(&args.server, &args.token, tls),
+            Endpoint::new(&args.server, &args.token, &args.machine, tls),
             metrics,
             FollowerSettings::default(),
             seed ^ 2,

@@ -178,7 +178,7 @@ fn classify(status: u16, path: &str, text: String) -> Result<String, ClientError
 
 /// Percent-encodes one path segment (names and ids are plain, but the client does not rely
 /// on it).
-fn segment(s: &str) -> String {
+pub(crate) fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

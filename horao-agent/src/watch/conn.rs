@@ -1,5 +1,6 @@
 //! Opening the watch feed: the websocket URL from the server's base URL (`ws://` for
-//! `http://`, `wss://` for `https://`), a TCP connection with a timeout, TLS through rustls
+//! `http://`, `wss://` for `https://`), asking for this machine's volumes only (`machine=`:
+//! an admin token would otherwise see every machine's), a TCP connection with a timeout, TLS through rustls
 //! with the HTTP client's roots, the upgrade with the bearer token, and the read timeout that
 //! lets the follower check its stop flag while the feed is idle.
 
@@ -39,6 +40,7 @@ pub enum OpenError {
 #[derive(Clone)]
 pub struct Endpoint {
     base: String,
+    machine: String,
     auth: String,
     tls: Arc<rustls::ClientConfig>,
     /// Connect and upgrade within this long.
@@ -55,8 +57,8 @@ impl std::fmt::Debug for Endpoint {
     }
 }
 
-/// The feed's URL for the server at `base`, resuming after `since`.
-pub fn watch_url(base: &str, since: Option<u64>) -> Result<String, OpenError> {
+/// The feed's URL for the server at `base`: the volumes on `machine`, after `since`.
+pub fn watch_url(base: &str, machine: &str, since: Option<u64>) -> Result<String, OpenError> {
     let base = base.trim_end_matches('/');
     let rest = if let Some(r) = base.strip_prefix("http://") {
         format!("ws://{r}")
@@ -65,9 +67,13 @@ pub fn watch_url(base: &str, since: Option<u64>) -> Result<String, OpenError> {
     } else {
         return Err(OpenError::Url(base.to_owned()));
     };
+    let url = format!(
+        "{rest}/api/v1/watch?kinds=volume&machine={}",
+        crate::server::client::segment(machine)
+    );
     Ok(match since {
-        Some(c) => format!("{rest}/api/v1/watch?since={c}"),
-        None => format!("{rest}/api/v1/watch"),
+        Some(c) => format!("{url}&since={c}"),
+        None => url,
     })
 }
 
@@ -110,10 +116,12 @@ fn set_read_timeout(socket: &Socket, t: Duration) -> std::io::Result<()> {
 }
 
 impl Endpoint {
-    /// The feed of the server at `base` with `token`, trusting `tls` for `https://`.
-    pub fn new(base: &str, token: &str, tls: Arc<rustls::ClientConfig>) -> Self {
+    /// The feed of machine `machine`'s volumes on the server at `base` with `token`,
+    /// trusting `tls` for `https://`.
+    pub fn new(base: &str, token: &str, machine: &str, tls: Arc<rustls::ClientConfig>) -> Self {
         Self {
             base: base.to_owned(),
+            machine: machine.to_owned(),
             auth: format!("Bearer {token}"),
             tls,
             connect_timeout: Duration::from_secs(10),
@@ -123,7 +131,7 @@ impl Endpoint {
 
     /// Opens the feed, resuming after `since` (`None`: start with a snapshot).
     pub fn open(&self, since: Option<u64>) -> Result<Socket, OpenError> {
-        let url = watch_url(&self.base, since)?;
+        let url = watch_url(&self.base, &self.machine, since)?;
         let mut request = url
             .as_str()
             .into_client_request()
@@ -172,14 +180,17 @@ mod tests {
     #[test]
     fn urls_follow_the_server_scheme() {
         assert_eq!(
-            watch_url("http://127.0.0.1:7600/", None).unwrap(),
-            "ws://127.0.0.1:7600/api/v1/watch"
+            watch_url("http://127.0.0.1:7600/", "m1", None).unwrap(),
+            "ws://127.0.0.1:7600/api/v1/watch?kinds=volume&machine=m1"
         );
         assert_eq!(
-            watch_url("https://h.example", Some(42)).unwrap(),
-            "wss://h.example/api/v1/watch?since=42"
+            watch_url("https://h.example", "a b", Some(42)).unwrap(),
+            "wss://h.example/api/v1/watch?kinds=volume&machine=a%20b&since=42"
         );
-        assert!(matches!(watch_url("ftp://h", None), Err(OpenError::Url(_))));
+        assert!(matches!(
+            watch_url("ftp://h", "m1", None),
+            Err(OpenError::Url(_))
+        ));
     }
 
     #[test]
@@ -202,7 +213,7 @@ mod tests {
             request
         });
         let tls = crate::server::Trust::default().rustls_config().unwrap();
-        let ep = Endpoint::new(&format!("http://{addr}"), "tok", tls);
+        let ep = Endpoint::new(&format!("http://{addr}"), "tok", "m1", tls);
         match ep.open(Some(7)) {
             Err(OpenError::Refused { status, body }) => {
                 assert_eq!(status, 404);
@@ -212,7 +223,7 @@ mod tests {
         }
         let request = server.join().unwrap();
         assert!(
-            request.starts_with("GET /api/v1/watch?since=7 "),
+            request.starts_with("GET /api/v1/watch?kinds=volume&machine=m1&since=7 "),
             "{request}"
         );
         assert!(
@@ -226,7 +237,7 @@ mod tests {
         let gone = closed.local_addr().unwrap();
         drop(closed);
         let tls = crate::server::Trust::default().rustls_config().unwrap();
-        let ep = Endpoint::new(&format!("http://{gone}"), "tok", tls);
+        let ep = Endpoint::new(&format!("http://{gone}"), "tok", "m1", tls);
         assert!(matches!(ep.open(None), Err(OpenError::Unreachable(_))));
     }
 }

@@ -93,6 +93,21 @@ impl RealServer {
         }
     }
 
+    /// [`RealServer::start_full`] on HTTPS with a self-signed certificate for `localhost`,
+    /// whose PEM (the CA bundle to trust) is written to `dir/ca.pem`; returns its path too.
+    pub(crate) fn start_https(dir: &Path, watch: WatchConfig) -> (Self, std::path::PathBuf) {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, cert.cert.pem()).unwrap();
+        let tls = (
+            cert.cert.pem().into_bytes(),
+            cert.signing_key.serialize_pem().into_bytes(),
+        );
+        let server = Self::start_full(dir, Some(tls), watch);
+        assert!(server.url.starts_with("https://"), "{}", server.url);
+        (server, ca)
+    }
+
     /// An agent token for `machine`, minted by the admin.
     pub(crate) fn agent_token(&self, machine: &str) -> String {
         let (status, minted) = self.call(
@@ -265,15 +280,7 @@ fn the_agent_talks_to_an_https_server_it_trusts_and_refuses_one_it_does_not() {
         return;
     };
     let data = tempfile::tempdir().unwrap();
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let ca = data.path().join("ca.pem");
-    std::fs::write(&ca, cert.cert.pem()).unwrap();
-    let tls = (
-        cert.cert.pem().into_bytes(),
-        cert.signing_key.serialize_pem().into_bytes(),
-    );
-    let server = RealServer::start_with(data.path(), Some(tls));
-    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let (server, ca) = RealServer::start_https(data.path(), WatchConfig::default());
     let state = s.fs.path().join("agent-state.json");
 
     let token = server.agent_token("m1");

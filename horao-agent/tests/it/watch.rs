@@ -25,12 +25,25 @@ struct Agent {
 
 impl Agent {
     fn start(url: &str, token: &str, root: &Path, state: &Path, interval: &str) -> Self {
+        Self::start_with(url, token, root, state, interval, &[])
+    }
+
+    /// [`Agent::start`] with `extra` flags.
+    fn start_with(
+        url: &str,
+        token: &str,
+        root: &Path,
+        state: &Path,
+        interval: &str,
+        extra: &[&str],
+    ) -> Self {
         static STARTED: AtomicU64 = AtomicU64::new(0);
         let n = STARTED.fetch_add(1, Ordering::Relaxed);
         let log = state.with_file_name(format!("agent-{n}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_horao-agent"))
             .args(["--server", url, "--machine", "m1", "--label", "rack=r1"])
             .args(["--interval", interval, "--log", "debug"])
+            .args(extra)
             .arg("--root")
             .arg(root)
             .arg("--state-file")
@@ -212,6 +225,36 @@ fn the_feed_drives_creates_and_deletes_resumes_and_resyncs_without_deleting() {
         "{vol}"
     );
     let _ = (c, e);
+}
+
+#[test]
+fn the_feed_over_tls_trusts_the_ca_bundle() {
+    let Some(s) = scratch("watch_feed_over_tls", 1 << 30) else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let (server, ca) = RealServer::start_https(data.path(), fast_watch());
+    let token = server.agent_token("m1");
+    let state = s.fs.path().join("agent-state.json");
+    let ca = ca.to_str().unwrap();
+    let agent = Agent::start_with(
+        &server.url,
+        &token,
+        &s.root,
+        &state,
+        "3600",
+        &["--ca-cert", ca],
+    );
+    wait_for(&agent, 30, "the machine registered", || registered(&server));
+    create(&server, "a");
+    wait_for(
+        &agent,
+        20,
+        "volume a on disk through the feed over TLS",
+        || exists(&s.path("a")),
+    );
+    let log = agent.stop();
+    assert!(log.contains("following the server's watch feed"), "{log}");
 }
 
 #[test]
