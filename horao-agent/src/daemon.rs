@@ -178,7 +178,7 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
         }
         let mut mapped = desired_from(&listing.volumes, &listing.images, &self.desired);
         with_deletes(&mut mapped, &listing.deleted, &self.desired);
-        let feed = self.source.checkpoint();
+        let feed = self.source.checkpoint(false);
         if mapped.desired != self.desired || feed.is_some() {
             if feed.is_some() {
                 self.feed = feed;
@@ -197,6 +197,17 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
         self.deleted = listing.deleted;
         self.fresh = true;
         Ok(())
+    }
+
+    /// Persists the source's state if it changed at all since it was last written (at exit,
+    /// so a restart resumes from the latest cursor).
+    fn checkpoint_on_exit(&mut self) {
+        if let Some(feed) = self.source.checkpoint(true) {
+            self.feed = Some(feed);
+            if let Err(e) = self.state_file.save_with(&self.desired, self.feed.as_ref()) {
+                tracing::warn!(%e, "persisting the desired state");
+            }
+        }
     }
 
     /// Refreshes the desired state between passes; true when it changed (a pass is due).
@@ -334,6 +345,7 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
             }
             while start.elapsed() < began + self.settings.interval {
                 if stop.load(Ordering::SeqCst) {
+                    self.checkpoint_on_exit();
                     return Ok(report);
                 }
                 if self.source.wait(Duration::from_millis(100)) && self.desired_changed()? {
@@ -342,6 +354,7 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
                 }
             }
             if stop.load(Ordering::SeqCst) {
+                self.checkpoint_on_exit();
                 return Ok(report);
             }
         }

@@ -32,9 +32,10 @@ pub trait DesiredSource {
     /// Takes what was persisted with the desired state (at start-up).
     fn resume(&mut self, _saved: Option<FeedState>) {}
 
-    /// What to persist with the desired state, when it changed enough since the last time
-    /// it was handed out to be written now (`None`: nothing new).
-    fn checkpoint(&mut self) -> Option<FeedState> {
+    /// What to persist with the desired state, when it changed since the last time it was
+    /// handed out and is due to be written (`force`: whenever it changed, as at exit);
+    /// `None`: nothing to write now.
+    fn checkpoint(&mut self, _force: bool) -> Option<FeedState> {
         None
     }
 

@@ -42,14 +42,19 @@ pub struct WatchSource {
     images: Option<(Vec<ImageView>, usize, Instant)>,
     images_every: Duration,
     saved: Option<Saved>,
-    cursor_every: Duration,
 }
+
+/// Changed views or deletes are persisted at most this often (a restart replays the changes
+/// after the persisted cursor, so a later write loses nothing but replay time).
+const VIEWS_EVERY: Duration = Duration::from_secs(5);
+/// A cursor that only moved (progress, the agent's own reports) is persisted at most this
+/// often.
+const CURSOR_EVERY: Duration = Duration::from_secs(60);
 
 impl WatchSource {
     /// A source following `endpoint` (started at [`DesiredSource::resume`] or at the first
     /// fetch), polling through `client` while the feed is down; images are listed at most
-    /// every `images_every`, a cursor that only moved is persisted at most every
-    /// `cursor_every`.
+    /// every `images_every`.
     pub fn new(
         client: Client,
         endpoint: Endpoint,
@@ -72,7 +77,6 @@ impl WatchSource {
             images: None,
             images_every,
             saved: None,
-            cursor_every: Duration::from_secs(60),
         }
     }
 
@@ -159,14 +163,18 @@ impl DesiredSource for WatchSource {
         self.ensure_started(saved);
     }
 
-    fn checkpoint(&mut self) -> Option<FeedState> {
+    fn checkpoint(&mut self, force: bool) -> Option<FeedState> {
         let (cursor, revision) = self.shared.marks();
         cursor?;
         let due = match &self.saved {
             None => true,
             Some(s) => {
-                s.revision != revision
-                    || (s.cursor != cursor && s.at.elapsed() >= self.cursor_every)
+                let every = if s.revision != revision {
+                    VIEWS_EVERY
+                } else {
+                    CURSOR_EVERY
+                };
+                (s.revision != revision || s.cursor != cursor) && (force || s.at.elapsed() >= every)
             }
         };
         if !due {
