@@ -271,7 +271,11 @@ fn session(
                 continue;
             }
             Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                if matches!(
+                    e.kind(),
+                    // The read timeout, or a signal (SIGCHLD from btrfs-progs children).
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) =>
             {
                 if last.elapsed() > settings.idle_timeout {
                     return SessionEnd::Idle(settings.idle_timeout);

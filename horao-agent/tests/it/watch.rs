@@ -132,6 +132,8 @@ fn persisted_cursor(state: &Path) -> Option<u64> {
 fn fast_watch() -> WatchConfig {
     WatchConfig {
         progress_interval: Duration::from_millis(200),
+        // The server closes a watcher that leaves two pings unanswered: the agent answers.
+        ping_interval: Duration::from_millis(100),
         ..WatchConfig::default()
     }
 }
@@ -166,6 +168,7 @@ fn the_feed_drives_creates_and_deletes_resumes_and_resyncs_without_deleting() {
     });
     let log = agent.stop();
     assert!(log.contains("following the server's watch feed"), "{log}");
+    assert!(!log.contains("the watch feed ended"), "{log}");
     let cursor = persisted_cursor(&state).unwrap();
 
     // Restarted, the agent resumes after its cursor and sees what changed meanwhile.
