@@ -5,6 +5,9 @@
 //! While the server cannot be reached (or answers with an incomplete listing) the loop keeps
 //! reconciling the last desired state it trusted and deletes nothing because of it. Only a
 //! refused token stops it: nothing will work until an operator fixes it.
+//!
+//! Passes run every interval (level-triggered) and, with a source that can tell (the watch
+//! feed), as soon as the desired state changed between them.
 
 use crate::btrfs::{Btrfs, Usage};
 use crate::desired::DesiredState;
@@ -14,7 +17,7 @@ use crate::reconcile::{Config, Reconciler};
 use crate::report::PassReport;
 use crate::server::client::{Client, ClientError};
 use crate::server::gate::{Gate, significant};
-use crate::server::mapping::{current_of, desired_from, failed};
+use crate::server::mapping::{current_of, desired_from, failed, with_deletes};
 use crate::server::source::{DesiredSource, distrust};
 use horao_model::api::LabelMap;
 use horao_model::api::storage::{PutMachine, VolumeCurrentView};
@@ -51,6 +54,11 @@ pub struct Daemon<B: Btrfs, S: DesiredSource> {
     metrics: Arc<Metrics>,
     desired: DesiredState,
     refused: BTreeMap<String, String>,
+    /// Volumes the feed deleted explicitly, from the last listing (not reported: the server
+    /// no longer has them).
+    deleted: BTreeSet<String>,
+    /// The feed state last persisted with the desired state.
+    feed: Option<crate::watch::FeedState>,
     fresh: bool,
     registered: bool,
     volumes: Gate<VolumeCurrentView>,
@@ -71,24 +79,26 @@ enum Next {
 
 impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
     /// A loop reconciling `config.root`, starting from the persisted desired state (empty when
-    /// there is none or it cannot be read: an empty desired state deletes nothing).
+    /// there is none or it cannot be read: an empty desired state deletes nothing); the
+    /// source resumes from what was persisted with it.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         settings: Settings,
         config: Config,
         btrfs: B,
-        source: S,
+        mut source: S,
         client: Client,
         state_file: StateFile,
         metrics: Arc<Metrics>,
     ) -> Self {
-        let desired = match state_file.load() {
+        let saved = match state_file.load_all() {
             Ok(d) => d.unwrap_or_default(),
             Err(e) => {
                 tracing::warn!(%e, "the persisted desired state cannot be read; starting empty");
-                DesiredState::default()
+                Default::default()
             }
         };
+        source.resume(saved.feed.clone());
         let refresh = settings.report_interval;
         Self {
             settings,
@@ -98,8 +108,10 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
             state_file,
             reconciler: Reconciler::new(config),
             metrics,
-            desired,
+            desired: saved.desired,
             refused: BTreeMap::new(),
+            deleted: BTreeSet::new(),
+            feed: saved.feed,
             fresh: false,
             registered: false,
             volumes: Gate::new(refresh),
@@ -164,9 +176,17 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
             tracing::warn!(why, "keeping the last desired state");
             return Ok(());
         }
-        let mapped = desired_from(&listing.volumes, &listing.images, &self.desired);
-        if mapped.desired != self.desired {
-            if let Err(e) = self.state_file.save(&mapped.desired) {
+        let mut mapped = desired_from(&listing.volumes, &listing.images, &self.desired);
+        with_deletes(&mut mapped, &listing.deleted, &self.desired);
+        let feed = self.source.checkpoint(false);
+        if mapped.desired != self.desired || feed.is_some() {
+            if feed.is_some() {
+                self.feed = feed;
+            }
+            if let Err(e) = self
+                .state_file
+                .save_with(&mapped.desired, self.feed.as_ref())
+            {
                 tracing::warn!(%e, "persisting the desired state");
             }
         }
@@ -174,8 +194,47 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
         self.volumes.retain(|id| listed.contains(id));
         self.desired = mapped.desired;
         self.refused = mapped.refused;
+        self.deleted = listing.deleted;
         self.fresh = true;
         Ok(())
+    }
+
+    /// Persists the source's state if it changed at all since it was last written (at exit,
+    /// so a restart resumes from the latest cursor).
+    fn checkpoint_on_exit(&mut self) {
+        if let Some(feed) = self.source.checkpoint(true) {
+            self.feed = Some(feed);
+            if let Err(e) = self.state_file.save_with(&self.desired, self.feed.as_ref()) {
+                tracing::warn!(%e, "persisting the desired state");
+            }
+        }
+    }
+
+    /// Refreshes the desired state between passes; true when it changed (a pass is due).
+    fn desired_changed(&mut self) -> Result<bool, ClientError> {
+        let (desired, refused) = (self.desired.clone(), self.refused.clone());
+        self.refresh_desired()?;
+        Ok(self.fresh && (self.desired != desired || self.refused != refused))
+    }
+
+    /// Tells the source which explicit deletes are carried out: the volume is gone, or the
+    /// desired state has no entry for it (it was never on disk here).
+    fn deletes_done(&mut self, report: &PassReport) {
+        let done: Vec<String> = self
+            .deleted
+            .iter()
+            .filter(|id| {
+                let gone = report
+                    .volumes
+                    .iter()
+                    .any(|r| &r.id == *id && r.state == crate::report::State::Gone);
+                gone || !self.desired.volumes.iter().any(|v| &v.id == *id)
+            })
+            .cloned()
+            .collect();
+        if !done.is_empty() {
+            self.source.deletes_done(&done);
+        }
     }
 
     /// Deletes the orphans the pass found, when asked to and only right after a complete,
@@ -217,6 +276,9 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
             }
         }
         for (id, view) in views {
+            if self.deleted.contains(&id) {
+                continue;
+            }
             let key = significant(&view);
             if !self.volumes.due(&id, &key, now) {
                 continue;
@@ -252,13 +314,15 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
         self.metrics.record_pass(&report, self.btrfs.latencies());
         self.delete_orphans(&report);
         if report.blocked.is_none() {
+            self.deletes_done(&report);
             self.report(&report, now)?;
         }
         Ok(report)
     }
 
-    /// Steps every interval until `stop` is set (checked between passes and while waiting),
-    /// or once with `once`. Returns the last pass's report.
+    /// Steps every interval, and as soon as the source says the desired state changed,
+    /// until `stop` is set (checked between passes and while waiting), or once with `once`.
+    /// Returns the last pass's report.
     pub fn run(&mut self, stop: &AtomicBool, once: bool) -> Result<PassReport, ClientError> {
         let start = Instant::now();
         loop {
@@ -281,13 +345,22 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
             }
             while start.elapsed() < began + self.settings.interval {
                 if stop.load(Ordering::SeqCst) {
+                    self.checkpoint_on_exit();
                     return Ok(report);
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                if self.source.wait(Duration::from_millis(100)) && self.desired_changed()? {
+                    tracing::debug!("the desired state changed; reconciling now");
+                    break;
+                }
             }
             if stop.load(Ordering::SeqCst) {
+                self.checkpoint_on_exit();
                 return Ok(report);
             }
         }
     }
 }
+
+#[cfg(test)]
+#[path = "daemon_tests.rs"]
+mod tests;

@@ -42,6 +42,7 @@ pub mod persist;
 pub mod reconcile;
 pub mod report;
 pub mod server;
+pub mod watch;
 
 pub use btrfs::{Btrfs, RealBtrfs};
 pub use desired::{DesiredImage, DesiredState, DesiredVolume, Presence, VolumeSource};

@@ -1,7 +1,9 @@
 //! `horao-agent`: the storage-host agent. Checks the filesystem, registers the machine with
-//! the server, then reconciles the volumes assigned to it every interval and reports back,
-//! until SIGINT or SIGTERM (the pass under way finishes first) or, with `--once`, after one
-//! pass. Every flag can also be set through the environment variable shown by `--help`.
+//! the server, then follows the server's watch feed for the volumes assigned to it (polling
+//! the REST API while the feed is unavailable, or always with `--no-watch`), reconciles them
+//! when they change and every interval, and reports back, until SIGINT or SIGTERM (the pass
+//! under way finishes first) or, with `--once`, after one pass (which polls). Every flag can
+//! also be set through the environment variable shown by `--help`.
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -9,7 +11,9 @@ use horao_agent::daemon::{Daemon, Settings};
 use horao_agent::metrics::{self, Metrics};
 use horao_agent::persist::StateFile;
 use horao_agent::server::retry::RetryPolicy;
+use horao_agent::server::source::DesiredSource;
 use horao_agent::server::{Client, Trust};
+use horao_agent::watch::{Endpoint, FollowerSettings, WatchSource};
 use horao_agent::{Config, RealBtrfs, preflight};
 use horao_model::api::LabelMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -69,9 +73,12 @@ struct Args {
     /// Serve Prometheus metrics on GET /metrics at this address.
     #[arg(long, env = "HORAO_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
-    /// Run one pass, then exit (non-zero when it was blocked or did not settle).
+    /// Run one pass, then exit (non-zero when it was blocked or did not settle). Polls.
     #[arg(long, env = "HORAO_ONCE")]
     once: bool,
+    /// Poll the REST API every interval instead of following the server's watch feed.
+    #[arg(long, env = "HORAO_NO_WATCH")]
+    no_watch: bool,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "HORAO_LOG", default_value = "info")]
     log: tracing::Level,
@@ -134,30 +141,38 @@ fn run(args: Args) -> Result<ExitCode> {
         report_interval: Duration::from_secs(args.report_interval.max(1)),
         delete_orphans: args.delete_orphans,
     };
-    let mut daemon = Daemon::new(
-        settings,
-        Config::new(&args.root),
-        btrfs,
+    let client = |seed| {
         Client::with_trust(
             &args.server,
             &args.token,
             RetryPolicy::default(),
             seed,
             &trust,
-        ),
-        Client::with_trust(
-            &args.server,
-            &args.token,
-            RetryPolicy::default(),
-            seed ^ 1,
-            &trust,
-        ),
-        StateFile::new(state_path),
-        metrics,
-    );
-    let report = daemon
-        .run(&stop, args.once)
-        .context("stopping: the server refused the agent")?;
+        )
+    };
+    let parts = Parts {
+        settings,
+        config: Config::new(&args.root),
+        btrfs,
+        client: client(seed),
+        state_file: StateFile::new(state_path),
+        metrics: Arc::clone(&metrics),
+    };
+    let report = if args.once || args.no_watch {
+        drive(parts, client(seed ^ 1), &stop, args.once)
+    } else {
+        let tls = trust.rustls_config()?;
+        let source = WatchSource::new(
+            client(seed ^ 1),
+            Endpoint::new(&args.server, &args.token, &args.machine, tls),
+            metrics,
+            FollowerSettings::default(),
+            seed ^ 2,
+            Duration::from_secs(args.interval.max(1)),
+        );
+        drive(parts, source, &stop, args.once)
+    }
+    .context("stopping: the server refused the agent")?;
     tracing::info!("stopped");
     Ok(
         if args.once && !(report.blocked.is_none() && report.settled()) {
@@ -166,6 +181,35 @@ fn run(args: Args) -> Result<ExitCode> {
             ExitCode::SUCCESS
         },
     )
+}
+
+/// Everything the loop needs but its source.
+struct Parts {
+    settings: Settings,
+    config: Config,
+    btrfs: RealBtrfs,
+    client: Client,
+    state_file: StateFile,
+    metrics: Arc<Metrics>,
+}
+
+/// Runs the loop with `source` until stopped (or once).
+fn drive<S: DesiredSource>(
+    p: Parts,
+    source: S,
+    stop: &AtomicBool,
+    once: bool,
+) -> Result<horao_agent::PassReport, horao_agent::server::ClientError> {
+    let mut daemon = Daemon::new(
+        p.settings,
+        p.config,
+        p.btrfs,
+        source,
+        p.client,
+        p.state_file,
+        p.metrics,
+    );
+    daemon.run(stop, once)
 }
 
 fn main() -> Result<ExitCode> {

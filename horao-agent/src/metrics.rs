@@ -27,6 +27,10 @@ struct Figures {
     last_report_unix: Option<Duration>,
     report_errors: u64,
     server_reachable: bool,
+    feed_connected: bool,
+    feed_resyncs: u64,
+    feed_records: u64,
+    feed_cursor: Option<u64>,
 }
 
 /// The figures, shared between the loop and the metrics thread.
@@ -81,6 +85,25 @@ impl Metrics {
         f.server_reachable = false;
     }
 
+    /// Records the watch feed opening (`true`) or closing.
+    pub fn record_feed_connected(&self, connected: bool) {
+        self.lock().feed_connected = connected;
+    }
+
+    /// Records `n` records applied from the watch feed, and its cursor.
+    pub fn record_feed_records(&self, n: u64, cursor: Option<u64>) {
+        let mut f = self.lock();
+        f.feed_records += n;
+        if cursor.is_some() {
+            f.feed_cursor = cursor;
+        }
+    }
+
+    /// Records a resync the watch feed asked for.
+    pub fn record_feed_resync(&self) {
+        self.lock().feed_resyncs += 1;
+    }
+
     /// The text exposition of every figure.
     pub fn render(&self) -> String {
         let f = self.lock();
@@ -102,6 +125,16 @@ impl Metrics {
                 "server_errors_total",
                 "Requests to the server that failed after their retries.",
                 f.report_errors,
+            ),
+            (
+                "watch_resyncs_total",
+                "Resyncs the watch feed asked for (a snapshot replaced the desired volumes).",
+                f.feed_resyncs,
+            ),
+            (
+                "watch_records_total",
+                "Volume records applied from the watch feed (snapshots included).",
+                f.feed_records,
             ),
         ];
         for (name, help, value) in counters {
@@ -171,6 +204,22 @@ impl Metrics {
             "1 when the last request to the server succeeded.",
         );
         let _ = writeln!(out, "{name} {}", u8::from(f.server_reachable));
+        let gauges = [
+            (
+                "watch_connected",
+                "1 while the watch feed is open (0: polling the REST API).",
+                u64::from(f.feed_connected),
+            ),
+            (
+                "watch_cursor",
+                "The last cursor of the watch feed (0: none yet).",
+                f.feed_cursor.unwrap_or(0),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            family(&mut out, &format!("{p}_{name}"), "gauge", help);
+            let _ = writeln!(out, "{p}_{name} {value}");
+        }
         out
     }
 }
@@ -265,8 +314,16 @@ mod tests {
         metrics.record_pass(&report, lat());
         metrics.record_pass(&PassReport::default(), BTreeMap::new());
         metrics.record_report(Duration::from_secs(1_700_000_000));
+        metrics.record_feed_connected(true);
+        metrics.record_feed_records(3, Some(41));
+        metrics.record_feed_records(0, None);
+        metrics.record_feed_resync();
         let text = metrics.render();
         for line in [
+            "horao_agent_watch_connected 1",
+            "horao_agent_watch_cursor 41",
+            "horao_agent_watch_records_total 3",
+            "horao_agent_watch_resyncs_total 1",
             "horao_agent_reconcile_passes_total 2",
             "horao_agent_reconcile_changes_total 3",
             "horao_agent_volume_failures_total{class=\"no-space\"} 2",

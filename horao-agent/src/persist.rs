@@ -1,10 +1,13 @@
 //! The last desired state the agent saw, kept on local disk so that a restart without a
-//! reachable server keeps reconciling it. Written atomically: a temporary file, fsync, rename
+//! reachable server keeps reconciling it; with it, what the agent knows from the watch feed
+//! (its cursor, the views, the explicit deletes not yet carried out), so a restart resumes
+//! the feed where it was. Written atomically: a temporary file, fsync, rename
 //! over the old one, fsync of the directory; a crash leaves the old file or the new one.
 
 use crate::classify::io_error;
 use crate::desired::DesiredState;
 use crate::error::{Error, Result};
+use crate::watch::FeedState;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
@@ -17,6 +20,17 @@ const VERSION: u32 = 1;
 struct Stored {
     version: u32,
     desired: DesiredState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    feed: Option<FeedState>,
+}
+
+/// Everything the state file holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Saved {
+    /// The last desired state.
+    pub desired: DesiredState,
+    /// The watch feed's state, when the agent follows it.
+    pub feed: Option<FeedState>,
 }
 
 /// The state file at a path.
@@ -44,6 +58,16 @@ impl StateFile {
 
     /// The stored desired state; `None` when no state was ever saved.
     pub fn load(&self) -> Result<Option<DesiredState>> {
+        Ok(self.load_all()?.map(|s| s.desired))
+    }
+
+    /// Replaces the stored state with `desired` (and no feed state), durably.
+    pub fn save(&self, desired: &DesiredState) -> Result<()> {
+        self.save_with(desired, None)
+    }
+
+    /// The stored desired state and feed state; `None` when no state was ever saved.
+    pub fn load_all(&self) -> Result<Option<Saved>> {
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -58,14 +82,18 @@ impl StateFile {
                 format!("version {} (this agent reads {VERSION})", stored.version),
             ));
         }
-        Ok(Some(stored.desired))
+        Ok(Some(Saved {
+            desired: stored.desired,
+            feed: stored.feed,
+        }))
     }
 
-    /// Replaces the stored state with `desired`, durably.
-    pub fn save(&self, desired: &DesiredState) -> Result<()> {
+    /// Replaces the stored state with `desired` and `feed`, durably.
+    pub fn save_with(&self, desired: &DesiredState, feed: Option<&FeedState>) -> Result<()> {
         let stored = Stored {
             version: VERSION,
             desired: desired.clone(),
+            feed: feed.cloned(),
         };
         let bytes = serde_json::to_vec(&stored)
             .map_err(|e| Error::parse("desired state", e.to_string()))?;
@@ -114,6 +142,25 @@ mod tests {
         file.save(&state).unwrap();
         assert_eq!(file.load().unwrap(), Some(state));
         assert!(!file.temp_path().exists());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_feed_state_is_kept_with_the_desired_state() {
+        let dir = temp_dir("feed");
+        let file = StateFile::new(dir.join("desired.json"));
+        let feed = FeedState {
+            cursor: 42,
+            deleted: ["v-gone".to_owned()].into(),
+            ..FeedState::default()
+        };
+        file.save_with(&DesiredState::default(), Some(&feed))
+            .unwrap();
+        let saved = file.load_all().unwrap().unwrap();
+        assert_eq!(saved.feed, Some(feed));
+        // A file written without a feed state (an older agent, or polling) still loads.
+        file.save(&DesiredState::default()).unwrap();
+        assert_eq!(file.load_all().unwrap().unwrap().feed, None);
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -10,6 +10,7 @@ use horao_model::api::Page;
 use horao_model::api::storage::{ImageView, PutMachine, VolumeCurrentView, VolumeView};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// The longest page the server serves; the agent asks for full pages.
@@ -143,6 +144,9 @@ pub struct Listing {
     pub images: Vec<ImageView>,
     /// How many images the server said there are, in its first page.
     pub images_total: usize,
+    /// Volumes the server deleted explicitly (a `delete` record on the watch feed) that may
+    /// still be on disk; empty for a polled listing.
+    pub deleted: BTreeSet<String>,
 }
 
 /// Maps a status and body to the body on success or to the error.
@@ -174,7 +178,7 @@ fn classify(status: u16, path: &str, text: String) -> Result<String, ClientError
 
 /// Percent-encodes one path segment (names and ids are plain, but the client does not rely
 /// on it).
-fn segment(s: &str) -> String {
+pub(crate) fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -247,13 +251,19 @@ impl Client {
     /// (`GET /api/v1/images`), following `next`.
     pub fn list(&mut self, machine: &str) -> Result<Listing, ClientError> {
         let (volumes, total) = self.list_all("/api/v1/volumes", &[("machine", machine)])?;
-        let (images, images_total) = self.list_all("/api/v1/images", &[])?;
+        let (images, images_total) = self.list_images()?;
         Ok(Listing {
             volumes,
             total,
             images,
             images_total,
+            deleted: BTreeSet::new(),
         })
+    }
+
+    /// Every image (`GET /api/v1/images`, following `next`), with the total the server gave.
+    pub fn list_images(&mut self) -> Result<(Vec<ImageView>, usize), ClientError> {
+        self.list_all("/api/v1/images", &[])
     }
 
     /// Every item of the collection at `path` matching `filter`, following `next`; with the

@@ -20,6 +20,9 @@
 //!   between hosts is later work). An image this agent made before and that a complete
 //!   listing no longer has was deleted on the server: it is deleted here, unless a volume
 //!   still names it.
+//! - A volume the watch feed deleted explicitly (a `delete` record) keeps its previous
+//!   entry as [`Presence::Deleted`] until it is gone ([`with_deletes`]); a volume merely
+//!   absent from a listing or a snapshot is dropped (an orphan on disk, never deleted).
 //! - A view that cannot be mapped (a mode that does not parse, a clone source this machine
 //!   does not have) is reported failed with the reason; when the previous desired state has
 //!   the volume, that entry is kept, so a bad update never turns a volume into an orphan.
@@ -146,6 +149,24 @@ pub fn desired_from(views: &[VolumeView], images: &[ImageView], previous: &Desir
     }
     mapped.desired.images = images_of(images, &names, &mapped.desired, previous);
     mapped
+}
+
+/// Adds the volumes the watch feed deleted explicitly (`deleted`, by id) that the listing no
+/// longer has: each keeps its previous entry, marked [`Presence::Deleted`], until the agent
+/// has removed it. An id the previous state does not have is not on disk by this agent's
+/// doing and is left alone.
+pub fn with_deletes(mapped: &mut Mapped, deleted: &BTreeSet<String>, previous: &DesiredState) {
+    for id in deleted {
+        if mapped.desired.volumes.iter().any(|v| &v.id == id) {
+            continue;
+        }
+        if let Some(p) = previous.volumes.iter().find(|v| &v.id == id) {
+            mapped.desired.volumes.push(DesiredVolume {
+                desired: Presence::Deleted,
+                ..p.clone()
+            });
+        }
+    }
 }
 
 /// The images this machine should hold: those taken from its volumes (made here), those its

@@ -205,3 +205,28 @@ fn images_from_local_volumes_are_made_used_ones_checked_and_deleted_ones_removed
     let third = desired_from(&volumes, &images[1..], &second.desired);
     assert_eq!(by_name(&third)["snap"].1, Presence::Deleted);
 }
+
+#[test]
+fn explicit_deletes_keep_the_previous_entry_as_deleted() {
+    let previous = desired_from(
+        &[view("va", "a"), view("vb", "b")],
+        &[],
+        &DesiredState::default(),
+    );
+    // `va` was deleted on the feed, `vb` only dropped out of the listing, `vz` never here.
+    let mut m = desired_from(&[], &[], &previous.desired);
+    let deleted: BTreeSet<String> = ["va".to_owned(), "vz".to_owned()].into();
+    with_deletes(&mut m, &deleted, &previous.desired);
+    let got: Vec<(&str, Presence, u64)> = m
+        .desired
+        .volumes
+        .iter()
+        .map(|v| (v.id.as_str(), v.desired, v.assigned_at))
+        .collect();
+    assert_eq!(got, [("va", Presence::Deleted, 0)]);
+    // A listed volume is the listing's, whatever the deletes say.
+    let mut listed = desired_from(&[view("va", "a")], &[], &previous.desired);
+    with_deletes(&mut listed, &deleted, &previous.desired);
+    assert_eq!(listed.desired.volumes.len(), 1);
+    assert_eq!(listed.desired.volumes[0].desired, Presence::Present);
+}

@@ -70,6 +70,34 @@ impl Trust {
     }
 }
 
+impl Trust {
+    /// The same roots as a rustls client configuration (ring, TLS 1.2 and 1.3), for the
+    /// watch feed's websocket. Certificates rustls cannot parse are skipped (the handshake
+    /// then fails with an unknown issuer, as the HTTP client's does).
+    pub fn rustls_config(&self) -> Result<std::sync::Arc<rustls::ClientConfig>, TrustError> {
+        let mut roots = rustls::RootCertStore::empty();
+        match self {
+            Trust::PublicRoots => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            Trust::Bundle(certs) => {
+                let ders = certs
+                    .iter()
+                    .map(|c| rustls::pki_types::CertificateDer::from(c.der().to_vec()));
+                roots.add_parsable_certificates(ders);
+            }
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TrustError::Malformed {
+                source_name: "the TLS provider".into(),
+                detail: e.to_string(),
+            })?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(std::sync::Arc::new(config))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]

@@ -11,6 +11,7 @@ use horao_server::app::HttpLimits;
 use horao_server::server::{self, Options, Running};
 use horao_server::state::StateConfig;
 use horao_server::store::embedded::{EmbeddedOptions, EmbeddedStore};
+use horao_server::watch::WatchConfig;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -18,8 +19,8 @@ use std::sync::Arc;
 const ADMIN: &str = "e2e-admin-token";
 
 /// The real server, on its own runtime so the test thread can run the agent and wait.
-struct RealServer {
-    url: String,
+pub(crate) struct RealServer {
+    pub(crate) url: String,
     running: Option<Running>,
     rt: tokio::runtime::Runtime,
     /// What the test's own requests trust.
@@ -28,12 +29,21 @@ struct RealServer {
 
 impl RealServer {
     /// Starts a server with an embedded store in `dir`, on a free loopback port.
-    fn start(dir: &Path) -> Self {
+    pub(crate) fn start(dir: &Path) -> Self {
         Self::start_with(dir, None)
     }
 
     /// [`RealServer::start`], serving HTTPS with the PEM certificate and key `tls`.
     fn start_with(dir: &Path, tls: Option<(Vec<u8>, Vec<u8>)>) -> Self {
+        Self::start_full(dir, tls, WatchConfig::default())
+    }
+
+    /// [`RealServer::start_with`], with the watch feed's settings `watch`.
+    pub(crate) fn start_full(
+        dir: &Path,
+        tls: Option<(Vec<u8>, Vec<u8>)>,
+        watch: WatchConfig,
+    ) -> Self {
         let trust = match &tls {
             Some((cert, _)) => Trust::from_pem("the test's certificate", cert).unwrap(),
             None => Trust::default(),
@@ -58,6 +68,7 @@ impl RealServer {
             let opts = Options {
                 state: StateConfig {
                     admin_token: Some(ADMIN.into()),
+                    watch,
                     ..StateConfig::default()
                 },
                 limits: HttpLimits::default(),
@@ -82,8 +93,23 @@ impl RealServer {
         }
     }
 
+    /// [`RealServer::start_full`] on HTTPS with a self-signed certificate for `localhost`,
+    /// whose PEM (the CA bundle to trust) is written to `dir/ca.pem`; returns its path too.
+    pub(crate) fn start_https(dir: &Path, watch: WatchConfig) -> (Self, std::path::PathBuf) {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, cert.cert.pem()).unwrap();
+        let tls = (
+            cert.cert.pem().into_bytes(),
+            cert.signing_key.serialize_pem().into_bytes(),
+        );
+        let server = Self::start_full(dir, Some(tls), watch);
+        assert!(server.url.starts_with("https://"), "{}", server.url);
+        (server, ca)
+    }
+
     /// An agent token for `machine`, minted by the admin.
-    fn agent_token(&self, machine: &str) -> String {
+    pub(crate) fn agent_token(&self, machine: &str) -> String {
         let (status, minted) = self.call(
             "POST",
             "/api/v1/tokens",
@@ -94,7 +120,7 @@ impl RealServer {
     }
 
     /// Sends `method` to `path` with the admin token; returns the status and the JSON body.
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .tls_config(self.trust.tls_config())
             .http_status_as_error(false)
@@ -254,15 +280,7 @@ fn the_agent_talks_to_an_https_server_it_trusts_and_refuses_one_it_does_not() {
         return;
     };
     let data = tempfile::tempdir().unwrap();
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let ca = data.path().join("ca.pem");
-    std::fs::write(&ca, cert.cert.pem()).unwrap();
-    let tls = (
-        cert.cert.pem().into_bytes(),
-        cert.signing_key.serialize_pem().into_bytes(),
-    );
-    let server = RealServer::start_with(data.path(), Some(tls));
-    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let (server, ca) = RealServer::start_https(data.path(), WatchConfig::default());
     let state = s.fs.path().join("agent-state.json");
 
     let token = server.agent_token("m1");

@@ -10,3 +10,4 @@ mod e2e;
 mod kill;
 mod reconcile;
 mod support;
+mod watch;

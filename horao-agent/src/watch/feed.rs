@@ -1,0 +1,334 @@
+//! What the agent knows from the watch feed: the views of the volumes on its machine at a
+//! cursor, and the volumes the feed deleted explicitly that are not yet gone from disk. Pure:
+//! frames in, state out; persisted with the desired state so a restart resumes from the
+//! cursor.
+//!
+//! - A snapshot (after no cursor, or after `resync_required`) replaces the views as a whole
+//!   once its `snapshot_end` arrives; a volume absent from it is simply no longer listed —
+//!   the polling rule: it becomes an orphan on disk, reported, never deleted because of it.
+//! - A `delete` record of a volume the view holds is the server's explicit delete: the id is
+//!   kept in [`FeedState::deleted`] (a resync does not forget it) until the agent has
+//!   removed the subvolume.
+//! - Changes and progress frames move the cursor; a snapshot's frames are held aside until
+//!   its end, so the state is always whole at its cursor.
+
+use super::frame::{Frame, Record};
+use horao_model::api::storage::VolumeView;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The feed's state at a cursor: what is persisted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedState {
+    /// The cursor the views are at (resume after it).
+    pub cursor: u64,
+    /// The views of the volumes on this machine, by id.
+    #[serde(default)]
+    pub volumes: BTreeMap<String, VolumeView>,
+    /// Volumes the feed deleted explicitly that the agent has not yet removed.
+    #[serde(default)]
+    pub deleted: BTreeSet<String>,
+}
+
+/// What a frame did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The views changed (or a snapshot completed): `n` volume records applied.
+    Changed(usize),
+    /// Only the cursor moved, or a snapshot is under way.
+    Moved,
+    /// The server asked for a resync: a snapshot follows.
+    Resync,
+}
+
+/// A frame that cannot follow what came before.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SequenceError {
+    /// Changes or progress before any snapshot (and without a cursor to resume from), or a
+    /// snapshot's frames interleaved with changes.
+    #[error("watch frame out of sequence: {0}")]
+    OutOfSequence(String),
+}
+
+#[derive(Debug)]
+struct Pending {
+    cursor: u64,
+    volumes: BTreeMap<String, VolumeView>,
+}
+
+/// The state and the snapshot being received.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    state: Option<FeedState>,
+    pending: Option<Pending>,
+    need_snapshot: bool,
+}
+
+fn out_of_sequence(what: &str) -> SequenceError {
+    SequenceError::OutOfSequence(what.to_owned())
+}
+
+impl Tracker {
+    /// A tracker starting from a persisted state (`None`: a snapshot is needed).
+    pub fn new(saved: Option<FeedState>) -> Self {
+        Self {
+            state: saved,
+            pending: None,
+            need_snapshot: false,
+        }
+    }
+
+    /// The cursor to resume after; `None` when the feed must start with a snapshot.
+    pub fn since(&self) -> Option<u64> {
+        match (&self.state, self.need_snapshot) {
+            (Some(s), false) => Some(s.cursor),
+            _ => None,
+        }
+    }
+
+    /// The state, when it is whole (no snapshot under way).
+    pub fn state(&self) -> Option<&FeedState> {
+        self.state.as_ref().filter(|_| self.pending.is_none())
+    }
+
+    /// Forgets a snapshot under way (the connection ended) and, with `resnapshot`, asks the
+    /// next connection for a fresh snapshot (after a frame that made no sense).
+    pub fn disconnected(&mut self, resnapshot: bool) {
+        self.pending = None;
+        self.need_snapshot |= resnapshot;
+    }
+
+    /// Forgets explicit deletes that are done: `gone` were removed from disk (or were
+    /// never there). True when something was forgotten.
+    pub fn forget_deleted<'a>(&mut self, gone: impl IntoIterator<Item = &'a str>) -> bool {
+        let Some(s) = &mut self.state else {
+            return false;
+        };
+        let before = s.deleted.len();
+        for id in gone {
+            s.deleted.remove(id);
+        }
+        s.deleted.len() != before
+    }
+
+    /// Applies one frame.
+    pub fn apply(&mut self, frame: Frame) -> Result<Applied, SequenceError> {
+        match frame {
+            Frame::Resync { .. } => {
+                self.pending = None;
+                Ok(Applied::Resync)
+            }
+            Frame::Snapshot { cursor, records } => {
+                let pending = self.pending.get_or_insert_with(|| Pending {
+                    cursor,
+                    volumes: BTreeMap::new(),
+                });
+                if pending.cursor != cursor {
+                    return Err(out_of_sequence(
+                        "a snapshot's frames disagree on its cursor",
+                    ));
+                }
+                for r in records {
+                    if let Record::Volume { id, view: Some(v) } = r {
+                        pending.volumes.insert(id, *v);
+                    }
+                }
+                Ok(Applied::Moved)
+            }
+            Frame::SnapshotEnd { cursor } => {
+                let volumes = match self.pending.take() {
+                    Some(p) if p.cursor == cursor => p.volumes,
+                    Some(_) => return Err(out_of_sequence("a snapshot ends at another cursor")),
+                    // A snapshot of nothing has no frames before its end.
+                    None => BTreeMap::new(),
+                };
+                let n = volumes.len();
+                let mut deleted = self.state.take().map(|s| s.deleted).unwrap_or_default();
+                deleted.retain(|id| !volumes.contains_key(id));
+                self.state = Some(FeedState {
+                    cursor,
+                    volumes,
+                    deleted,
+                });
+                self.need_snapshot = false;
+                Ok(Applied::Changed(n))
+            }
+            Frame::Changes { cursor, records } => {
+                let Some(s) = self.state.as_mut().filter(|_| self.pending.is_none()) else {
+                    return Err(out_of_sequence("changes before a snapshot"));
+                };
+                let mut n = 0;
+                for r in records {
+                    let Record::Volume { id, view } = r else {
+                        continue;
+                    };
+                    n += 1;
+                    match view {
+                        Some(v) => {
+                            s.deleted.remove(&id);
+                            s.volumes.insert(id, *v);
+                        }
+                        None => {
+                            if s.volumes.remove(&id).is_some() {
+                                s.deleted.insert(id);
+                            }
+                        }
+                    }
+                }
+                s.cursor = s.cursor.max(cursor);
+                Ok(if n > 0 {
+                    Applied::Changed(n)
+                } else {
+                    Applied::Moved
+                })
+            }
+            Frame::Progress(cursor) => {
+                let Some(s) = self.state.as_mut().filter(|_| self.pending.is_none()) else {
+                    return Err(out_of_sequence("progress before a snapshot"));
+                };
+                s.cursor = s.cursor.max(cursor);
+                Ok(Applied::Moved)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::server::fake::volume_view;
+
+    fn put(id: &str, name: &str) -> Record {
+        Record::Volume {
+            id: id.into(),
+            view: Some(Box::new(volume_view(id, name, "m1", 10).unwrap())),
+        }
+    }
+
+    fn del(id: &str) -> Record {
+        Record::Volume {
+            id: id.into(),
+            view: None,
+        }
+    }
+
+    fn ids(t: &Tracker) -> Vec<&str> {
+        t.state()
+            .unwrap()
+            .volumes
+            .keys()
+            .map(String::as_str)
+            .collect()
+    }
+
+    #[test]
+    fn snapshots_then_changes_then_resync() {
+        let mut t = Tracker::new(None);
+        assert_eq!(t.since(), None);
+        assert!(
+            t.apply(Frame::Progress(1)).is_err(),
+            "nothing to progress from"
+        );
+        let snap = |cursor, records| Frame::Snapshot { cursor, records };
+        assert_eq!(t.apply(snap(5, vec![put("a", "a")])), Ok(Applied::Moved));
+        assert!(t.state().is_none(), "a snapshot under way is not a state");
+        t.apply(snap(5, vec![put("b", "b"), Record::Other]))
+            .unwrap();
+        assert!(t.apply(snap(6, vec![])).is_err());
+        assert_eq!(
+            t.apply(Frame::SnapshotEnd { cursor: 5 }),
+            Ok(Applied::Changed(2))
+        );
+        assert_eq!((ids(&t), t.since()), (vec!["a", "b"], Some(5)));
+
+        let changes = Frame::Changes {
+            cursor: 8,
+            records: vec![put("c", "c"), del("a"), del("never-seen"), Record::Other],
+        };
+        assert_eq!(t.apply(changes), Ok(Applied::Changed(3)));
+        assert_eq!(ids(&t), ["b", "c"]);
+        let deleted: Vec<&str> = t
+            .state()
+            .unwrap()
+            .deleted
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(deleted, ["a"], "only a volume the view held is deleted");
+        assert_eq!(t.apply(Frame::Progress(11)), Ok(Applied::Moved));
+        assert_eq!(t.since(), Some(11));
+        let others = Frame::Changes {
+            cursor: 12,
+            records: vec![Record::Other],
+        };
+        assert_eq!(t.apply(others), Ok(Applied::Moved));
+        assert_eq!(t.since(), Some(12));
+
+        // A resync: the snapshot replaces the views; `c`, absent from it, is no longer
+        // listed but not deleted; the explicit delete of `a` is kept.
+        let resync = Frame::Resync {
+            since: 12,
+            reason: "old".into(),
+        };
+        assert_eq!(t.apply(resync), Ok(Applied::Resync));
+        t.apply(snap(40, vec![put("b", "b"), put("d", "d")]))
+            .unwrap();
+        assert!(
+            t.apply(Frame::Changes {
+                cursor: 41,
+                records: vec![]
+            })
+            .is_err(),
+            "changes inside a snapshot"
+        );
+        t.apply(Frame::SnapshotEnd { cursor: 40 }).unwrap();
+        let s = t.state().unwrap();
+        assert_eq!(ids(&t), ["b", "d"]);
+        assert!(s.deleted.contains("a") && !s.deleted.contains("c"));
+        assert!(t.forget_deleted(["a"]));
+        assert!(!t.forget_deleted(["a"]));
+        assert!(t.state().unwrap().deleted.is_empty());
+    }
+
+    #[test]
+    fn a_put_undoes_a_delete_and_resumes_and_resnapshots_work() {
+        let saved = FeedState {
+            cursor: 3,
+            volumes: BTreeMap::from([("a".into(), volume_view("a", "a", "m1", 1).unwrap())]),
+            deleted: BTreeSet::new(),
+        };
+        let mut t = Tracker::new(Some(saved));
+        assert_eq!(t.since(), Some(3));
+        t.apply(Frame::Changes {
+            cursor: 4,
+            records: vec![del("a")],
+        })
+        .unwrap();
+        assert!(t.state().unwrap().deleted.contains("a"));
+        t.apply(Frame::Changes {
+            cursor: 5,
+            records: vec![put("a", "a")],
+        })
+        .unwrap();
+        assert!(t.state().unwrap().deleted.is_empty());
+        assert_eq!(ids(&t), ["a"]);
+        // A snapshot cut by a disconnection is forgotten; a bad frame asks for a new one.
+        t.apply(Frame::Snapshot {
+            cursor: 9,
+            records: vec![],
+        })
+        .unwrap();
+        t.disconnected(false);
+        assert_eq!((t.since(), ids(&t)), (Some(5), vec!["a"]));
+        t.disconnected(true);
+        assert_eq!(t.since(), None);
+        // An empty snapshot has only its end.
+        assert_eq!(
+            t.apply(Frame::SnapshotEnd { cursor: 20 }),
+            Ok(Applied::Changed(0))
+        );
+        assert_eq!((t.since(), ids(&t).len()), (Some(20), 0));
+    }
+}

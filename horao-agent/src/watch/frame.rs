@@ -1,0 +1,300 @@
+//! The watch feed's frames (JSON text), parsed into typed values: pure, no I/O. The shapes
+//! are horao-server's (`horao-server/src/watch/socket.rs`):
+//!
+//! - `{"cursor": C, "records": [{"cursor", "kind", "id", "op": "put"|"delete", "object"}]}`;
+//! - `{"progress": C}`;
+//! - `{"resync_required": {"since": X, "reason": "…"}}`;
+//! - `{"snapshot": {"cursor": C, "records": [...]}}`, then `{"snapshot_end": {"cursor": C}}`.
+//!
+//! Only volume records matter to the agent (it takes images from the REST API, see
+//! [`super`]); records of other kinds are kept as [`Record::Other`] and ignored.
+
+use horao_model::api::storage::VolumeView;
+use serde::Deserialize;
+
+/// One record of a frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// A volume's view after the change (`None`: it left the watcher's view — deleted, or
+    /// no longer on this machine).
+    Volume {
+        /// Its id.
+        id: String,
+        /// Its API view, or `None` for a delete.
+        view: Option<Box<VolumeView>>,
+    },
+    /// A record of another kind (machine, image, …).
+    Other,
+}
+
+/// One frame of the feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// Every change at `cursor` the watcher sees.
+    Changes {
+        /// The change's cursor.
+        cursor: u64,
+        /// Its records.
+        records: Vec<Record>,
+    },
+    /// Nothing the watcher sees changed up to this cursor.
+    Progress(u64),
+    /// The changes after `since` cannot be delivered one by one: a snapshot follows.
+    Resync {
+        /// The watcher's cursor.
+        since: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Part of a snapshot at `cursor`.
+    Snapshot {
+        /// The snapshot's cursor.
+        cursor: u64,
+        /// Its records (all puts).
+        records: Vec<Record>,
+    },
+    /// The snapshot at `cursor` is complete.
+    SnapshotEnd {
+        /// Its cursor.
+        cursor: u64,
+    },
+}
+
+/// A frame that is not what the server sends.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// Not JSON, or not of any frame's shape.
+    #[error("a watch frame that does not parse: {0}")]
+    Shape(String),
+    /// A record whose object is not the view of its kind, or whose op is unknown.
+    #[error("watch record {id}: {detail}")]
+    Record {
+        /// The record's id.
+        id: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+#[derive(Deserialize)]
+struct WireRecord {
+    kind: String,
+    id: String,
+    op: String,
+    #[serde(default)]
+    object: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct WireBatch {
+    cursor: u64,
+    #[serde(default)]
+    records: Vec<WireRecord>,
+}
+
+#[derive(Deserialize)]
+struct WireResync {
+    since: u64,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Deserialize)]
+struct WireEnd {
+    cursor: u64,
+}
+
+/// Every frame's keys; exactly one shape is present in a frame.
+#[derive(Deserialize)]
+struct Wire {
+    cursor: Option<u64>,
+    records: Option<Vec<WireRecord>>,
+    progress: Option<u64>,
+    resync_required: Option<WireResync>,
+    snapshot: Option<WireBatch>,
+    snapshot_end: Option<WireEnd>,
+}
+
+fn record(r: WireRecord) -> Result<Record, FrameError> {
+    let err = |detail: String| FrameError::Record {
+        id: r.id.clone(),
+        detail,
+    };
+    let put = match r.op.as_str() {
+        "put" => true,
+        "delete" => false,
+        other => return Err(err(format!("unknown op {other:?}"))),
+    };
+    if r.kind != "volume" {
+        return Ok(Record::Other);
+    }
+    let view = if put {
+        let v: VolumeView = serde_json::from_value(r.object.clone())
+            .map_err(|e| err(format!("not a volume view: {e}")))?;
+        if v.id.as_str() != r.id {
+            return Err(err(format!("the view's id is {}", v.id.as_str())));
+        }
+        Some(Box::new(v))
+    } else {
+        None
+    };
+    Ok(Record::Volume { id: r.id, view })
+}
+
+fn records(rs: Vec<WireRecord>) -> Result<Vec<Record>, FrameError> {
+    rs.into_iter().map(record).collect()
+}
+
+/// Parses one text frame.
+pub fn parse(text: &str) -> Result<Frame, FrameError> {
+    let w: Wire = serde_json::from_str(text).map_err(|e| FrameError::Shape(e.to_string()))?;
+    match w {
+        Wire {
+            cursor: Some(cursor),
+            records: Some(rs),
+            progress: None,
+            resync_required: None,
+            snapshot: None,
+            snapshot_end: None,
+        } => Ok(Frame::Changes {
+            cursor,
+            records: records(rs)?,
+        }),
+        Wire {
+            progress: Some(c),
+            cursor: None,
+            records: None,
+            resync_required: None,
+            snapshot: None,
+            snapshot_end: None,
+        } => Ok(Frame::Progress(c)),
+        Wire {
+            resync_required: Some(r),
+            cursor: None,
+            records: None,
+            progress: None,
+            snapshot: None,
+            snapshot_end: None,
+        } => Ok(Frame::Resync {
+            since: r.since,
+            reason: r.reason,
+        }),
+        Wire {
+            snapshot: Some(s),
+            cursor: None,
+            records: None,
+            progress: None,
+            resync_required: None,
+            snapshot_end: None,
+        } => Ok(Frame::Snapshot {
+            cursor: s.cursor,
+            records: records(s.records)?,
+        }),
+        Wire {
+            snapshot_end: Some(e),
+            cursor: None,
+            records: None,
+            progress: None,
+            resync_required: None,
+            snapshot: None,
+        } => Ok(Frame::SnapshotEnd { cursor: e.cursor }),
+        _ => Err(FrameError::Shape(format!(
+            "not one of the feed's frames: {}",
+            text.chars().take(200).collect::<String>()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+    use crate::server::fake::volume_view;
+
+    fn volume_json(id: &str, name: &str) -> String {
+        serde_json::to_string(&volume_view(id, name, "m1", 100).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn every_frame_of_the_server_parses() {
+        let v = volume_json("volume-1", "data");
+        let changes = format!(
+            r#"{{"cursor":7,"records":[{{"cursor":7,"kind":"volume","id":"volume-1","op":"put","object":{v}}},{{"cursor":7,"kind":"volume","id":"volume-2","op":"delete","object":null}},{{"cursor":7,"kind":"machine","id":"m1","op":"put","object":{{"id":"m1"}}}}]}}"#
+        );
+        match parse(&changes).unwrap() {
+            Frame::Changes { cursor, records } => {
+                assert_eq!(cursor, 7);
+                match &records[0] {
+                    Record::Volume {
+                        id,
+                        view: Some(view),
+                    } => {
+                        assert_eq!((id.as_str(), view.name.as_str()), ("volume-1", "data"));
+                    }
+                    other => panic!("{other:?}"),
+                }
+                assert_eq!(
+                    records[1],
+                    Record::Volume {
+                        id: "volume-2".into(),
+                        view: None
+                    }
+                );
+                assert_eq!(records[2], Record::Other);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(parse(r#"{"progress":12}"#).unwrap(), Frame::Progress(12));
+        assert_eq!(
+            parse(r#"{"resync_required":{"since":3,"reason":"gone"}}"#).unwrap(),
+            Frame::Resync {
+                since: 3,
+                reason: "gone".into()
+            }
+        );
+        let snap = format!(
+            r#"{{"snapshot":{{"cursor":9,"records":[{{"cursor":9,"kind":"volume","id":"volume-1","op":"put","object":{v}}}]}}}}"#
+        );
+        match parse(&snap).unwrap() {
+            Frame::Snapshot { cursor: 9, records } => assert_eq!(records.len(), 1),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            parse(r#"{"snapshot_end":{"cursor":9}}"#).unwrap(),
+            Frame::SnapshotEnd { cursor: 9 }
+        );
+    }
+
+    #[test]
+    fn malformed_frames_are_typed_errors() {
+        for bad in [
+            "not json",
+            "{}",
+            r#"{"progress":1,"cursor":2,"records":[]}"#,
+            r#"{"progress":-1}"#,
+            r#"{"snapshot_end":{}}"#,
+        ] {
+            assert!(
+                matches!(parse(bad), Err(FrameError::Shape(_))),
+                "{bad}: {:?}",
+                parse(bad)
+            );
+        }
+        let wrong_op = r#"{"cursor":1,"records":[{"cursor":1,"kind":"volume","id":"v","op":"patch","object":null}]}"#;
+        assert!(matches!(parse(wrong_op), Err(FrameError::Record { .. })));
+        let not_a_view = r#"{"cursor":1,"records":[{"cursor":1,"kind":"volume","id":"v","op":"put","object":{"id":"v"}}]}"#;
+        let err = parse(not_a_view).unwrap_err();
+        assert!(err.to_string().contains("not a volume view"), "{err}");
+        let v = volume_json("volume-1", "data");
+        let other_id = format!(
+            r#"{{"cursor":1,"records":[{{"cursor":1,"kind":"volume","id":"volume-9","op":"put","object":{v}}}]}}"#
+        );
+        assert!(
+            parse(&other_id)
+                .unwrap_err()
+                .to_string()
+                .contains("volume-1")
+        );
+    }
+}
