@@ -10,10 +10,8 @@
 //!
 //! The master keeps one row per item at every node (a *together* pair is two rows that every
 //! allowed column covers both or neither of), so a child starts from its parent's master:
-//! same basis, the columns whose reduced cost there was small (a bounded pool: the others
-//! are dropped, `Master::shrink`, and pricing finds them again if they are needed), the
-//! columns its branch excludes forbidden (big-M cost, see `Master::forbid`), and the
-//! patterns priced elsewhere in the tree since then added. Only a
+//! same basis, same columns, the columns its branch excludes forbidden (big-M cost, see
+//! `Master::forbid`), and the patterns priced elsewhere in the tree since then added. Only a
 //! node deep in the stack (beyond `WARM_STACK` waiting nodes) rebuilds its master from the
 //! shared pool of patterns. A rounding of every node's LP solution (whole patterns,
 //! then disjoint fractional ones, then first-fit decreasing) looks for better packings.
@@ -31,10 +29,6 @@ use super::master::Master;
 const PRICING_NODES: u64 = 200_000;
 /// Tolerance on LP values and reduced costs.
 const EPS: f64 = 1e-6;
-/// A node hands its children only the columns whose reduced cost at its LP optimum is at
-/// most this (and its basis): the rest would rarely enter, and pricing finds them again
-/// when they do, while every column kept costs a dot product at every pivot of the subtree.
-const KEEP_REDUCED_COST: f64 = 0.05;
 /// Waiting nodes that keep a copy of their parent's master (each holds an items² basis
 /// inverse); the rest rebuild theirs from the pool.
 const WARM_STACK: usize = 64;
@@ -65,19 +59,8 @@ struct Node {
 #[derive(Clone)]
 struct Warm {
     master: Master,
-    /// Pool patterns before this index are in the master (or were not allowed, or were
-    /// dropped as far from entering).
+    /// Pool patterns before this index are in the master (or were not allowed).
     seen: usize,
-}
-
-impl Warm {
-    /// The start of a node's children: its optimal `master` without the columns they can
-    /// do without (forbidden, or reduced cost above `KEEP_REDUCED_COST`), having looked at
-    /// the pool patterns before `seen`.
-    fn new(mut master: Master, seen: usize) -> Self {
-        master.shrink(KEEP_REDUCED_COST);
-        Warm { master, seen }
-    }
 }
 
 /// How a node ended.
@@ -219,7 +202,11 @@ impl<'a> Search<'a> {
         }
         match pair(&relaxed.solution, &relaxed.group_of, &relaxed.sizes) {
             Some((g, h)) => {
-                let warm = Warm::new(relaxed.master, self.pool.len());
+                let seen = self.pool.len();
+                let warm = Warm {
+                    master: relaxed.master,
+                    seen,
+                };
                 Solved::Branch(g, h, relaxed.bound, Box::new(warm))
             }
             None => Solved::Stuck,
@@ -498,7 +485,10 @@ mod tests {
                 else {
                     break;
                 };
-                let warm = Warm::new(relaxed.master, search.pool.len());
+                let warm = Warm {
+                    master: relaxed.master,
+                    seen: search.pool.len(),
+                };
                 let (apart, together) = children(node, g, h, relaxed.bound, warm, 0);
                 for child in [&apart, &together] {
                     let mut warm = child.clone();

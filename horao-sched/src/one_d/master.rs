@@ -189,49 +189,6 @@ impl Master {
         true
     }
 
-    /// Drops the nonbasic columns that are forbidden or whose reduced cost exceeds `above`
-    /// (a bounded column pool: pricing scans the pool at every pivot); basic columns and
-    /// allowed columns of one row (the fallback that keeps later masters feasible once
-    /// columns are forbidden) stay. Column indices change. Returns the number of columns
-    /// dropped.
-    pub(crate) fn shrink(&mut self, above: f64) -> usize {
-        let count = self.columns.len();
-        let keep: Vec<bool> = (0..count)
-            .map(|j| {
-                self.in_basis[j]
-                    || (self.allowed(j)
-                        && (self.columns[j].len() == 1 || self.reduced_cost(j) <= above))
-            })
-            .collect();
-        let mut index = vec![usize::MAX; count];
-        let mut kept = 0;
-        for (j, &k) in keep.iter().enumerate() {
-            if k {
-                index[j] = kept;
-                kept += 1;
-            }
-        }
-        if kept == count {
-            return 0;
-        }
-        retain(&mut self.columns, &keep);
-        retain(&mut self.cost, &keep);
-        retain(&mut self.in_basis, &keep);
-        for var in &mut self.basic {
-            if let Basic::Pattern(j) = var {
-                *j = index[*j];
-            }
-        }
-        self.entries.clear();
-        self.start.truncate(1);
-        for column in &self.columns {
-            self.entries
-                .extend(column.iter().map(|&(i, c)| (i, c as f64)));
-            self.start.push(self.entries.len());
-        }
-        count - kept
-    }
-
     /// Adds a column to the pool (it enters the basis at the next [`Master::optimize`]).
     pub(crate) fn add(&mut self, column: Column) {
         self.push(column);
@@ -505,12 +462,6 @@ impl Master {
     }
 }
 
-/// Keeps the elements of `list` whose flag in `keep` is set.
-fn retain<T>(list: &mut Vec<T>, keep: &[bool]) {
-    let mut flags = keep.iter();
-    list.retain(|_| flags.next().copied().unwrap_or(true));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,73 +490,5 @@ mod tests {
         assert!((dual_sum - z).abs() < 1e-9);
         master.refresh();
         assert!((master.objective() - 3.0).abs() < 1e-9);
-    }
-
-    /// Random patterns of random cutting-stock LPs: shrinking an optimal master drops
-    /// exactly the nonbasic columns priced above the threshold or forbidden, keeps the basis,
-    /// its value and its optimality, and adding the dropped columns back changes nothing.
-    #[test]
-    fn shrinking_keeps_the_basis_and_drops_only_far_columns() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
-        let mut dropped_any = 0;
-        for case in 0..200 {
-            let m = rng.random_range(2..12);
-            let demand: Vec<u64> = (0..m).map(|_| rng.random_range(1..6)).collect();
-            let initial = (0..m).map(|i| vec![(i, 1)]).collect();
-            let mut master = Master::new(&demand, initial);
-            for _ in 0..rng.random_range(1..40) {
-                let mut column: Column = Vec::new();
-                for i in 0..m {
-                    if rng.random_bool(0.3) {
-                        column.push((i, rng.random_range(1..4)));
-                    }
-                }
-                if column.is_empty() {
-                    column.push((rng.random_range(0..m), 2));
-                }
-                master.add(column);
-            }
-            master.optimize(10_000);
-            let forbidden = rng.random_range(0..master.columns.len());
-            if !master.in_basis[forbidden] {
-                master.forbid(forbidden, 1e6);
-            }
-            let value = master.objective();
-            let basis: Vec<Column> = master
-                .solution()
-                .into_iter()
-                .map(|(j, _)| master.columns[j].clone())
-                .collect();
-            let far: Vec<Column> = (0..master.columns.len())
-                .filter(|&j| {
-                    !master.in_basis[j]
-                        && (!master.allowed(j)
-                            || (master.columns[j].len() > 1 && master.reduced_cost(j) > 0.05))
-                })
-                .map(|j| master.columns[j].clone())
-                .collect();
-            let before = master.columns.len();
-            let dropped = master.shrink(0.05);
-            assert_eq!(dropped, far.len(), "case {case}");
-            assert_eq!(master.columns.len(), before - dropped, "case {case}");
-            let after: Vec<Column> = master
-                .solution()
-                .into_iter()
-                .map(|(j, _)| master.columns[j].clone())
-                .collect();
-            assert_eq!(basis, after, "case {case}");
-            assert!((master.objective() - value).abs() < 1e-9, "case {case}");
-            assert_eq!(master.optimize(10_000), 0, "case {case}: no longer optimal");
-            master.refresh();
-            assert!((master.objective() - value).abs() < 1e-7, "case {case}");
-            for column in far {
-                master.add(column);
-            }
-            master.optimize(10_000);
-            assert!((master.objective() - value).abs() < 1e-7, "case {case}");
-            dropped_any += dropped;
-        }
-        assert!(dropped_any > 100, "{dropped_any}");
     }
 }
