@@ -22,7 +22,8 @@ pub struct Scope {
     /// the owner (the REST lists' rule).
     pub owner: Option<Option<TenantId>>,
     /// The machines it is on (a machine: itself; a volume: where it is placed; an image:
-    /// the machines of the volumes holding its copies). Agents see only these kinds.
+    /// the machines of the volumes holding its copies and of the volume it is taken from).
+    /// Agents see only these kinds.
     pub machines: Vec<MachineId>,
 }
 
@@ -75,10 +76,14 @@ impl Scoped for Volumes {
 
 impl Scoped for Images {
     fn machines(m: &Model, _id: &Self::Id, v: &Self::View) -> Vec<MachineId> {
+        // Its copies, and the volume it is taken from: the agent of that volume's machine
+        // makes the image there.
         let mut out: Vec<MachineId> = v
             .replicas
             .iter()
-            .filter_map(|r| VolumeView::of(m, &r.volume))
+            .map(|r| &r.volume)
+            .chain(v.from_volume.as_ref())
+            .filter_map(|id| VolumeView::of(m, id))
             .flat_map(|vv| vv.machines)
             .collect();
         out.sort();

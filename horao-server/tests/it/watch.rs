@@ -433,11 +433,26 @@ async fn agents_see_their_machine_and_its_volumes() {
     );
     let v2 = volume("v2", "b").await;
     let v3 = volume("v3", "a").await;
+    // Images taken from a volume are made on that volume's machine: st1 sees the one of v3,
+    // not the one of v2.
+    let image = |name: &'static str, from: String| async move {
+        let r = c
+            .post(
+                "/api/v1/images",
+                &json!({"name": name, "size_bytes": 1000, "from_volume": from}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["id"].as_str().unwrap().to_string()
+    };
+    let i3 = image("i3", v3.clone()).await;
+    let i2 = image("i2", v2.clone()).await;
     datacenter(c, "dc").await;
     assert_eq!(c.delete(&format!("/api/v1/volumes/{v1}")).await.status, 204);
     feed.follow(&s).await;
     let keys: Vec<_> = feed.objects.keys().cloned().collect();
     let expect = vec![
+        ("image".to_string(), i3.clone()),
         ("machine".to_string(), "st1".to_string()),
         ("volume".to_string(), v1.clone()),
         ("volume".to_string(), v3.clone()),
@@ -455,7 +470,7 @@ async fn agents_see_their_machine_and_its_volumes() {
         !feed
             .named
             .iter()
-            .any(|(k, id)| id == &v2 || k == "datacenter")
+            .any(|(k, id)| id == &v2 || id == &i2 || k == "datacenter")
     );
     // Another machine's feed is refused.
     let r = tokio_tungstenite::connect_async(request(&s, &token, "?machine=st2")).await;
