@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::support::{Client, TestServer, stores};
+use crate::support::{ADMIN, Client, TestServer, stores};
 use horao_server::state::StateConfig;
 use horao_server::watch::events::{EventsConfig, STREAM_KEY};
 use serde_json::{Value, json};
@@ -714,4 +714,48 @@ async fn a_full_state_from_a_peer_resyncs_watchers() {
     );
     a.stop().await;
     b.stop().await;
+}
+
+/// Reads `ws` until the server closes it; false when it is still open after the deadline.
+async fn closed_by_server(ws: &mut WebSocketStream<MaybeTlsStream<TcpStream>>) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, futures_util::StreamExt::next(ws)).await {
+            Err(_) => return false,
+            Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return true,
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_watchers() {
+    let home = stores()[0].home();
+    let s = TestServer::start_config(home.open(), |c| {
+        // No ping or progress would close an idle watcher before the test's deadline.
+        c.watch.ping_interval = Duration::from_secs(600);
+        c.watch.progress_interval = Duration::from_secs(600);
+    })
+    .await;
+    datacenter(&s.admin, "dc").await;
+    let mut feeds = Vec::new();
+    for _ in 0..3 {
+        let mut f = Feed::open(&s, ADMIN, "").await;
+        f.follow(&s).await;
+        feeds.push(f);
+    }
+    let hub = s.running.state.watch.clone();
+    assert_eq!(hub.stats().watchers, 3);
+    let stop = tokio::spawn(s.stop());
+    for f in &mut feeds {
+        assert!(
+            closed_by_server(&mut f.ws).await,
+            "a watcher outlived the server"
+        );
+    }
+    tokio::time::timeout(Duration::from_secs(10), stop)
+        .await
+        .expect("the server stops within 10 s with watchers connected")
+        .unwrap();
+    assert_eq!(hub.stats().watchers, 0, "every watcher's slot is released");
 }

@@ -75,6 +75,10 @@ pub fn check_exchange(
     status: u16,
     answer: &Value,
 ) {
+    // `/metrics` speaks Prometheus, not this API.
+    if !path.starts_with("/api/") {
+        return;
+    }
     // Answers of no route (404 from the fallback) still have the error shape.
     let route = route(method, path);
     if status >= 400 {
