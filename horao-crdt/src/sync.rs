@@ -59,6 +59,9 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1 << 20;
 /// Default bound on a chunked transfer's bytes (a 100,000-volume model is about 37 MiB).
 pub const DEFAULT_MAX_TRANSFER_BYTES: usize = 256 << 20;
 
+/// Default number of full-state transfers that run at once.
+pub const DEFAULT_MAX_FULL_TRANSFERS: usize = 2;
+
 /// Default bound on the bytes queued for one peer.
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 8 << 20;
 
@@ -83,6 +86,10 @@ pub struct SyncConfig {
     /// Bound on the bytes queued for one peer: past it the peer's queued deltas are dropped
     /// and it gets a digest instead (anti-entropy catches it up).
     pub max_queued_bytes: usize,
+    /// Chunked transfers of the full state that run at once, over all peers (at least 1): a
+    /// digest that needs another one while they run is not answered, and the peer's next
+    /// digest asks again. A full state that fits in one message is always sent.
+    pub max_full_transfers: usize,
     /// How many connected peers a delta is pushed to and a tick's digest goes to, chosen at
     /// random per message; `None` for every connected peer (a small full mesh).
     pub fanout: Option<usize>,
@@ -108,6 +115,7 @@ impl Default for SyncConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_transfer_bytes: DEFAULT_MAX_TRANSFER_BYTES,
             max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
+            max_full_transfers: DEFAULT_MAX_FULL_TRANSFERS,
             fanout: None,
             seed: 0,
             schema_version: 0,
@@ -167,6 +175,8 @@ pub struct SyncNode<S> {
     next_transfer: u64,
     /// The full state encoded, until the state changes.
     full: Option<Frame>,
+    /// Full-state answers deferred because enough transfers were running.
+    deferred_full_states: u64,
     rng: SeqRng,
 }
 
@@ -189,6 +199,7 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
             minted: 0,
             next_transfer: 0,
             full: None,
+            deferred_full_states: 0,
         }
     }
 
@@ -275,6 +286,12 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
             .get(&peer)
             .and_then(|p| p.session.as_ref())
             .map_or(0, |s| s.outbox.bytes())
+    }
+
+    /// Full-state answers deferred so far because [`SyncConfig::max_full_transfers`]
+    /// transfers were running (each is asked for again by the peer's next digest).
+    pub fn deferred_full_states(&self) -> u64 {
+        self.deferred_full_states
     }
 
     /// Decodes and validates a message under [`SyncConfig::max_message_bytes`].

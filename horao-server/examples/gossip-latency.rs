@@ -18,101 +18,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/process.rs"]
+mod process;
+
 use anyhow::{Context, Result, bail};
-use axum::body::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use serde_json::Value;
+use process::{Http, Server, connected, request, server_bin, start};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-const ADMIN: &str = "bench-admin-token";
-const SECRET: &str = "bench-cluster-secret";
-
-type Http = Client<HttpConnector, Full<Bytes>>;
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(bin: &Path, data: &Path, peers: &[String], n: usize) -> Result<(Server, Instant)> {
-    std::fs::create_dir_all(data)?;
-    let log = data.with_extension(format!("{n}.log"));
-    let mut cmd = Command::new(bin);
-    cmd.args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .args(["--cluster-secret", SECRET])
-        .env("HORAO_ADMIN_TOKEN", ADMIN)
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "warn,horao_server=info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log)?);
-    for p in peers {
-        cmd.args(["--peer", p]);
-    }
-    let child = cmd
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(line) = text.lines().find(|l| l.contains("serving")) {
-            let addr = line
-                .split("addr=")
-                .nth(1)
-                .and_then(|s| s.split_whitespace().next())
-                .context("no addr in the serving line")?
-                .parse()?;
-            return Ok((Server { child, addr }, Instant::now()));
-        }
-        if Instant::now() > deadline {
-            bail!("the server did not start:\n{text}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-async fn request(
-    http: &Http,
-    method: &str,
-    addr: SocketAddr,
-    path: &str,
-    body: &str,
-) -> (u16, Value) {
-    let req = axum::http::Request::builder()
-        .method(method)
-        .uri(format!("http://{addr}{path}"))
-        .header("authorization", format!("Bearer {ADMIN}"))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    match http.request(req).await {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            let b = r
-                .into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            (status, serde_json::from_slice(&b).unwrap_or(Value::Null))
-        }
-        Err(_) => (0, Value::Null),
-    }
-}
 
 async fn create(http: &Http, addr: SocketAddr, name: &str) -> String {
     let (status, body) = request(
@@ -132,14 +45,6 @@ async fn wait_for(http: &Http, addr: SocketAddr, id: &str) {
     while request(http, "GET", addr, &path, "").await.0 != 200 {
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
-}
-
-async fn connected(http: &Http, addr: SocketAddr) -> usize {
-    let (_, v) = request(http, "GET", addr, "/api/v1/cluster", "").await;
-    v["peers"]
-        .as_array()
-        .map(|p| p.iter().filter(|p| p["state"] == "connected").count())
-        .unwrap_or(0)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -165,16 +70,9 @@ async fn main() -> Result<()> {
             _ => bail!("unknown argument {a}"),
         }
     }
-    let bin = match bin {
-        Some(b) => b,
-        None => std::env::current_exe()?
-            .parent()
-            .and_then(Path::parent)
-            .context("no target directory")?
-            .join("horao-server"),
-    };
+    let bin = server_bin(bin)?;
     let dir = tempfile::tempdir()?;
-    let http: Http = Client::builder(TokioExecutor::new()).build_http();
+    let http: Http = process::http();
     let (a, _) = start(&bin, &dir.path().join("a"), &[], 0)?;
     let url = |s: &Server| format!("ws://{}/api/v1/gossip", s.addr);
     let (b, _) = start(&bin, &dir.path().join("b"), &[url(&a)], 1)?;

@@ -10,7 +10,7 @@ use horao_crdt::sync::{SyncConfig, SyncNode};
 use horao_crdt::wire::{self, Kind};
 use horao_crdt::{Causal, Replica, ReplicaId};
 use horao_model::model::{Model, Touched};
-use horao_model::snapshot::{self, SCHEMA_VERSION};
+use horao_model::snapshot;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::sync::{broadcast, mpsc};
@@ -196,7 +196,8 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
         max_message_bytes: limits.max_message,
         max_queued_bytes: limits.max_outbound_bytes,
         max_transfer_bytes: limits.max_transfer_bytes,
-        schema_version: SCHEMA_VERSION,
+        max_full_transfers: limits.max_full_sends,
+        schema_version: config.gossip.schema_version,
         incarnation,
         seed: rand::random(),
         ..SyncConfig::default()

@@ -61,14 +61,22 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
         };
         // While a full state is on its way, it answers this digest too.
         if !session.outbox.transferring() {
-            session.outbox.answering();
             let answer = match self.replica.reply(ctx) {
-                Reply::UpToDate => None,
-                Reply::Deltas(d) => self.encode_delta(&d).ok().map(|e| e.frame),
-                Reply::Full(_) => self.full_frame().ok(),
+                Reply::UpToDate => Some(None),
+                Reply::Deltas(d) => Some(self.encode_delta(&d).ok().map(|e| (e.frame, false))),
+                Reply::Full(_) => self.full_answer(),
             };
-            if let Some(frame) = answer {
-                self.queue_data(from, frame);
+            match answer {
+                Some(answer) => {
+                    if let Some(s) = self.peers.get_mut(&from).and_then(|p| p.session.as_mut()) {
+                        s.outbox.answering();
+                    }
+                    if let Some((frame, full)) = answer {
+                        self.queue_data_full(from, frame, full);
+                    }
+                }
+                // Deferred: the peer's next digest asks again; what is queued for it stays.
+                None => self.deferred_full_states += 1,
             }
         }
         if !self.replica.ctx().includes(ctx) {
@@ -97,14 +105,17 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
             return Handled {
                 pending: None,
                 clock_error,
+                stamp: None,
             };
         }
         let encoded = match encoded {
             Some(e) => Some(e),
             None => message::encode_data(&data, clock, full).ok(),
         };
+        let pending = encoded.map(|e| self.issue(Pending::received(from, data, full, e)));
         Handled {
-            pending: encoded.map(|e| self.issue(Pending::received(from, data, full, e))),
+            stamp: pending.as_ref().map(|_| clock),
+            pending,
             clock_error,
         }
     }
@@ -198,6 +209,36 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
     /// goes as a chunked transfer; past the peer's byte bound, the peer's queue is dropped
     /// and it gets a digest instead.
     pub(crate) fn queue_data(&mut self, peer: ReplicaId, frame: Frame) {
+        self.queue_data_full(peer, frame, false);
+    }
+
+    /// The full state as an answer: `Some(Some((frame, true)))` to send, or `None` when it
+    /// needs a chunked transfer and [`super::SyncConfig::max_full_transfers`] of them are
+    /// already running (the answer is deferred).
+    #[allow(clippy::option_option)]
+    fn full_answer(&mut self) -> Option<Option<(Frame, bool)>> {
+        let Ok(frame) = self.full_frame() else {
+            return Some(None);
+        };
+        if frame.len() > self.config.max_message_bytes
+            && self.full_transfers() >= self.config.max_full_transfers.max(1)
+        {
+            return None;
+        }
+        Some(Some((frame, true)))
+    }
+
+    /// Chunked transfers of the full state in progress, over all peers.
+    pub fn full_transfers(&self) -> usize {
+        self.peers
+            .values()
+            .filter_map(|p| p.session.as_ref())
+            .filter(|s| s.outbox.transferring_full())
+            .count()
+    }
+
+    /// Queues `frame` for `peer` as [`Self::queue_data`] does; `full` marks a full state.
+    fn queue_data_full(&mut self, peer: ReplicaId, frame: Frame, full: bool) {
         let (max_message, max_queued) =
             (self.config.max_message_bytes, self.config.max_queued_bytes);
         let transfer = self.next_transfer;
@@ -205,7 +246,7 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
             return;
         };
         if frame.len() > max_message {
-            if session.outbox.start_transfer(transfer, frame) {
+            if session.outbox.start_transfer(transfer, frame, full) {
                 self.next_transfer += 1;
             }
         } else if session.outbox.push(frame, max_queued) == Queued::Overflow {

@@ -28,6 +28,8 @@ struct Transfer {
     id: u64,
     frame: Frame,
     offset: usize,
+    /// It carries a full state (bounded in number over all peers by the node).
+    full: bool,
 }
 
 /// One peer's outgoing frames.
@@ -97,9 +99,15 @@ impl Outbox {
         self.transfer.is_some()
     }
 
-    /// Starts sending `frame` in chunks, unless a transfer is in progress (it is not
-    /// restarted: a peer that keeps asking would otherwise never receive the end).
-    pub(crate) fn start_transfer(&mut self, id: u64, frame: Frame) -> bool {
+    /// True while a chunked transfer of a full state is in progress.
+    pub(crate) fn transferring_full(&self) -> bool {
+        self.transfer.as_ref().is_some_and(|t| t.full)
+    }
+
+    /// Starts sending `frame` (a full state when `full`) in chunks, unless a transfer is in
+    /// progress (it is not restarted: a peer that keeps asking would otherwise never
+    /// receive the end).
+    pub(crate) fn start_transfer(&mut self, id: u64, frame: Frame, full: bool) -> bool {
         if self.transfer.is_some() {
             return false;
         }
@@ -107,6 +115,7 @@ impl Outbox {
             id,
             frame,
             offset: 0,
+            full,
         });
         true
     }

@@ -9,6 +9,7 @@ use super::{SyncError, SyncNode};
 use crate::causal::{Causal, Tx};
 use crate::context::CausalContext;
 use crate::error::{Error, Result};
+use crate::hlc::Timestamp;
 use crate::id::ReplicaId;
 use crate::store::DotStore;
 use crate::wire::Kind;
@@ -103,6 +104,10 @@ pub struct Handled<S> {
     /// The message's clock was further ahead of local time than the allowed drift: the
     /// node's clock did not follow it (the data is handled all the same).
     pub clock_error: Option<Error>,
+    /// The clock the message carried, when it brought a change: for pushed and forwarded
+    /// deltas, the origin's clock when it committed them (so the caller can measure how
+    /// long a change took to arrive and be committed here).
+    pub stamp: Option<Timestamp>,
 }
 
 impl<S> Default for Handled<S> {
@@ -110,6 +115,7 @@ impl<S> Default for Handled<S> {
         Self {
             pending: None,
             clock_error: None,
+            stamp: None,
         }
     }
 }

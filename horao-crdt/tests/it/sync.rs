@@ -96,6 +96,56 @@ fn a_full_state_goes_in_chunks_under_the_message_limit() {
     assert_eq!(nodes[0].replica().causal(), nodes[1].replica().causal());
 }
 
+#[test]
+fn full_state_transfers_are_bounded_and_the_deferred_peers_get_theirs_later() {
+    let config = SyncConfig {
+        max_message_bytes: 1_024,
+        max_log_entries: 1,
+        max_full_transfers: 1,
+        ..SyncConfig::default()
+    };
+    let mut hub: SyncNode<Doc> = node(1, config.clone());
+    let mut peers: Vec<SyncNode<Doc>> = (2..=4).map(|id| node(id, config.clone())).collect();
+    for p in &mut peers {
+        connect(&mut hub, p);
+    }
+    fill(&mut hub, 0, 2_000);
+    drain(&mut hub);
+    let mut rounds = 0;
+    while peers
+        .iter()
+        .any(|p| p.replica().causal() != hub.replica().causal())
+    {
+        rounds += 1;
+        assert!(
+            rounds <= 3,
+            "every lagging peer gets the full state in turn"
+        );
+        // Every lagging peer asks at once (its anti-entropy digest).
+        for p in &mut peers {
+            p.tick();
+            for t in drain(p) {
+                deliver(&mut hub, p.id(), &t.frame).unwrap();
+            }
+        }
+        // One transfer runs; the other answers are deferred.
+        assert_eq!(hub.full_transfers(), 1);
+        let sent = drain(&mut hub);
+        let to: std::collections::BTreeSet<u64> = sent.iter().map(|t| t.to.0).collect();
+        assert_eq!(to.len(), 1, "chunks go to one peer at a time: {to:?}");
+        assert_eq!(hub.full_transfers(), 0);
+        let p = peers.iter_mut().find(|p| to.contains(&p.id().0)).unwrap();
+        let mut last = Change::Nothing;
+        for t in &sent {
+            last = deliver(p, ReplicaId(1), &t.frame).unwrap();
+        }
+        assert_eq!(last, Change::Full);
+    }
+    assert_eq!(rounds, 3);
+    // 2 answers deferred in the first round, 1 in the second.
+    assert_eq!(hub.deferred_full_states(), 3);
+}
+
 fn received_message(n: &SyncNode<Doc>, frame: &[u8]) -> Message<Doc> {
     n.decode(frame).unwrap().into_message()
 }
@@ -284,7 +334,13 @@ fn received_clocks_advance_the_node_clock_within_the_drift() {
     let h = nodes[1].handle(ReplicaId(1), msg, 10_000).unwrap();
     assert!(h.clock_error.is_none());
     assert!(nodes[1].clock().last() > t);
+    // The change carries the origin's clock at its commit.
+    assert_eq!(h.stamp.map(|s| s.physical()), Some(10_500));
     nodes[1].commit(h.pending.unwrap()).unwrap();
+    // A copy brings nothing new, and no stamp.
+    let again = nodes[1].decode(&push.frame).unwrap();
+    let h = nodes[1].handle(ReplicaId(1), again, 10_000).unwrap();
+    assert!(h.pending.is_none() && h.stamp.is_none());
     assert!(nodes[1].now(10_000).unwrap() > t);
     // Beyond the drift: the data is still handled, the clock does not follow.
     let far = nodes[0].now(60_000).unwrap();

@@ -34,6 +34,8 @@ pub struct FitContext<'m> {
     model: &'m Model,
     /// Maintenance counted on top of the model's.
     included: Vec<MaintenanceSpec>,
+    /// The model's maintenance windows left out (the one an update replaces).
+    excluded: Vec<ClaimId>,
     /// The merged maintenance windows per device, included ones too, for
     /// [`FitContext::pool_claims`]; built on its first call.
     down: OnceLock<BTreeMap<DeviceId, Vec<Window>>>,
@@ -70,6 +72,7 @@ impl<'m> FitContext<'m> {
         FitContext {
             model,
             included: Vec::new(),
+            excluded: Vec::new(),
             down: OnceLock::new(),
         }
     }
@@ -77,6 +80,13 @@ impl<'m> FitContext<'m> {
     /// Counts a maintenance window that is not (yet) in the model.
     pub fn include_maintenance(&mut self, m: &MaintenanceSpec) {
         self.included.push(m.clone());
+        self.down = OnceLock::new();
+    }
+
+    /// Leaves the model's maintenance window `id` out (it is being replaced). Checks then
+    /// read the model directly rather than the fit index, which counts every window.
+    pub fn exclude_maintenance(&mut self, id: &ClaimId) {
+        self.excluded.push(id.clone());
         self.down = OnceLock::new();
     }
 
@@ -136,7 +146,12 @@ impl<'m> FitContext<'m> {
     fn down(&self) -> &BTreeMap<DeviceId, Vec<Window>> {
         self.down.get_or_init(|| {
             let mut down: BTreeMap<DeviceId, Vec<Window>> = BTreeMap::new();
-            let model = self.model.claims.maintenance_specs().map(|(_, m)| m);
+            let model = self
+                .model
+                .claims
+                .maintenance_specs()
+                .filter(|(id, _)| !self.excluded.contains(id))
+                .map(|(_, m)| m);
             for m in model.chain(&self.included) {
                 for d in &m.devices {
                     down.entry(d.clone()).or_default().push(m.window);
@@ -255,7 +270,8 @@ impl<'m> FitContext<'m> {
             if matches!(pool, Pool::Quota(_)) {
                 continue;
             }
-            let Some(line) = ix.line(&pool) else {
+            let line = ix.line(&pool).filter(|_| self.excluded.is_empty());
+            let Some(line) = line else {
                 self.check_window_from_model(&pool, window)?;
                 continue;
             };

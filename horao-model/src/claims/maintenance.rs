@@ -43,8 +43,9 @@ fn maintenance(m: OrMap<ClaimId, Maintenance>) -> Model {
 
 impl Model {
     /// Checks `spec` (its fields, its devices) and that every pool still holds its
-    /// reservations throughout its window with its devices down.
-    fn check_maintenance(&self, spec: &MaintenanceSpec) -> Result<()> {
+    /// reservations throughout its window with its devices down — and, when it replaces
+    /// window `replacing`, with that window's devices back.
+    fn check_maintenance(&self, spec: &MaintenanceSpec, replacing: Option<&ClaimId>) -> Result<()> {
         spec.window.validate("maintenance.window")?;
         check_name("maintenance.reason", &spec.reason)?;
         if spec.devices.is_empty() || spec.devices.len() > MAX_DEVICES {
@@ -61,6 +62,9 @@ impl Model {
             return Err(Error::not_found(DeviceId::KIND, d));
         }
         let mut ctx = FitContext::new(self);
+        if let Some(id) = replacing {
+            ctx.exclude_maintenance(id);
+        }
         ctx.include_maintenance(spec);
         ctx.check_window(spec.window)
     }
@@ -82,7 +86,7 @@ impl Model {
                 id: id.to_string(),
             });
         }
-        self.check_maintenance(&spec)?;
+        self.check_maintenance(&spec, None)?;
         Ok(maintenance(self.claims.maintenance.update(
             id.clone(),
             tx,
@@ -93,9 +97,8 @@ impl Model {
     }
 
     /// Delta replacing maintenance window `id`'s spec. It is admitted when every pool still
-    /// holds its reservations with the devices of both the old and the new spec down (the
-    /// old window is not taken out first, so the check errs on the safe side: to move a
-    /// window onto a stretch that only fits without the old one, delete it and create anew).
+    /// holds its reservations throughout the new window with the new spec's devices down and
+    /// the old spec's back (so a window can move onto a stretch that fits only without it).
     pub fn update_maintenance(
         &self,
         by: &Actor,
@@ -110,7 +113,7 @@ impl Model {
             .maintenance
             .get(id)
             .ok_or_else(|| Error::not_found("maintenance", id))?;
-        self.check_maintenance(&spec)?;
+        self.check_maintenance(&spec, Some(id))?;
         let delta = Maintenance {
             spec: m.spec.write(spec, ts, tx),
         };

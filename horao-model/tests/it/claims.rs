@@ -101,6 +101,23 @@ fn maintenance_windows_are_replaced_when_they_fit() {
 }
 
 #[test]
+fn a_maintenance_update_is_checked_without_the_window_it_replaces() {
+    check_after(
+        BASE,
+        "
+        a reserve c1 infra=i1 tenant=t1 profile=p1 count=20 window=0..100 => ok
+        a maintain m1 devices=d1 window=10..20 => ok
+        a update-maintenance m1 devices=d0 window=10..20 => ok
+        a update-maintenance m1 devices=d0,d1 window=10..20 => does not fit infrastructure i1: cores needs 20 at time 10, 16 available
+        a update-maintenance m1 devices=d2 window=10..20 => does not fit infrastructure i1: cores needs 20 at time 10, 12 available
+        a update-maintenance m1 devices=d1 window=50..60 => ok
+        a maintain m2 devices=d1 window=10..20 => ok
+        a reserve c2 infra=i1 tenant=t1 profile=p1 count=1 window=10..20 => does not fit infrastructure i1: cores needs 1 at time 10, 0 available
+        ",
+    );
+}
+
+#[test]
 fn earliest_start_jumps_over_blocked_stretches() {
     check_after(
         BASE,

@@ -241,6 +241,10 @@ pub(crate) async fn run<S: Socket>(state: AppState, socket: S, side: Side) -> Ou
     };
     let conn = gossip.next_conn_id();
     let replaced = Arc::new(Notify::new());
+    let named = match &hs {
+        Handshake::Hello(h) => Some(h.replica),
+        Handshake::Refuse(_) => None,
+    };
     let opened = {
         let mut node = state.node_mut();
         let id = node.id();
@@ -282,6 +286,19 @@ pub(crate) async fn run<S: Socket>(state: AppState, socket: S, side: Side) -> Ou
         Opened::Refused(refused) => {
             let e = refused.error.to_string();
             tracing::error!(side = ?side, "gossip handshake refused: {e}");
+            gossip.refused(super::Refusal {
+                at_ms: super::now_ms(),
+                side: match side {
+                    Side::Dialed { .. } => "dialed",
+                    Side::Accepted => "accepted",
+                },
+                url: match &side {
+                    Side::Dialed { url } => Some(url.clone()),
+                    Side::Accepted => None,
+                },
+                peer: named.map(|p| p.0.to_string()),
+                reason: e.clone(),
+            });
             if let Some(reply) = refused.reply {
                 let _ = send(
                     &mut sink,
@@ -529,6 +546,7 @@ impl Session {
             }
             let mut permits = Vec::with_capacity(batch.len());
             let mut jobs = Vec::new();
+            let mut stamps = Vec::new();
             {
                 let mut node = self.state.node_mut();
                 if !self.gossip.is_active(self.peer, self.conn) {
@@ -542,6 +560,9 @@ impl Session {
                                 tracing::warn!(peer = %self.peer, "gossip: the peer's clock is too far ahead: {e}");
                             }
                             if let Some(p) = h.pending {
+                                if !p.is_full_state() {
+                                    stamps.extend(h.stamp);
+                                }
                                 jobs.push(p);
                             }
                         }
@@ -573,6 +594,12 @@ impl Session {
             if let Some(Err(e)) = results.into_iter().find(|r| r.is_err()) {
                 tracing::error!(peer = %self.peer, error = %e, "gossip: committing a change from the peer failed; it stays unseen");
                 return End::new(code::ERROR, format!("committing a change failed: {e}"));
+            }
+            // From the origin's commit (the delta's clock) to its durable commit here.
+            let now = now_ms();
+            for stamp in stamps {
+                let ms = now.saturating_sub(stamp.physical());
+                metrics::histogram!("horao_gossip_replication_seconds").record(ms as f64 / 1e3);
             }
             self.gossip.with_stats(self.peer, |s| {
                 s.deltas_received += deltas;

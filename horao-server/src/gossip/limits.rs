@@ -26,6 +26,9 @@ pub struct Limits {
     pub max_transfer_bytes: usize,
     /// Full states being committed at once, over all peers.
     pub max_full_states: usize,
+    /// Full states being sent (as chunked transfers) at once, over all peers: a lagging
+    /// peer past it waits for its next digest.
+    pub max_full_sends: usize,
     /// How long the handshake (connect, upgrade, hellos) may take.
     pub handshake_timeout: Duration,
 }
@@ -43,6 +46,7 @@ impl Default for Limits {
             max_outbound_bytes: horao_crdt::sync::DEFAULT_MAX_QUEUED_BYTES,
             max_transfer_bytes: horao_crdt::sync::DEFAULT_MAX_TRANSFER_BYTES,
             max_full_states: 2,
+            max_full_sends: horao_crdt::sync::DEFAULT_MAX_FULL_TRANSFERS,
             handshake_timeout: Duration::from_secs(10),
         }
     }

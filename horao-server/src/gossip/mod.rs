@@ -56,6 +56,9 @@ pub struct GossipConfig {
     pub backoff_cap: Duration,
     /// Bounds.
     pub limits: Limits,
+    /// The model's schema version this server announces at the handshake (the model's own;
+    /// peers with another one are refused). Only a test of a rolling upgrade sets another.
+    pub schema_version: u16,
 }
 
 impl Default for GossipConfig {
@@ -69,8 +72,27 @@ impl Default for GossipConfig {
             backoff_base: Duration::from_millis(100),
             backoff_cap: Duration::from_secs(10),
             limits: Limits::default(),
+            schema_version: horao_model::snapshot::SCHEMA_VERSION,
         }
     }
+}
+
+/// Handshakes refused lately (either side), kept for `/api/v1/cluster`.
+pub const REFUSALS_KEPT: usize = 16;
+
+/// A refused handshake.
+#[derive(Clone, Debug, Serialize)]
+pub struct Refusal {
+    /// When (ms since the epoch).
+    pub at_ms: u64,
+    /// `dialed` when this server dialed the peer, `accepted` when the peer dialed.
+    pub side: &'static str,
+    /// The URL dialed, when this server dialed.
+    pub url: Option<String>,
+    /// The replica the peer's hello named, if it sent one.
+    pub peer: Option<String>,
+    /// Why (both versions, when they differ).
+    pub reason: String,
 }
 
 /// A connection's state, as `/api/v1/cluster` shows it.
@@ -154,6 +176,8 @@ pub struct Gossip {
     stats: Mutex<BTreeMap<ReplicaId, PeerStats>>,
     /// Dial targets not yet identified by a handshake: URL → (state, last error).
     dials: Mutex<BTreeMap<String, DialTarget>>,
+    /// The last [`REFUSALS_KEPT`] refused handshakes, oldest first.
+    refusals: Mutex<std::collections::VecDeque<Refusal>>,
     /// Bumped whenever the node may have frames to send.
     wake: watch::Sender<u64>,
     /// Bumped whenever a connection opens or closes.
@@ -184,6 +208,7 @@ impl Gossip {
             active: Mutex::default(),
             stats: Mutex::default(),
             dials: Mutex::default(),
+            refusals: Mutex::default(),
             wake: watch::channel(0).0,
             conns_changed: watch::channel(0).0,
             stop: watch::channel(false).0,
@@ -330,6 +355,21 @@ impl Gossip {
     pub fn dials(&self) -> BTreeMap<String, DialTarget> {
         self.dials_lock().clone()
     }
+
+    /// Records a refused handshake (the oldest is dropped past [`REFUSALS_KEPT`]).
+    pub(crate) fn refused(&self, refusal: Refusal) {
+        let mut r = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
+        if r.len() >= REFUSALS_KEPT {
+            r.pop_front();
+        }
+        r.push_back(refusal);
+    }
+
+    /// The handshakes refused lately, oldest first.
+    pub fn refusals(&self) -> Vec<Refusal> {
+        let r = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
+        r.iter().cloned().collect()
+    }
 }
 
 /// Saves the node's sync state through the writer (membership, peers' contexts, delta
@@ -398,6 +438,10 @@ pub fn start(state: &AppState) {
                 let r = node.replica();
                 metrics::gauge!("horao_delta_log_entries").set(r.log_len() as f64);
                 metrics::gauge!("horao_delta_log_bytes").set(r.log_bytes() as f64);
+                metrics::gauge!("horao_gossip_full_state_transfers")
+                    .set(node.full_transfers() as f64);
+                metrics::counter!("horao_gossip_full_states_deferred_total")
+                    .absolute(node.deferred_full_states());
                 (r.ctx().dot_count(), r.log_len())
             };
             gossip.wake();

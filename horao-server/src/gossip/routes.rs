@@ -61,7 +61,7 @@ pub async fn cluster(
 ) -> ApiResult<Json<Value>> {
     caller.require_admin()?;
     let mut stats = state.gossip.stats();
-    let (me, incarnation, schema, context, log, peers, hash) = {
+    let (me, incarnation, schema, context, log, full_transfers, peers, hash) = {
         let node = state.node();
         let me = node.id();
         let ctx = node.replica().ctx();
@@ -109,6 +109,11 @@ pub async fn cluster(
             node.config().schema_version,
             context_view(ctx),
             json!({"entries": r.log_len(), "bytes": r.log_bytes()}),
+            json!({
+                "running": node.full_transfers(),
+                "limit": node.config().max_full_transfers,
+                "deferred": node.deferred_full_states(),
+            }),
             peers,
             hash,
         )
@@ -134,8 +139,10 @@ pub async fn cluster(
         "wire_version": wire::VERSION,
         "context": context,
         "log": log,
+        "full_state_transfers": full_transfers,
         "peers": peers,
         "dials": dials,
+        "refusals": state.gossip.refusals(),
     });
     if let Some(h) = hash {
         out["content_hash"] = Value::String(h);

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::support::proxy::Link;
 use crate::support::{ADMIN, Client};
 use futures_util::{SinkExt, StreamExt};
 use horao_crdt::ReplicaId;
@@ -15,10 +16,9 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -222,6 +222,21 @@ async fn three_servers_converge_and_a_killed_one_catches_up_by_deltas() {
         }
     }
     eventually!(10, "the three converge", converged(&[&a, &b, &c]).await);
+    // Every server measured how long the others' writes took to be committed here, and
+    // bounds the full-state transfers it sends.
+    for s in [&a, &b, &c] {
+        let m = s.client.get("/metrics").await;
+        let text = String::from_utf8_lossy(&m.raw).to_string();
+        let count = text
+            .lines()
+            .find_map(|l| l.strip_prefix("horao_gossip_replication_seconds_count "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        assert!(count >= 2.0, "two writes came from the others:\n{text}");
+        let limits = &s.cluster().await["full_state_transfers"];
+        assert_eq!(limits["limit"], 2, "{limits}");
+        assert_eq!(limits["running"], 0, "{limits}");
+    }
 
     // Kill C, write on A and B, restart C: it catches up by deltas.
     c.kill();
@@ -264,64 +279,13 @@ async fn three_servers_converge_and_a_killed_one_catches_up_by_deltas() {
     }
 }
 
-/// A TCP proxy that can cut its link (drop every connection, refuse new ones) and heal it.
-struct Proxy {
-    addr: SocketAddr,
-    up: Arc<AtomicBool>,
-    cut: Arc<tokio::sync::Notify>,
-}
-
-impl Proxy {
-    async fn start(to: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let up = Arc::new(AtomicBool::new(true));
-        let cut = Arc::new(tokio::sync::Notify::new());
-        let (u, k) = (up.clone(), cut.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                if !u.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
-                }
-                let k = k.clone();
-                tokio::spawn(async move {
-                    let Ok(mut out) = TcpStream::connect(to).await else {
-                        return;
-                    };
-                    let cut = k.notified();
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut out) => {}
-                        _ = cut => {}
-                    }
-                });
-            }
-        });
-        Proxy { addr, up, cut }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/api/v1/gossip", self.addr)
-    }
-
-    fn set(&self, up: bool) {
-        self.up.store(up, Ordering::SeqCst);
-        if !up {
-            self.cut.notify_waiters();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partition_heals_into_equal_states() {
     let dir = tempfile::tempdir().unwrap();
     let a = Proc::start(&dir.path().join("a"), &[]).await;
     let b = Proc::start(&dir.path().join("b"), &[a.url()]).await;
     // C reaches A and B only through proxies, so cutting them isolates it.
-    let (pa, pb) = (Proxy::start(a.addr).await, Proxy::start(b.addr).await);
+    let (pa, pb) = (Link::start(a.addr).await, Link::start(b.addr).await);
     let c = Proc::start(&dir.path().join("c"), &[pa.url(), pb.url()]).await;
     all_connected(&[&a, &b, &c], 2).await;
     let before = a.create_dc("before").await;

@@ -12,6 +12,7 @@
 
 pub(crate) mod contract;
 pub(crate) mod kill9;
+pub(crate) mod proxy;
 pub(crate) mod redis;
 
 use self::redis::RedisServer;
