@@ -129,13 +129,24 @@ pub fn run(
     bounds: &BoundsTable,
     seed: u64,
 ) -> Result<Record, String> {
+    run_with(instance, choice, bounds, seed, &one_d::Config::default())
+}
+
+/// [`run`] with explicit work limits for the 1-D algorithms.
+pub fn run_with(
+    instance: &Instance,
+    choice: Choice,
+    bounds: &BoundsTable,
+    seed: u64,
+    config: &one_d::Config,
+) -> Result<Record, String> {
     let known = bounds.get(&instance.name).copied();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (capacity, bins, (lower_bound, bound), micros, checked) = match (&instance.problem, choice)
     {
         (Problem::OneD { capacity, items }, Choice::OneD(algorithm)) => {
             let start = Instant::now();
-            let packing = one_d::pack(items, *capacity, algorithm, &mut rng)
+            let packing = one_d::pack_with(items, *capacity, algorithm, config, &mut rng)
                 .map_err(|e| format!("{}: {e}", instance.path.display()))?;
             let micros = start.elapsed().as_micros();
             let checked = horao_sched::check::check_packing(items, *capacity, &packing.bins)

@@ -222,3 +222,31 @@ fn missing_file_fails() {
     assert_eq!(code, 1);
     assert!(stderr.contains("/nonexistent/horao/file.txt"), "{stderr}");
 }
+
+/// `--nodes` takes a count (the branch-and-price node limit) and leaves a packing the
+/// search closes without branch and price as it was; anything but a count is refused.
+#[test]
+fn nodes_flag_takes_a_count() {
+    let dir = scratch("nodes");
+    write_triplets(&dir.join("t.txt"), 12);
+    let file = dir.join("t.txt");
+    let file = file.to_string_lossy();
+    let mut rows = Vec::new();
+    for nodes in [None, Some("0"), Some("5000")] {
+        let mut args = vec!["--json"];
+        if let Some(n) = nodes {
+            args.extend(["--nodes", n]);
+        }
+        args.push(&file);
+        let (code, stdout, stderr) = horao_pack(&args);
+        assert_eq!(code, 0, "{nodes:?}: {stderr}");
+        let row: serde_json::Value =
+            serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        assert_eq!(row["valid"], true, "{row}");
+        rows.push((row["bins"].clone(), row["proven"].clone()));
+    }
+    assert!(rows.iter().all(|r| *r == rows[0]), "{rows:?}");
+    let (code, _, stderr) = horao_pack(&["--nodes", "many", &file]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--nodes"), "{stderr}");
+}

@@ -15,7 +15,8 @@ use horao_bench::instance::{collect, read};
 use horao_bench::plot::render_svg;
 use horao_bench::progress::Progress;
 use horao_bench::report::render_table;
-use horao_bench::runner::{Choice, Record, run};
+use horao_bench::runner::{Choice, Record, run_with};
+use horao_sched::one_d;
 
 /// Pack BPPLIB (1-D) and VPSolver .vbp (vector) instances and report quality and time.
 #[derive(Parser, Debug)]
@@ -37,6 +38,11 @@ struct Args {
     /// Seed of the random number generator given to randomised algorithms.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Branch-and-price nodes per instance (default 1,000) for the search-based 1-D
+    /// algorithms; the limit on pricing rounds becomes 50 per node (at least its default,
+    /// 50,000). Counts, not time: results stay the same on any machine.
+    #[arg(long)]
+    nodes: Option<u64>,
     /// Instance files or directories (searched recursively for .txt, .bpp and .vbp files).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -65,6 +71,11 @@ fn real_main() -> anyhow::Result<bool> {
         Some(path) => read_bounds(path)?,
         None => BoundsTable::new(),
     };
+    let mut config = one_d::Config::default();
+    if let Some(nodes) = args.nodes {
+        config.price_nodes = nodes;
+        config.price_rounds = config.price_rounds.max(nodes.saturating_mul(50));
+    }
     let (files, mut failures) = collect(&args.paths);
     let mut ok = true;
     for e in failures.drain(..) {
@@ -86,7 +97,7 @@ fn real_main() -> anyhow::Result<bool> {
         };
         progress.start(&instance.class);
         for choice in Choice::for_problem(&instance.problem, &selected) {
-            match run(&instance, choice, &bounds, args.seed) {
+            match run_with(&instance, choice, &bounds, args.seed, &config) {
                 Ok(record) => {
                     if !record.valid {
                         ok = false;
