@@ -168,7 +168,6 @@ fn run(args: Args) -> Result<ExitCode> {
             metrics,
             FollowerSettings::default(),
             seed ^ 2,
-            Duration::from_secs(args.interval.max(1)),
         );
         drive(parts, source, &stop, args.once)
     }

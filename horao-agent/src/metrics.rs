@@ -31,6 +31,17 @@ struct Figures {
     feed_resyncs: u64,
     feed_records: u64,
     feed_cursor: Option<u64>,
+    rest_volume_listings: u64,
+    rest_image_listings: u64,
+}
+
+/// What a listing through the REST API listed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestListing {
+    /// The volumes assigned to this machine (`GET /api/v1/volumes`).
+    Volumes,
+    /// The images (`GET /api/v1/images`).
+    Images,
 }
 
 /// The figures, shared between the loop and the metrics thread.
@@ -99,6 +110,16 @@ impl Metrics {
         }
     }
 
+    /// Records a complete listing through the REST API made while following the watch feed
+    /// (the fallback while the feed is down, or before it is whole).
+    pub fn record_rest_listing(&self, kind: RestListing) {
+        let mut f = self.lock();
+        match kind {
+            RestListing::Volumes => f.rest_volume_listings += 1,
+            RestListing::Images => f.rest_image_listings += 1,
+        }
+    }
+
     /// Records a resync the watch feed asked for.
     pub fn record_feed_resync(&self) {
         self.lock().feed_resyncs += 1;
@@ -133,7 +154,7 @@ impl Metrics {
             ),
             (
                 "watch_records_total",
-                "Volume records applied from the watch feed (snapshots included).",
+                "Volume and image records applied from the watch feed (snapshots included).",
                 f.feed_records,
             ),
         ];
@@ -160,6 +181,19 @@ impl Metrics {
             for (class, n) in values {
                 let _ = writeln!(out, "{p}_{name}{{class=\"{class}\"}} {n}");
             }
+        }
+        let name = format!("{p}_rest_listings_total");
+        family(
+            &mut out,
+            &name,
+            "counter",
+            "Listings through the REST API made while following the watch feed (its fallback), by kind.",
+        );
+        for (kind, n) in [
+            ("volumes", f.rest_volume_listings),
+            ("images", f.rest_image_listings),
+        ] {
+            let _ = writeln!(out, "{name}{{kind=\"{kind}\"}} {n}");
         }
         let name = format!("{p}_btrfs_command_seconds");
         family(
@@ -318,8 +352,12 @@ mod tests {
         metrics.record_feed_records(3, Some(41));
         metrics.record_feed_records(0, None);
         metrics.record_feed_resync();
+        metrics.record_rest_listing(RestListing::Images);
+        metrics.record_rest_listing(RestListing::Images);
         let text = metrics.render();
         for line in [
+            "horao_agent_rest_listings_total{kind=\"volumes\"} 0",
+            "horao_agent_rest_listings_total{kind=\"images\"} 2",
             "horao_agent_watch_connected 1",
             "horao_agent_watch_cursor 41",
             "horao_agent_watch_records_total 3",

@@ -18,8 +18,10 @@
 //!   machine holds is snapshotted from it (read-only, at `root/.images/<id>`); an image a
 //!   volume here is made from, but whose source is elsewhere, is only checked (copying images
 //!   between hosts is later work). An image this agent made before and that a complete
-//!   listing no longer has was deleted on the server: it is deleted here, unless a volume
-//!   still names it.
+//!   listing no longer has while its source volume is still listed was deleted on the
+//!   server: it is deleted here, unless a volume still names it. Once its source volume is
+//!   gone too, a missing image is left alone: the watch feed shows an image taken from a
+//!   volume only while that volume is on this machine, so its absence proves nothing.
 //! - A volume the watch feed deleted explicitly (a `delete` record) keeps its previous
 //!   entry as [`Presence::Deleted`] until it is gone ([`with_deletes`]); a volume merely
 //!   absent from a listing or a snapshot is dropped (an orphan on disk, never deleted).
@@ -204,9 +206,21 @@ fn images_of(
         }
     }
     let listed: BTreeSet<&str> = images.iter().map(|i| i.id.as_str()).collect();
+    let volumes: BTreeSet<&str> = names.values().copied().collect();
     for old in &previous.images {
         let made_here = old.from_volume.is_some();
-        if made_here && !listed.contains(old.name.as_str()) && !out.contains_key(old.name.as_str())
+        // Missing while its volume is still listed: deleted on the server. Missing once its
+        // volume is gone too: it may only have left this machine's watch feed (which shows an
+        // image taken from a volume while that volume is here), so it is left alone, unless it
+        // was already being deleted.
+        let source_here = old
+            .from_volume
+            .as_deref()
+            .is_some_and(|v| volumes.contains(v));
+        if made_here
+            && (source_here || old.desired == Presence::Deleted)
+            && !listed.contains(old.name.as_str())
+            && !out.contains_key(old.name.as_str())
         {
             out.insert(
                 old.name.as_str(),

@@ -204,6 +204,11 @@ fn images_from_local_volumes_are_made_used_ones_checked_and_deleted_ones_removed
     // It stays deleted on later listings, so a delete a kill interrupted is finished.
     let third = desired_from(&volumes, &images[1..], &second.desired);
     assert_eq!(by_name(&third)["snap"].1, Presence::Deleted);
+
+    // An image taken from `a` that goes missing together with `a` (the watch feed no longer
+    // shows it once `a` left this machine) is not deleted: its absence proves nothing.
+    let kept = desired_from(&volumes[1..], &images[1..], &first.desired);
+    assert!(!by_name(&kept).contains_key("snap"), "{:?}", by_name(&kept));
 }
 
 #[test]

@@ -19,7 +19,8 @@ use std::time::Duration;
 
 /// A source of the volumes assigned to one machine, and of the images.
 pub trait DesiredSource {
-    /// The complete listing of the volumes assigned to `machine` and of the images.
+    /// The complete listing of the volumes assigned to `machine` and of the images (every
+    /// image through the REST API; the watch feed shows those of this machine).
     fn fetch(&mut self, machine: &str) -> Result<Listing, ClientError>;
 
     /// Waits up to `timeout`; true when the desired state may have changed since the last

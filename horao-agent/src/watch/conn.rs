@@ -1,6 +1,8 @@
 //! Opening the watch feed: the websocket URL from the server's base URL (`ws://` for
-//! `http://`, `wss://` for `https://`), asking for this machine's volumes only (`machine=`:
-//! an admin token would otherwise see every machine's), a TCP connection with a timeout, TLS through rustls
+//! `http://`, `wss://` for `https://`), asking for this machine's volumes and images only
+//! (`kinds=volume,image&machine=`: an admin token would otherwise see every machine's; the
+//! server shows a machine the images with a copy on it and those taken from its volumes), a
+//! TCP connection with a timeout, TLS through rustls
 //! with the HTTP client's roots, the upgrade with the bearer token, and the read timeout that
 //! lets the follower check its stop flag while the feed is idle.
 
@@ -57,7 +59,8 @@ impl std::fmt::Debug for Endpoint {
     }
 }
 
-/// The feed's URL for the server at `base`: the volumes on `machine`, after `since`.
+/// The feed's URL for the server at `base`: the volumes and images of `machine`, after
+/// `since`.
 pub fn watch_url(base: &str, machine: &str, since: Option<u64>) -> Result<String, OpenError> {
     let base = base.trim_end_matches('/');
     let rest = if let Some(r) = base.strip_prefix("http://") {
@@ -68,7 +71,7 @@ pub fn watch_url(base: &str, machine: &str, since: Option<u64>) -> Result<String
         return Err(OpenError::Url(base.to_owned()));
     };
     let url = format!(
-        "{rest}/api/v1/watch?kinds=volume&machine={}",
+        "{rest}/api/v1/watch?kinds=volume,image&machine={}",
         crate::server::client::segment(machine)
     );
     Ok(match since {
@@ -116,7 +119,7 @@ fn set_read_timeout(socket: &Socket, t: Duration) -> std::io::Result<()> {
 }
 
 impl Endpoint {
-    /// The feed of machine `machine`'s volumes on the server at `base` with `token`,
+    /// The feed of machine `machine`'s volumes and images on the server at `base` with `token`,
     /// trusting `tls` for `https://`.
     pub fn new(base: &str, token: &str, machine: &str, tls: Arc<rustls::ClientConfig>) -> Self {
         Self {
@@ -181,11 +184,11 @@ mod tests {
     fn urls_follow_the_server_scheme() {
         assert_eq!(
             watch_url("http://127.0.0.1:7600/", "m1", None).unwrap(),
-            "ws://127.0.0.1:7600/api/v1/watch?kinds=volume&machine=m1"
+            "ws://127.0.0.1:7600/api/v1/watch?kinds=volume,image&machine=m1"
         );
         assert_eq!(
             watch_url("https://h.example", "a b", Some(42)).unwrap(),
-            "wss://h.example/api/v1/watch?kinds=volume&machine=a%20b&since=42"
+            "wss://h.example/api/v1/watch?kinds=volume,image&machine=a%20b&since=42"
         );
         assert!(matches!(
             watch_url("ftp://h", "m1", None),
@@ -223,7 +226,7 @@ mod tests {
         }
         let request = server.join().unwrap();
         assert!(
-            request.starts_with("GET /api/v1/watch?kinds=volume&machine=m1&since=7 "),
+            request.starts_with("GET /api/v1/watch?kinds=volume,image&machine=m1&since=7 "),
             "{request}"
         );
         assert!(

@@ -1,11 +1,18 @@
-//! What the agent knows from the watch feed: the views of the volumes on its machine at a
-//! cursor, and the volumes the feed deleted explicitly that are not yet gone from disk. Pure:
-//! frames in, state out; persisted with the desired state so a restart resumes from the
-//! cursor.
+//! What the agent knows from the watch feed: the views of the volumes on its machine and of
+//! the images it sees (a copy on its machine, or taken from one of its volumes) at a cursor,
+//! and the volumes the feed deleted explicitly that are not yet gone from disk. Pure: frames
+//! in, state out; persisted with the desired state so a restart resumes from the cursor.
 //!
-//! - A snapshot (after no cursor, or after `resync_required`) replaces the views as a whole
-//!   once its `snapshot_end` arrives; a volume absent from it is simply no longer listed —
-//!   the polling rule: it becomes an orphan on disk, reported, never deleted because of it.
+//! - A snapshot (after no cursor, or after `resync_required`) replaces the views, volumes
+//!   and images, as a whole once its `snapshot_end` arrives; a volume absent from it is
+//!   simply no longer listed — the polling rule: it becomes an orphan on disk, reported,
+//!   never deleted because of it.
+//! - An image record puts or removes one image view; images have no explicit deletes of
+//!   their own: an image is a listing like the REST one, and the mapping decides what an
+//!   image missing from it means.
+//! - A state persisted by an agent that did not follow images has no images
+//!   ([`FeedState::images`] is `None`): resuming after its cursor would miss every image
+//!   made before it, so the tracker asks for a fresh snapshot instead.
 //! - A `delete` record of a volume the view holds is the server's explicit delete: the id is
 //!   kept in [`FeedState::deleted`] (a resync does not forget it) until the agent has
 //!   removed the subvolume.
@@ -13,7 +20,7 @@
 //!   its end, so the state is always whole at its cursor.
 
 use super::frame::{Frame, Record};
-use horao_model::api::storage::VolumeView;
+use horao_model::api::storage::{ImageView, VolumeView};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,12 +35,16 @@ pub struct FeedState {
     /// Volumes the feed deleted explicitly that the agent has not yet removed.
     #[serde(default)]
     pub deleted: BTreeSet<String>,
+    /// The views of the images the feed shows this machine, by id; `None` in a state
+    /// persisted before the agent followed images (it needs a fresh snapshot).
+    #[serde(default)]
+    pub images: Option<BTreeMap<String, ImageView>>,
 }
 
 /// What a frame did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Applied {
-    /// The views changed (or a snapshot completed): `n` volume records applied.
+    /// The views changed (or a snapshot completed): `n` volume and image records applied.
     Changed(usize),
     /// Only the cursor moved, or a snapshot is under way.
     Moved,
@@ -54,6 +65,7 @@ pub enum SequenceError {
 struct Pending {
     cursor: u64,
     volumes: BTreeMap<String, VolumeView>,
+    images: BTreeMap<String, ImageView>,
 }
 
 /// The state and the snapshot being received.
@@ -69,12 +81,14 @@ fn out_of_sequence(what: &str) -> SequenceError {
 }
 
 impl Tracker {
-    /// A tracker starting from a persisted state (`None`: a snapshot is needed).
+    /// A tracker starting from a persisted state (`None`, or a state without images: a
+    /// snapshot is needed; the state's volumes and deletes are kept until it arrives).
     pub fn new(saved: Option<FeedState>) -> Self {
+        let need_snapshot = saved.as_ref().is_some_and(|s| s.images.is_none());
         Self {
             state: saved,
             pending: None,
-            need_snapshot: false,
+            need_snapshot,
         }
     }
 
@@ -122,6 +136,7 @@ impl Tracker {
                 let pending = self.pending.get_or_insert_with(|| Pending {
                     cursor,
                     volumes: BTreeMap::new(),
+                    images: BTreeMap::new(),
                 });
                 if pending.cursor != cursor {
                     return Err(out_of_sequence(
@@ -129,26 +144,33 @@ impl Tracker {
                     ));
                 }
                 for r in records {
-                    if let Record::Volume { id, view: Some(v) } = r {
-                        pending.volumes.insert(id, *v);
+                    match r {
+                        Record::Volume { id, view: Some(v) } => {
+                            pending.volumes.insert(id, *v);
+                        }
+                        Record::Image { id, view: Some(v) } => {
+                            pending.images.insert(id, *v);
+                        }
+                        _ => {}
                     }
                 }
                 Ok(Applied::Moved)
             }
             Frame::SnapshotEnd { cursor } => {
-                let volumes = match self.pending.take() {
-                    Some(p) if p.cursor == cursor => p.volumes,
+                let (volumes, images) = match self.pending.take() {
+                    Some(p) if p.cursor == cursor => (p.volumes, p.images),
                     Some(_) => return Err(out_of_sequence("a snapshot ends at another cursor")),
                     // A snapshot of nothing has no frames before its end.
-                    None => BTreeMap::new(),
+                    None => (BTreeMap::new(), BTreeMap::new()),
                 };
-                let n = volumes.len();
+                let n = volumes.len() + images.len();
                 let mut deleted = self.state.take().map(|s| s.deleted).unwrap_or_default();
                 deleted.retain(|id| !volumes.contains_key(id));
                 self.state = Some(FeedState {
                     cursor,
                     volumes,
                     deleted,
+                    images: Some(images),
                 });
                 self.need_snapshot = false;
                 Ok(Applied::Changed(n))
@@ -159,21 +181,31 @@ impl Tracker {
                 };
                 let mut n = 0;
                 for r in records {
-                    let Record::Volume { id, view } = r else {
-                        continue;
-                    };
-                    n += 1;
-                    match view {
-                        Some(v) => {
+                    match r {
+                        Record::Volume { id, view: Some(v) } => {
                             s.deleted.remove(&id);
                             s.volumes.insert(id, *v);
                         }
-                        None => {
+                        Record::Volume { id, view: None } => {
                             if s.volumes.remove(&id).is_some() {
                                 s.deleted.insert(id);
                             }
                         }
+                        Record::Image { id, view: Some(v) } => {
+                            // A state without images waits for its snapshot: a part of
+                            // them would pass for the whole.
+                            if let Some(images) = &mut s.images {
+                                images.insert(id, *v);
+                            }
+                        }
+                        Record::Image { id, view: None } => {
+                            if let Some(images) = &mut s.images {
+                                images.remove(&id);
+                            }
+                        }
+                        Record::Other => continue,
                     }
+                    n += 1;
                 }
                 s.cursor = s.cursor.max(cursor);
                 Ok(if n > 0 {
@@ -198,7 +230,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::server::fake::volume_view;
+    use crate::server::fake::{image_view, volume_view};
 
     fn put(id: &str, name: &str) -> Record {
         Record::Volume {
@@ -212,6 +244,31 @@ mod tests {
             id: id.into(),
             view: None,
         }
+    }
+
+    fn put_image(id: &str, from: &str) -> Record {
+        Record::Image {
+            id: id.into(),
+            view: Some(Box::new(image_view(id, id, Some(from)).unwrap())),
+        }
+    }
+
+    fn del_image(id: &str) -> Record {
+        Record::Image {
+            id: id.into(),
+            view: None,
+        }
+    }
+
+    fn image_ids(t: &Tracker) -> Vec<&str> {
+        t.state()
+            .unwrap()
+            .images
+            .as_ref()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect()
     }
 
     fn ids(t: &Tracker) -> Vec<&str> {
@@ -298,6 +355,7 @@ mod tests {
             cursor: 3,
             volumes: BTreeMap::from([("a".into(), volume_view("a", "a", "m1", 1).unwrap())]),
             deleted: BTreeSet::new(),
+            images: Some(BTreeMap::new()),
         };
         let mut t = Tracker::new(Some(saved));
         assert_eq!(t.since(), Some(3));
@@ -330,5 +388,95 @@ mod tests {
             Ok(Applied::Changed(0))
         );
         assert_eq!((t.since(), ids(&t).len()), (Some(20), 0));
+    }
+
+    #[test]
+    fn images_are_kept_beside_the_volumes() {
+        let mut t = Tracker::new(None);
+        let snap = |cursor, records| Frame::Snapshot { cursor, records };
+        t.apply(snap(5, vec![put("a", "a"), put_image("i1", "a")]))
+            .unwrap();
+        t.apply(snap(5, vec![put_image("i2", "a"), Record::Other]))
+            .unwrap();
+        assert_eq!(
+            t.apply(Frame::SnapshotEnd { cursor: 5 }),
+            Ok(Applied::Changed(3))
+        );
+        assert_eq!((ids(&t), image_ids(&t)), (vec!["a"], vec!["i1", "i2"]));
+
+        // A change puts or removes one image; an image delete is no volume delete.
+        let changes = Frame::Changes {
+            cursor: 6,
+            records: vec![put_image("i3", "a"), del_image("i1"), del_image("never")],
+        };
+        assert_eq!(t.apply(changes), Ok(Applied::Changed(3)));
+        assert_eq!(image_ids(&t), ["i2", "i3"]);
+        assert!(t.state().unwrap().deleted.is_empty());
+        let again = Frame::Changes {
+            cursor: 7,
+            records: vec![put_image("i2", "b"), del("a")],
+        };
+        assert_eq!(t.apply(again), Ok(Applied::Changed(2)));
+        let s = t.state().unwrap();
+        let i2 = &s.images.as_ref().unwrap()["i2"];
+        assert_eq!(i2.from_volume.as_ref().map(|v| v.as_str()), Some("b"));
+        assert!(s.deleted.contains("a") && s.volumes.is_empty());
+
+        // A resync's snapshot replaces the images whole; the volume delete is kept, as it
+        // is without images.
+        t.apply(Frame::Resync {
+            since: 7,
+            reason: "old".into(),
+        })
+        .unwrap();
+        t.apply(snap(20, vec![put("b", "b"), put_image("i4", "b")]))
+            .unwrap();
+        assert!(t.state().is_none(), "the snapshot is not whole yet");
+        t.apply(Frame::SnapshotEnd { cursor: 20 }).unwrap();
+        assert_eq!((ids(&t), image_ids(&t)), (vec!["b"], vec!["i4"]));
+        let deleted: Vec<&str> = t
+            .state()
+            .unwrap()
+            .deleted
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(deleted, ["a"]);
+        // An empty snapshot empties them.
+        t.apply(Frame::SnapshotEnd { cursor: 30 }).unwrap();
+        assert!(image_ids(&t).is_empty());
+    }
+
+    #[test]
+    fn a_state_persisted_without_images_asks_for_a_snapshot() {
+        // The shape an agent that did not follow images persisted.
+        let v = serde_json::to_string(&volume_view("a", "a", "m1", 1).unwrap()).unwrap();
+        let old = format!(r#"{{"cursor":42,"volumes":{{"a":{v}}},"deleted":["gone"]}}"#);
+        let saved: FeedState = serde_json::from_str(&old).unwrap();
+        assert_eq!(saved.images, None);
+        let mut t = Tracker::new(Some(saved));
+        assert_eq!(t.since(), None, "resuming after 42 would miss every image");
+        // Until the snapshot comes, the volumes and deletes it knew are kept.
+        assert_eq!(ids(&t), ["a"]);
+        // Image records cannot make a part of the images pass for the whole.
+        t.apply(Frame::Changes {
+            cursor: 43,
+            records: vec![put_image("i0", "a")],
+        })
+        .unwrap();
+        assert_eq!(t.state().unwrap().images, None);
+        assert_eq!(t.since(), None);
+        t.apply(Frame::Snapshot {
+            cursor: 50,
+            records: vec![put("a", "a"), put_image("i1", "a")],
+        })
+        .unwrap();
+        t.apply(Frame::SnapshotEnd { cursor: 50 }).unwrap();
+        assert_eq!((t.since(), image_ids(&t)), (Some(50), vec!["i1"]));
+        assert!(t.state().unwrap().deleted.contains("gone"));
+        // Persisted again, it has its images and resumes from its cursor.
+        let json = serde_json::to_string(t.state().unwrap()).unwrap();
+        let again = Tracker::new(Some(serde_json::from_str(&json).unwrap()));
+        assert_eq!((again.since(), image_ids(&again)), (Some(50), vec!["i1"]));
     }
 }

@@ -6,10 +6,11 @@
 //! - `{"resync_required": {"since": X, "reason": "…"}}`;
 //! - `{"snapshot": {"cursor": C, "records": [...]}}`, then `{"snapshot_end": {"cursor": C}}`.
 //!
-//! Only volume records matter to the agent (it takes images from the REST API, see
-//! [`super`]); records of other kinds are kept as [`Record::Other`] and ignored.
+//! Volume and image records matter to the agent (the server puts on an agent's feed the
+//! volumes on its machine, the images with a copy there and the images taken from its
+//! volumes); records of other kinds are kept as [`Record::Other`] and ignored.
 
-use horao_model::api::storage::VolumeView;
+use horao_model::api::storage::{ImageView, VolumeView};
 use serde::Deserialize;
 
 /// One record of a frame.
@@ -23,7 +24,15 @@ pub enum Record {
         /// Its API view, or `None` for a delete.
         view: Option<Box<VolumeView>>,
     },
-    /// A record of another kind (machine, image, …).
+    /// An image's view after the change (`None`: it left the watcher's view — deleted, or
+    /// no longer with a copy on this machine or a source volume here).
+    Image {
+        /// Its id.
+        id: String,
+        /// Its API view, or `None` for a delete.
+        view: Option<Box<ImageView>>,
+    },
+    /// A record of another kind (machine, …).
     Other,
 }
 
@@ -125,20 +134,35 @@ fn record(r: WireRecord) -> Result<Record, FrameError> {
         "delete" => false,
         other => return Err(err(format!("unknown op {other:?}"))),
     };
-    if r.kind != "volume" {
-        return Ok(Record::Other);
-    }
-    let view = if put {
-        let v: VolumeView = serde_json::from_value(r.object.clone())
-            .map_err(|e| err(format!("not a volume view: {e}")))?;
-        if v.id.as_str() != r.id {
-            return Err(err(format!("the view's id is {}", v.id.as_str())));
+    match r.kind.as_str() {
+        "volume" => {
+            let view = if put {
+                let v: VolumeView = serde_json::from_value(r.object.clone())
+                    .map_err(|e| err(format!("not a volume view: {e}")))?;
+                if v.id.as_str() != r.id {
+                    return Err(err(format!("the view's id is {}", v.id.as_str())));
+                }
+                Some(Box::new(v))
+            } else {
+                None
+            };
+            Ok(Record::Volume { id: r.id, view })
         }
-        Some(Box::new(v))
-    } else {
-        None
-    };
-    Ok(Record::Volume { id: r.id, view })
+        "image" => {
+            let view = if put {
+                let v: ImageView = serde_json::from_value(r.object.clone())
+                    .map_err(|e| err(format!("not an image view: {e}")))?;
+                if v.id.as_str() != r.id {
+                    return Err(err(format!("the view's id is {}", v.id.as_str())));
+                }
+                Some(Box::new(v))
+            } else {
+                None
+            };
+            Ok(Record::Image { id: r.id, view })
+        }
+        _ => Ok(Record::Other),
+    }
 }
 
 fn records(rs: Vec<WireRecord>) -> Result<Vec<Record>, FrameError> {
@@ -210,7 +234,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
     use super::*;
-    use crate::server::fake::volume_view;
+    use crate::server::fake::{image_view, volume_view};
 
     fn volume_json(id: &str, name: &str) -> String {
         serde_json::to_string(&volume_view(id, name, "m1", 100).unwrap()).unwrap()
@@ -296,5 +320,59 @@ mod tests {
                 .to_string()
                 .contains("volume-1")
         );
+    }
+
+    #[test]
+    fn image_records_parse_as_images() {
+        let i = serde_json::to_string(&image_view("image-1", "golden", Some("volume-1")).unwrap())
+            .unwrap();
+        let changes = format!(
+            r#"{{"cursor":3,"records":[{{"cursor":3,"kind":"image","id":"image-1","op":"put","object":{i}}},{{"cursor":3,"kind":"image","id":"image-2","op":"delete","object":null}}]}}"#
+        );
+        match parse(&changes).unwrap() {
+            Frame::Changes { cursor: 3, records } => {
+                match &records[0] {
+                    Record::Image {
+                        id,
+                        view: Some(view),
+                    } => {
+                        assert_eq!((id.as_str(), view.name.as_str()), ("image-1", "golden"));
+                        assert_eq!(
+                            view.from_volume.as_ref().map(|v| v.as_str()),
+                            Some("volume-1")
+                        );
+                    }
+                    other => panic!("{other:?}"),
+                }
+                assert_eq!(
+                    records[1],
+                    Record::Image {
+                        id: "image-2".into(),
+                        view: None
+                    }
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let snap = format!(
+            r#"{{"snapshot":{{"cursor":9,"records":[{{"cursor":9,"kind":"image","id":"image-1","op":"put","object":{i}}}]}}}}"#
+        );
+        match parse(&snap).unwrap() {
+            Frame::Snapshot { records, .. } => {
+                assert!(matches!(&records[0], Record::Image { view: Some(_), .. }));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Not an image's view, or another image's: typed errors.
+        let not_a_view = r#"{"cursor":1,"records":[{"cursor":1,"kind":"image","id":"i","op":"put","object":{"id":"i"}}]}"#;
+        let err = parse(not_a_view).unwrap_err();
+        assert!(err.to_string().contains("not an image view"), "{err}");
+        let other_id = format!(
+            r#"{{"cursor":1,"records":[{{"cursor":1,"kind":"image","id":"image-9","op":"put","object":{i}}}]}}"#
+        );
+        assert!(matches!(
+            parse(&other_id),
+            Err(FrameError::Record { id, .. }) if id == "image-9"
+        ));
     }
 }

@@ -1,16 +1,18 @@
-//! The watch feed as a [`DesiredSource`]: while the feed is live, the volumes come from the
-//! views the follower keeps (no request per step) and the loop is woken when they change;
-//! while it is down, every step polls the REST API as the polling source does. Images are
-//! listed through the REST API in both cases, at most once per interval: the feed shows an
-//! agent only the images with a copy on its machine, not those taken from its volumes.
+//! The watch feed as a [`DesiredSource`]: while the feed is live and its state whole, the
+//! volumes and the images come from the views the follower keeps (no request per step: the
+//! server puts on an agent's feed every image with a copy on its machine and every image
+//! taken from one of its volumes) and the loop is woken when they change; while it is down,
+//! or while its state has no images yet (one persisted by an agent that did not follow them,
+//! until the fresh snapshot it asks for is whole), every step polls the REST API as the
+//! polling source does, volumes and images. Each such listing is counted in the metrics
+//! (`horao_agent_rest_listings_total{kind}`).
 
 use super::conn::Endpoint;
 use super::feed::FeedState;
 use super::follower::{Follower, FollowerSettings, Shared};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RestListing};
 use crate::server::client::{Client, ClientError, Listing};
 use crate::server::source::DesiredSource;
-use horao_model::api::storage::ImageView;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,16 +33,15 @@ struct Saved {
     at: Instant,
 }
 
-/// The feed, with the REST client as its fallback and for images.
+/// The feed, with the REST client as its fallback.
 #[derive(Debug)]
 pub struct WatchSource {
     client: Client,
+    metrics: Arc<Metrics>,
     shared: Arc<Shared>,
     start: Option<Start>,
     follower: Option<Follower>,
     seen: u64,
-    images: Option<(Vec<ImageView>, usize, Instant)>,
-    images_every: Duration,
     saved: Option<Saved>,
 }
 
@@ -53,18 +54,17 @@ const CURSOR_EVERY: Duration = Duration::from_secs(60);
 
 impl WatchSource {
     /// A source following `endpoint` (started at [`DesiredSource::resume`] or at the first
-    /// fetch), polling through `client` while the feed is down; images are listed at most
-    /// every `images_every`.
+    /// fetch), polling through `client` while the feed is down.
     pub fn new(
         client: Client,
         endpoint: Endpoint,
         metrics: Arc<Metrics>,
         settings: FollowerSettings,
         seed: u64,
-        images_every: Duration,
     ) -> Self {
         Self {
             client,
+            metrics: Arc::clone(&metrics),
             shared: Arc::new(Shared::default()),
             start: Some(Start {
                 endpoint,
@@ -74,8 +74,6 @@ impl WatchSource {
             }),
             follower: None,
             seen: 0,
-            images: None,
-            images_every,
             saved: None,
         }
     }
@@ -92,30 +90,6 @@ impl WatchSource {
         }
     }
 
-    /// The images: listed again when the last listing is older than the interval; a
-    /// failed listing keeps the last one, when there is one.
-    fn images(&mut self) -> Result<(Vec<ImageView>, usize), ClientError> {
-        if let Some((images, total, at)) = &self.images
-            && at.elapsed() < self.images_every
-        {
-            return Ok((images.clone(), *total));
-        }
-        match self.client.list_images() {
-            Ok((images, total)) => {
-                self.images = Some((images.clone(), total, Instant::now()));
-                Ok((images, total))
-            }
-            Err(e) if e.is_fatal() => Err(e),
-            Err(e) => match &self.images {
-                Some((images, total, _)) => {
-                    tracing::warn!(%e, "listing images; keeping the last listing");
-                    Ok((images.clone(), *total))
-                }
-                None => Err(e),
-            },
-        }
-    }
-
     /// Whether the feed is live.
     pub fn live(&self) -> bool {
         self.shared.read().live
@@ -128,19 +102,22 @@ impl DesiredSource for WatchSource {
         let read = self.shared.read();
         self.seen = read.revision;
         match read.state {
-            Some(state) if read.live => {
-                let (images, images_total) = self.images()?;
-                Ok(Listing {
-                    total: state.volumes.len(),
-                    volumes: state.volumes.into_values().collect(),
-                    images,
-                    images_total,
-                    deleted: state.deleted,
-                })
-            }
+            Some(FeedState {
+                volumes,
+                deleted,
+                images: Some(images),
+                ..
+            }) if read.live => Ok(Listing {
+                total: volumes.len(),
+                volumes: volumes.into_values().collect(),
+                images_total: images.len(),
+                images: images.into_values().collect(),
+                deleted,
+            }),
             known => {
                 let mut listing = self.client.list(machine)?;
-                self.images = Some((listing.images.clone(), listing.images_total, Instant::now()));
+                self.metrics.record_rest_listing(RestListing::Volumes);
+                self.metrics.record_rest_listing(RestListing::Images);
                 if let Some(mut s) = known {
                     s.deleted
                         .retain(|id| !listing.volumes.iter().any(|v| v.id.as_str() == id));

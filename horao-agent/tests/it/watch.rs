@@ -3,8 +3,10 @@
 //! but the feed can make a change appear: volumes made and deleted through the API appear
 //! and go promptly; the agent resumes from its persisted cursor after a restart; after a
 //! resync (a restarted server whose history no longer holds the cursor) the snapshot is the
-//! desired state and nothing but an explicit delete removes a subvolume. And against a
-//! server without the feed (the fake answers 404) it polls.
+//! desired state and nothing but an explicit delete removes a subvolume; an image taken from
+//! a volume through the API is made, and deleted, through the feed alone, with no REST
+//! listing while the feed is live. And against a server without the feed (the fake answers
+//! 404) it polls.
 
 use crate::e2e::RealServer;
 use crate::support::{MIB, exists, scratch};
@@ -12,6 +14,8 @@ use horao_agent::btrfs::Btrfs;
 use horao_agent::server::fake::{FakeServer, volume_view};
 use horao_server::watch::WatchConfig;
 use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -127,6 +131,22 @@ fn registered(server: &RealServer) -> bool {
 fn persisted_cursor(state: &Path) -> Option<u64> {
     let v: Value = serde_json::from_slice(&std::fs::read(state).ok()?).ok()?;
     v["feed"]["cursor"].as_u64()
+}
+
+/// A free local port for the agent's metrics.
+fn free_addr() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// The value of the series `series` on the agent's `/metrics` at `addr`, if it is served.
+fn metric(addr: &str, series: &str) -> Option<u64> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    write!(s, "GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 fn fast_watch() -> WatchConfig {
@@ -301,4 +321,70 @@ fn without_a_feed_the_agent_polls() {
             >= 2,
         "{requests:?}"
     );
+}
+
+#[test]
+fn images_come_through_the_feed_without_rest_listings() {
+    let Some(s) = scratch("watch_feed_images", 1 << 30) else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let state = s.fs.path().join("agent-state.json");
+    let server = RealServer::start_full(data.path(), None, fast_watch());
+    let token = server.agent_token("m1");
+    let addr = free_addr();
+    // An hour between passes: an image listed through the REST API once per interval would
+    // not appear within the test.
+    let agent = Agent::start_with(
+        &server.url,
+        &token,
+        &s.root,
+        &state,
+        "3600",
+        &["--metrics-listen", &addr],
+    );
+    wait_for(&agent, 30, "the machine registered", || registered(&server));
+    let a = create(&server, "a");
+    wait_for(&agent, 20, "volume a on disk through the feed", || {
+        exists(&s.path("a"))
+    });
+    wait_for(&agent, 20, "the feed live", || {
+        metric(&addr, "horao_agent_watch_connected") == Some(1)
+    });
+    let images = "horao_agent_rest_listings_total{kind=\"images\"}";
+    let before = metric(&addr, images);
+
+    // An image taken from `a` through the API: made here through the feed.
+    let (status, image) = server.call(
+        "POST",
+        "/api/v1/images",
+        Some(json!({"name": "golden", "size_bytes": 4 * MIB, "from_volume": a})),
+    );
+    assert_eq!(status, 201, "{image}");
+    let image_path = format!(".images/{}", image["id"].as_str().unwrap());
+    wait_for(&agent, 20, "the image on disk through the feed", || {
+        exists(&s.path(&image_path))
+    });
+    let (limit, _, _, ro) = s.read_back(&image_path);
+    assert_eq!((limit, ro), (None, true), "an image: read-only, no limit");
+
+    // Deleted through the API (its volume is still here): gone through the feed.
+    let (status, body) = server.call(
+        "DELETE",
+        &format!("/api/v1/images/{}", image["id"].as_str().unwrap()),
+        None,
+    );
+    assert!(matches!(status, 200 | 202 | 204), "{status} {body}");
+    wait_for(&agent, 20, "the image deleted through the feed", || {
+        !exists(&s.path(&image_path))
+    });
+    assert!(before.is_some(), "no {images} on /metrics");
+    assert_eq!(
+        metric(&addr, images),
+        before,
+        "images listed through the REST API while the feed was live"
+    );
+    assert_eq!(metric(&addr, "horao_agent_watch_connected"), Some(1));
+    let log = agent.stop();
+    assert!(!log.contains("the watch feed ended"), "{log}");
 }
