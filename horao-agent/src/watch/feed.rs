@@ -280,6 +280,15 @@ mod tests {
             .collect()
     }
 
+    fn deleted_ids(t: &Tracker) -> Vec<&str> {
+        t.state()
+            .unwrap()
+            .deleted
+            .iter()
+            .map(String::as_str)
+            .collect()
+    }
+
     #[test]
     fn snapshots_then_changes_then_resync() {
         let mut t = Tracker::new(None);
@@ -306,13 +315,7 @@ mod tests {
         };
         assert_eq!(t.apply(changes), Ok(Applied::Changed(3)));
         assert_eq!(ids(&t), ["b", "c"]);
-        let deleted: Vec<&str> = t
-            .state()
-            .unwrap()
-            .deleted
-            .iter()
-            .map(String::as_str)
-            .collect();
+        let deleted = deleted_ids(&t);
         assert_eq!(deleted, ["a"], "only a volume the view held is deleted");
         assert_eq!(t.apply(Frame::Progress(11)), Ok(Applied::Moved));
         assert_eq!(t.since(), Some(11));
@@ -434,13 +437,7 @@ mod tests {
         assert!(t.state().is_none(), "the snapshot is not whole yet");
         t.apply(Frame::SnapshotEnd { cursor: 20 }).unwrap();
         assert_eq!((ids(&t), image_ids(&t)), (vec!["b"], vec!["i4"]));
-        let deleted: Vec<&str> = t
-            .state()
-            .unwrap()
-            .deleted
-            .iter()
-            .map(String::as_str)
-            .collect();
+        let deleted = deleted_ids(&t);
         assert_eq!(deleted, ["a"]);
         // An empty snapshot empties them.
         t.apply(Frame::SnapshotEnd { cursor: 30 }).unwrap();

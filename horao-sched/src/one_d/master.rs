@@ -501,6 +501,25 @@ impl Master {
         }
     }
 
+    /// Writes the basis matrix B into the row-major `out` (rows `stride` wide, B in its
+    /// first m columns, the rest untouched).
+    fn scatter_basis(&self, out: &mut [f64], stride: usize) {
+        for (r, var) in self.basic.iter().enumerate() {
+            match *var {
+                Basic::Pattern(j) => {
+                    for &(i, c) in &self.columns[j] {
+                        out[i * stride + r] = c as f64;
+                    }
+                }
+                Basic::Surplus(i) => out[i * stride + r] = -1.0,
+                Basic::Exchange(i) => {
+                    out[i * stride + r] = -1.0;
+                    out[(i + 1) * stride + r] = 1.0;
+                }
+            }
+        }
+    }
+
     /// Rebuilds B⁻¹ from the basis columns by Gauss–Jordan elimination with partial pivoting,
     /// then x = B⁻¹ b and y = c_B B⁻¹. Keeps the old inverse if the basis looks singular.
     pub(crate) fn refresh(&mut self) {
@@ -508,20 +527,7 @@ impl Master {
         // Row-major augmented [B | I].
         let width = 2 * m;
         let mut a = vec![0.0; m * width];
-        for (r, var) in self.basic.iter().enumerate() {
-            match *var {
-                Basic::Pattern(j) => {
-                    for &(i, c) in &self.columns[j] {
-                        a[i * width + r] = c as f64;
-                    }
-                }
-                Basic::Surplus(i) => a[i * width + r] = -1.0,
-                Basic::Exchange(i) => {
-                    a[i * width + r] = -1.0;
-                    a[(i + 1) * width + r] = 1.0;
-                }
-            }
-        }
+        self.scatter_basis(&mut a, width);
         for i in 0..m {
             a[i * width + m + i] = 1.0;
         }
@@ -731,20 +737,7 @@ mod tests {
             let kept = master.inverse.clone();
             master.refresh();
             let mut basis = vec![0.0; m * m];
-            for (r, var) in master.basic.iter().enumerate() {
-                match *var {
-                    Basic::Pattern(j) => {
-                        for &(i, c) in &master.columns[j] {
-                            basis[i * m + r] = c as f64;
-                        }
-                    }
-                    Basic::Surplus(i) => basis[i * m + r] = -1.0,
-                    Basic::Exchange(i) => {
-                        basis[i * m + r] = -1.0;
-                        basis[(i + 1) * m + r] = 1.0;
-                    }
-                }
-            }
+            master.scatter_basis(&mut basis, m);
             for i in 0..m {
                 for k in 0..m {
                     // (B B⁻¹)[i][k] = Σ_r B[i][r] B⁻¹[r][k]; B⁻¹ is column-major.
