@@ -207,12 +207,12 @@ mod tests {
             let n = s.read(&mut buf).unwrap();
             let request = String::from_utf8_lossy(&buf[..n]).into_owned();
             let body = r#"{"error":"not_found","detail":"no route"}"#;
-            write!(
-                s,
+            // One write: the head and the body arrive together, as from a real server.
+            let answer = format!(
                 "HTTP/1.1 404 Not Found\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
-            )
-            .unwrap();
+            );
+            s.write_all(answer.as_bytes()).unwrap();
             request
         });
         let tls = crate::server::Trust::default().rustls_config().unwrap();
