@@ -5,6 +5,7 @@
 //! ```text
 //! cargo build --release -p horao-server --bin horao-server --example gossip-latency
 //! target/release/examples/gossip-latency [--writes 1000] [--missed 10000] [--bin PATH]
+//!     [--redis redis://HOST:PORT/DB]
 //! ```
 //!
 //! Three servers (embedded stores in a temporary directory, full mesh, default gossip
@@ -15,6 +16,10 @@
 //! `--missed` writes go to the other two, and the server is restarted: the time from its
 //! start (the log line `serving`) until it holds every missed write is printed, with the
 //! number of full states it received (0 means it caught up by deltas).
+//!
+//! With `--redis`, the three servers share that Redis database instead (node names `a`, `b`,
+//! `c`, no gossip): the same figures then measure how fast servers sharing one Redis follow
+//! each other's commits, and how fast a restarted one loads. The database should be empty.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -22,7 +27,7 @@
 mod process;
 
 use anyhow::{Context, Result, bail};
-use process::{Http, Server, connected, request, server_bin, start};
+use process::{Http, Server, connected, request, server_bin, start_args};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -61,25 +66,40 @@ async fn main() -> Result<()> {
     let mut writes = 1000usize;
     let mut missed = 10_000usize;
     let mut bin: Option<PathBuf> = None;
+    let mut redis: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--writes" => writes = args.next().context("--writes N")?.parse()?,
             "--missed" => missed = args.next().context("--missed N")?.parse()?,
             "--bin" => bin = Some(args.next().context("--bin PATH")?.into()),
+            "--redis" => redis = Some(args.next().context("--redis URL")?),
             _ => bail!("unknown argument {a}"),
         }
     }
     let bin = server_bin(bin)?;
     let dir = tempfile::tempdir()?;
     let http: Http = process::http();
-    let (a, _) = start(&bin, &dir.path().join("a"), &[], 0)?;
+    // Gossip peers, or with Redis the node to be.
+    let launch = |name: &str, peers: &[String], n: usize| {
+        let args: Vec<String> = match &redis {
+            Some(r) => ["--redis", r, "--redis-node", name]
+                .map(String::from)
+                .to_vec(),
+            None => peers
+                .iter()
+                .flat_map(|p| ["--peer".to_string(), p.clone()])
+                .collect(),
+        };
+        start_args(&bin, &dir.path().join(name), &args, n)
+    };
+    let (a, _) = launch("a", &[], 0)?;
     let url = |s: &Server| format!("ws://{}/api/v1/gossip", s.addr);
-    let (b, _) = start(&bin, &dir.path().join("b"), &[url(&a)], 1)?;
-    let (mut c, _) = start(&bin, &dir.path().join("c"), &[url(&a), url(&b)], 2)?;
+    let (b, _) = launch("b", &[url(&a)], 1)?;
+    let (mut c, _) = launch("c", &[url(&a), url(&b)], 2)?;
     let peers = [url(&a), url(&b)];
     for s in [&a, &b, &c] {
-        while connected(&http, s.addr).await < 2 {
+        while redis.is_none() && connected(&http, s.addr).await < 2 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -139,7 +159,7 @@ async fn main() -> Result<()> {
         "{missed} writes on the two others while C was down in {:.2} s",
         t.elapsed().as_secs_f64()
     );
-    let (c2, started) = start(&bin, &dir.path().join("c"), &peers, 3)?;
+    let (c2, started) = launch("c", &peers, 3)?;
     c = c2;
     // Caught up once C's context equals A's and B's (then every missed write is checked).
     loop {

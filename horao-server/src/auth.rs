@@ -149,6 +149,14 @@ impl Tokens {
         Ok((format!("{META_TOKEN_PREFIX}{}", hex(&d)), v))
     }
 
+    /// Adds a token another server sharing the store minted, from its stored metadata value;
+    /// returns its role (`None` when the value does not parse).
+    pub fn learn(&mut self, token: &str, stored: &[u8]) -> Option<Role> {
+        let role: Role = serde_json::from_slice(stored).ok()?;
+        self.minted.insert(digest(token), role.clone());
+        Some(role)
+    }
+
     /// The metadata key of `token`, before it is added.
     pub fn key_of(token: &str) -> String {
         format!("{META_TOKEN_PREFIX}{}", hex(&digest(token)))
@@ -212,12 +220,27 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(|| ApiError::unauthorized("send a token as Authorization: Bearer TOKEN"))?;
-        let role = state
+        let known = state
             .tokens
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .role_of(token)
-            .ok_or_else(|| ApiError::unauthorized("the token is not valid"))?;
-        Ok(Caller(role))
+            .role_of(token);
+        let role = match known {
+            Some(role) => Some(role),
+            // A server sharing the store may have minted it since this one started.
+            None if state.store.shared() => {
+                match state.store.read_meta(&Tokens::key_of(token)).await {
+                    Ok(Some(stored)) => state
+                        .tokens
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .learn(token, &stored),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        role.map(Caller)
+            .ok_or_else(|| ApiError::unauthorized("the token is not valid"))
     }
 }

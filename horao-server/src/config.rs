@@ -23,6 +23,10 @@ pub struct Flags {
     /// Use Redis at this URL (`redis://HOST:PORT/DB`) instead of the embedded store.
     #[arg(long, env = "HORAO_REDIS")]
     pub redis: Option<String>,
+    /// With `--redis`: this server's node name. Servers that share one Redis database keep
+    /// one model, each under its own node name [default: the host name].
+    #[arg(long, env = "HORAO_REDIS_NODE")]
+    pub redis_node: Option<String>,
     /// This replica's id [default: generated once and kept in the store].
     #[arg(long, env = "HORAO_REPLICA_ID")]
     pub replica_id: Option<u64>,
@@ -83,6 +87,8 @@ pub struct File {
     pub data_dir: Option<PathBuf>,
     /// See [`Flags::redis`].
     pub redis: Option<String>,
+    /// See [`Flags::redis_node`].
+    pub redis_node: Option<String>,
     /// See [`Flags::replica_id`].
     pub replica_id: Option<u64>,
     /// See [`Flags::peers`].
@@ -125,6 +131,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Redis URL, when Redis is the store.
     pub redis: Option<String>,
+    /// This server's node name in Redis.
+    pub redis_node: String,
     /// Replica id, when given.
     pub replica_id: Option<u64>,
     /// Gossip peers.
@@ -266,6 +274,12 @@ impl Config {
                 "peers need a cluster secret (--cluster-secret)".into(),
             ));
         }
+        let redis_node = flags
+            .redis_node
+            .or(file.redis_node)
+            .unwrap_or_else(crate::store::redis_node::hostname);
+        crate::store::redis_node::check_name(&redis_node)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         Ok(Config {
             listen: flags
                 .listen
@@ -276,6 +290,7 @@ impl Config {
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("./horao-data")),
             redis: flags.redis.or(file.redis),
+            redis_node,
             replica_id: flags.replica_id.or(file.replica_id),
             peers,
             cluster_secret,

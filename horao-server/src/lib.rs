@@ -6,7 +6,8 @@
 //! [`writer`] (the single write path), [`auth`] (tokens and roles), [`routes`] (the API's
 //! route table and handlers), [`extract`] and [`error`] (JSON in, JSON errors out),
 //! [`openapi`], [`app`] (middleware and `/metrics`), [`server`] (serving and shutdown),
-//! [`store`] (durable storage), [`gossip`] (websocket sync with the other servers), [`watch`]
+//! [`store`] (durable storage), [`follow`] (the other servers' commits to a shared store),
+//! [`gossip`] (websocket sync with the other servers), [`watch`]
 //! (the change feed and the Redis event stream).
 
 #![forbid(unsafe_code)]
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod follow;
 pub mod gossip;
 pub mod openapi;
 pub mod routes;
@@ -34,7 +36,17 @@ pub async fn open_store(
     config: &config::Config,
 ) -> Result<Arc<dyn store::Store>, store::StoreError> {
     let store: Arc<dyn store::Store> = match &config.redis {
-        Some(url) => Arc::new(store::redis::RedisStore::open(url, REDIS_KEY_PREFIX).await?),
+        // Every server on one Redis database shares the model under its own node name.
+        Some(url) => Arc::new(
+            store::redis::RedisStore::open_node(
+                url,
+                REDIS_KEY_PREFIX,
+                &config.redis_node,
+                store::redis::RedisOptions::default(),
+                store::redis_node::LeaseOptions::default(),
+            )
+            .await?,
+        ),
         None => {
             // Opening checks the file's integrity: blocking work, off the async workers.
             let dir = config.data_dir.clone();

@@ -99,6 +99,7 @@ pub async fn start(
     let router = app(state.clone(), &opts.limits, opts.metrics.clone());
     crate::gossip::start(&state);
     crate::watch::events::start(&state);
+    crate::follow::start(&state);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (drain_tx, drain_rx) = oneshot::channel::<()>();
     let signal = {

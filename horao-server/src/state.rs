@@ -92,6 +92,8 @@ pub struct Shared {
     pub gossip: Arc<crate::gossip::Gossip>,
     /// The watch feed's history and counters.
     pub watch: Arc<crate::watch::Hub>,
+    /// Where this server is in a shared store's journal (see [`crate::follow`]).
+    pub follow: crate::follow::Position,
 }
 
 impl std::fmt::Debug for Shared {
@@ -148,6 +150,11 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
     drop(snapshot_bytes);
     let decoded_ms = began.elapsed().as_millis();
     let journal_entries = loaded.journal.len();
+    let followed = loaded
+        .journal
+        .last()
+        .map_or(0, |(seq, _)| *seq)
+        .max(loaded.snapshot_seq);
     let mut replayed = Vec::with_capacity(journal_entries);
     for (seq, bytes) in &loaded.journal {
         // A full state received from a peer is journalled as a state envelope.
@@ -179,7 +186,7 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
     let watch = crate::watch::Hub::start(
         config.watch.clone(),
         &causal.store,
-        store.stats().snapshot_seq,
+        loaded.snapshot_seq,
         replayed,
     );
     tracing::info!(
@@ -235,6 +242,7 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
         ready: AtomicBool::new(false),
         gossip: Arc::new(crate::gossip::Gossip::new(config.gossip.clone())),
         watch: Arc::new(watch),
+        follow: crate::follow::Position::new(followed),
         config,
     });
     let writer = tokio::spawn(writer::run(Arc::downgrade(&shared), rx));
@@ -283,6 +291,12 @@ impl Shared {
         reply
             .await
             .map_err(|_| ApiError::unavailable("the server is shutting down"))?
+    }
+
+    /// Queues a write without waiting for room or for its answer; false when the queue is
+    /// full or the writer is gone.
+    pub(crate) fn queue(&self, job: WriteJob) -> bool {
+        self.writer.try_send(job).is_ok()
     }
 
     /// Saves the sync state and closes the store (at shutdown).

@@ -65,6 +65,8 @@ pub struct WriteJob {
     meta: Vec<(String, Option<Vec<u8>>)>,
     /// A change received from a peer, to persist and commit.
     received: Option<Pending<Model>>,
+    /// Read the other servers' commits to a shared store (see [`crate::follow`]).
+    follow: bool,
     reply: Option<oneshot::Sender<Result<u64, ApiError>>>,
 }
 
@@ -86,6 +88,7 @@ impl WriteJob {
             mutation: Some(Box::new(f)),
             meta: Vec::new(),
             received: None,
+            follow: false,
             reply: None,
         }
     }
@@ -98,6 +101,7 @@ impl WriteJob {
             mutation: None,
             meta,
             received: None,
+            follow: false,
             reply: None,
         }
     }
@@ -112,6 +116,20 @@ impl WriteJob {
             mutation: None,
             meta: Vec::new(),
             received: Some(pending),
+            follow: false,
+            reply: None,
+        }
+    }
+
+    /// Reads the other servers' commits to a shared store (runs alone).
+    pub(crate) fn follow() -> Self {
+        Self {
+            keys: Vec::new(),
+            actor: Actor::Server,
+            mutation: None,
+            meta: Vec::new(),
+            received: None,
+            follow: true,
             reply: None,
         }
     }
@@ -195,8 +213,21 @@ fn gather(
     batch
 }
 
+/// Reads and applies the other servers' commits to a shared store.
+async fn follow(shared: &Arc<Shared>) {
+    crate::follow::taken(shared);
+    let caught = crate::follow::read(shared, &[], None).await;
+    let mut published = Vec::new();
+    let mut node = shared.node_mut();
+    crate::follow::apply(shared, &mut node, caught, &mut published);
+    shared.watch.publish(published);
+}
+
 /// Validates, persists, commits and answers one batch.
 async fn process(shared: &Arc<Shared>, batch: Vec<WriteJob>) {
+    if batch.len() == 1 && batch[0].follow {
+        return follow(shared).await;
+    }
     let mut staged: Vec<(WriteJob, Option<Pending<Model>>, Commit)> = Vec::new();
     {
         let mut node = shared.node_mut();
@@ -281,9 +312,23 @@ async fn process(shared: &Arc<Shared>, batch: Vec<WriteJob>) {
             Err(e) => Err(e.to_string()),
         });
     }
+    // On a shared store, the others' commits below this batch's are read first, so the
+    // feed's cursors only grow.
+    let own: Vec<u64> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().copied())
+        .collect();
+    let caught = match own.iter().max() {
+        Some(&until) if shared.store.shared() => {
+            Some(crate::follow::read(shared, &own, Some(until)).await)
+        }
+        _ => None,
+    };
     let mut failed = Vec::new();
     let mut published = Vec::new();
     let mut node = shared.node_mut();
+    let publish_own =
+        caught.is_none_or(|c| crate::follow::apply(shared, &mut node, c, &mut published));
     for ((mut job, pending, _), result) in staged.into_iter().zip(results) {
         match (result, pending) {
             (Ok(seq), Some(p)) => {
@@ -294,7 +339,9 @@ async fn process(shared: &Arc<Shared>, batch: Vec<WriteJob>) {
                     Ok(change) => {
                         let full = change == Change::Full;
                         let state = node.replica().state();
-                        published.push(shared.watch.entry(seq, state, &touched, before, full));
+                        if publish_own {
+                            published.push(shared.watch.entry(seq, state, &touched, before, full));
+                        }
                         let _ = shared.changes.send(Committed { seq, touched, full });
                         job.answer(Ok(seq));
                     }
@@ -339,7 +386,12 @@ fn compact(shared: &Arc<Shared>) -> Option<tokio::task::JoinHandle<()>> {
             wire::encode_sync_state(&node.export()),
         )
     };
-    let upto = stats.last_seq;
+    // A shared store's snapshot covers only the commits this server has read.
+    let upto = if shared.store.shared() {
+        shared.follow.followed()
+    } else {
+        stats.last_seq
+    };
     let store = shared.store.clone();
     Some(tokio::spawn(async move {
         let snap = match snap {

@@ -41,6 +41,8 @@ enum Origin {
     },
     /// Received from a peer.
     Peer { from: ReplicaId, full: bool },
+    /// Read from a durable log this node shares with other replicas: already durable.
+    Shared { full: bool },
 }
 
 impl<S> Pending<S> {
@@ -63,17 +65,28 @@ impl<S> Pending<S> {
         &self.data
     }
 
-    /// True for a full state received from a peer (persist it by joining it, as any delta).
+    /// True for a full state received from a peer or read from a shared log (persist it by
+    /// joining it, as any delta).
     pub fn is_full_state(&self) -> bool {
-        matches!(self.origin, Origin::Peer { full: true, .. })
+        matches!(
+            self.origin,
+            Origin::Peer { full: true, .. } | Origin::Shared { full: true }
+        )
     }
 
-    /// The peer it came from; `None` for a local mutation.
+    /// The peer it came from; `None` for a local mutation or a change read from a shared log.
     pub fn from(&self) -> Option<ReplicaId> {
         match self.origin {
-            Origin::Local { .. } => None,
+            Origin::Local { .. } | Origin::Shared { .. } => None,
             Origin::Peer { from, .. } => Some(from),
         }
+    }
+
+    /// True for a change read from a durable log shared with other replicas
+    /// ([`SyncNode::shared_change`]): it is durable already, so the caller commits it without
+    /// persisting it again.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.origin, Origin::Shared { .. })
     }
 
     /// The message frame that carries the change (sent, or received, once for every peer).
@@ -170,6 +183,25 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
         Ok(self.issue(pending))
     }
 
+    /// A change another replica wrote to a durable log this node shares with it (servers on
+    /// one store): `data` is a delta, or a full state when `full`. It is already durable, so
+    /// the caller commits it without persisting it again; committed, it is applied and, a
+    /// delta, forwarded to every connected peer (none of them wrote it to the shared log).
+    /// `None` when it brings nothing new.
+    pub fn shared_change(&mut self, data: Causal<S>, full: bool) -> Result<Option<Pending<S>>> {
+        if self.replica.ctx().includes(&data.ctx) {
+            return Ok(None);
+        }
+        let encoded = super::message::encode_data(&data, self.high, full)?;
+        let pending = Pending {
+            id: 0,
+            data,
+            encoded,
+            origin: Origin::Shared { full },
+        };
+        Ok(Some(self.issue(pending)))
+    }
+
     /// Numbers a pending change and records it as outstanding.
     pub(crate) fn issue(&mut self, mut p: Pending<S>) -> Pending<S> {
         self.next_pending += 1;
@@ -199,21 +231,28 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
                 }
                 Change::Delta
             }
-            Origin::Peer { from, full: false } => {
+            Origin::Peer { full: false, .. } | Origin::Shared { full: false } => {
+                // A delta from a peer goes on to the other peers; one read from a shared log
+                // goes to every peer (none of them wrote it there).
+                let (except, forward) = match origin {
+                    Origin::Peer { from, .. } => {
+                        (Some(from), self.config.forward && self.peers.len() > 1)
+                    }
+                    _ => (None, !self.peers.is_empty()),
+                };
                 // Forwarded with what it depends on as far as this node can tell: the dots of
                 // its context it already had (a superset of the true dependencies).
-                let forward = self.config.forward && self.peers.len() > 1;
                 let deps = forward.then(|| data.ctx.intersection(self.replica.ctx()));
                 if !self.replica.apply_encoded(data, encoded.payload()) {
                     Change::Nothing
                 } else {
                     if let Some(deps) = deps {
-                        self.push(Some(from), &encoded.frame, &deps);
+                        self.push(except, &encoded.frame, &deps);
                     }
                     Change::Delta
                 }
             }
-            Origin::Peer { full: true, .. } => {
+            Origin::Peer { full: true, .. } | Origin::Shared { full: true } => {
                 if self.replica.merge(data) {
                     Change::Full
                 } else {

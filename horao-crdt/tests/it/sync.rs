@@ -306,6 +306,47 @@ fn a_received_change_is_pending_until_committed_and_an_abort_leaves_it_unseen() 
 }
 
 #[test]
+fn a_change_read_from_a_shared_log_is_applied_and_pushed_to_every_peer() {
+    // Nodes 1 and 2 share a durable log; node 3 is a gossip peer of node 2 only.
+    let mut writer: SyncNode<Doc> = node(1, SyncConfig::default());
+    let mut reader: SyncNode<Doc> = node(2, SyncConfig::default());
+    let mut peer: SyncNode<Doc> = node(3, SyncConfig::default());
+    connect(&mut reader, &mut peer);
+    let p = writer
+        .mutate(|m, tx| m.update(7, tx, |r, tx| r.write(70, ts(1), tx)))
+        .unwrap();
+    let stored = p.stored().unwrap();
+    writer.commit(p).unwrap();
+    let delta: horao_crdt::Causal<Doc> =
+        wire::decode_causal(wire::Kind::Delta, &stored, 1 << 20).unwrap();
+    // Pending until committed, with no peer as its origin.
+    let p = reader.shared_change(delta.clone(), false).unwrap().unwrap();
+    assert!(p.is_shared() && !p.is_full_state());
+    assert_eq!(p.from(), None);
+    assert!(reader.replica().ctx().is_empty());
+    assert!(drain(&mut reader).is_empty());
+    assert_eq!(reader.commit(p).unwrap(), Change::Delta);
+    assert_eq!(reader.replica().state(), writer.replica().state());
+    // Pushed to the gossip peer, which never saw the shared log.
+    let sent = drain(&mut reader);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, ReplicaId(3));
+    deliver(&mut peer, ReplicaId(2), &sent[0].frame).unwrap();
+    assert_eq!(peer.replica().state(), writer.replica().state());
+    // Read again (the log is read from an older position): nothing new, nothing pending.
+    assert!(reader.shared_change(delta, false).unwrap().is_none());
+    assert_eq!(reader.pending_count(), 0);
+    // A full state read from the log is merged, not forwarded.
+    fill(&mut writer, 10, 3);
+    let full = writer.replica().causal().clone();
+    let p = reader.shared_change(full, true).unwrap().unwrap();
+    assert!(p.is_full_state());
+    assert_eq!(reader.commit(p).unwrap(), Change::Full);
+    assert_eq!(reader.replica().state(), writer.replica().state());
+    assert!(drain(&mut reader).is_empty());
+}
+
+#[test]
 fn an_aborted_local_change_gives_its_counter_back() {
     let mut n: SyncNode<OrSet<u8>> = node(1, SyncConfig::default());
     let p = n.mutate(|s, tx| s.add(1, tx)).unwrap();

@@ -58,6 +58,15 @@ pub fn server_bin(bin: Option<PathBuf>) -> Result<PathBuf> {
 /// Starts `bin` on `data` dialing `peers` (log `data.N.log`); returns it once it serves, with
 /// the instant it said so.
 pub fn start(bin: &Path, data: &Path, peers: &[String], n: usize) -> Result<(Server, Instant)> {
+    let args: Vec<String> = peers
+        .iter()
+        .flat_map(|p| ["--peer".to_string(), p.clone()])
+        .collect();
+    start_args(bin, data, &args, n)
+}
+
+/// [`start`] with these extra arguments instead of peers.
+pub fn start_args(bin: &Path, data: &Path, args: &[String], n: usize) -> Result<(Server, Instant)> {
     std::fs::create_dir_all(data)?;
     let log = data.with_extension(format!("{n}.log"));
     let mut cmd = Command::new(bin);
@@ -70,9 +79,7 @@ pub fn start(bin: &Path, data: &Path, peers: &[String], n: usize) -> Result<(Ser
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log)?);
-    for p in peers {
-        cmd.args(["--peer", p]);
-    }
+    cmd.args(args);
     let child = cmd
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;

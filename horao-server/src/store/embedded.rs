@@ -429,6 +429,7 @@ fn load(db: &Database) -> Result<Loaded, StoreError> {
     }
     Ok(Loaded {
         snapshot,
+        snapshot_seq: header.snapshot.map_or(0, |(seq, _, _)| seq),
         journal,
         meta,
     })

@@ -64,6 +64,7 @@ impl Store for MemoryStore {
             let g = self.open()?;
             Ok(Loaded {
                 snapshot: g.snapshot.clone(),
+                snapshot_seq: g.snapshot_seq,
                 journal: g.journal.clone(),
                 meta: g.meta.clone(),
             })

@@ -6,9 +6,15 @@
 //! batches concurrent commits into one transaction). A snapshot replaces every journal entry
 //! it covers; entries committed after the snapshot was taken stay and are replayed on top at
 //! the next start (applying a delta twice is harmless).
+//!
+//! A store may be *shared*: several servers commit to one journal (Redis, each server under
+//! its own node name). Each then follows the others' commits ([`Store::read_after`], woken by
+//! [`Store::announced`]) instead of receiving them by gossip, and keeps the metadata that is
+//! its own ([`NODE_META_PREFIXES`]) apart from the metadata every server shares (tokens).
 
 pub mod embedded;
 pub mod redis;
+pub mod redis_node;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -18,6 +24,27 @@ pub mod memory;
 
 /// What a store operation returns, boxed so the trait stays object safe.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Metadata keys that belong to one server (its replica id, incarnation and sync state),
+/// not to every server sharing a store: a shared store keeps them per node.
+pub const NODE_META_PREFIXES: &[&str] = &["replica/", "sync/"];
+
+/// True when `key` is metadata of one server (see [`NODE_META_PREFIXES`]).
+pub fn is_node_meta(key: &str) -> bool {
+    NODE_META_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// Journal entries another server may have committed, read after a position.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tail {
+    /// The entries, in commit order, with their sequence numbers.
+    pub entries: Vec<(u64, Vec<u8>)>,
+    /// Every commit up to this sequence number was read (more may follow: read again).
+    pub upto: u64,
+    /// A snapshot replaced entries after the position before they were read: load the store
+    /// again ([`Store::load`]) and merge its snapshot.
+    pub gap: bool,
+}
 
 /// One durable write: an encoded delta and metadata written in the same transaction.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -33,6 +60,8 @@ pub struct Commit {
 pub struct Loaded {
     /// The latest snapshot, if one was written.
     pub snapshot: Option<Vec<u8>>,
+    /// The sequence number the snapshot covers (0 without one).
+    pub snapshot_seq: u64,
     /// The journal entries after the snapshot, in commit order, with their sequence numbers.
     pub journal: Vec<(u64, Vec<u8>)>,
     /// Every metadata key and value.
@@ -66,6 +95,10 @@ pub enum StoreError {
     /// The stored data is damaged or was written by an incompatible version.
     #[error("store data is corrupt: {0}")]
     Corrupt(String),
+    /// Another process holds this server's node in a shared store (two servers were given
+    /// one node name), or took it over after this one lost its lease.
+    #[error("the node is held by another process: {0}")]
+    Lease(String),
     /// The store was closed.
     #[error("the store is closed")]
     Closed,
@@ -86,6 +119,34 @@ pub trait Store: Send + Sync {
     fn stats(&self) -> JournalStats;
     /// Configuration problems found at open (e.g. Redis running without `appendonly`).
     fn warnings(&self) -> Vec<String>;
+    /// True when other servers commit to this store too, so this server follows their
+    /// commits with [`Store::read_after`].
+    fn shared(&self) -> bool {
+        false
+    }
+    /// The journal entries committed after `after`, about `budget` bytes of them at most
+    /// (always at least one). A store nobody else writes has nothing to add.
+    fn read_after(&self, after: u64, budget: usize) -> StoreFuture<'_, Tail> {
+        let _ = budget;
+        Box::pin(async move {
+            Ok(Tail {
+                entries: Vec::new(),
+                upto: after,
+                gap: false,
+            })
+        })
+    }
+    /// One metadata value as stored now, for a store other servers write too (a token
+    /// another server minted); `None` for a store nobody else writes.
+    fn read_meta<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        let _ = key;
+        Box::pin(async { Ok(None) })
+    }
+    /// The newest sequence number the other servers sharing the store announced (it changes
+    /// on each of their commits); `None` for a store nobody else writes.
+    fn announced(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
     /// Flushes what is queued and closes; later operations fail with [`StoreError::Closed`].
     fn close(&self) -> StoreFuture<'_, ()>;
 }

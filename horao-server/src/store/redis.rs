@@ -12,6 +12,15 @@
 //! snapshot. Scripts compute the generation keys from the prefix, so the store needs a single
 //! Redis server (not Redis Cluster), version 7 or later (scripts declare themselves with a
 //! shebang so Redis refuses them whole when out of memory).
+//!
+//! Several servers may share one prefix ([`RedisStore::open_node`]), each under its own node
+//! name `N`: they commit to the one journal, every commit of a delta is announced on the
+//! channel `P:commits`, and each follows the others' commits ([`Store::read_after`]). A
+//! node's own metadata (see [`super::NODE_META_PREFIXES`]) lives in `P:node:N:meta`, and the
+//! node is held by one process at a time through the lease `P:node:N:lease` (see
+//! [`super::redis_node`]), checked by every commit, so two processes never write as one
+//! replica. A store written by a single server ([`RedisStore::open`]) keeps its metadata in
+//! `P:meta`; the first node to open it adopts that server's identity.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
@@ -20,7 +29,8 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, RedisError, Script};
 
-use super::{Commit, JournalStats, Loaded, Store, StoreError, StoreFuture};
+use super::redis_node::{LeaseOptions, NodeHandle};
+use super::{Commit, JournalStats, Loaded, Store, StoreError, StoreFuture, Tail, redis_node};
 
 /// The largest piece of a snapshot written in one command.
 pub const SNAPSHOT_CHUNK_BYTES: usize = 8 << 20;
@@ -30,8 +40,8 @@ const FORMAT: &str = "1";
 /// Checks the types of the keys a script touches, before it writes anything, so a damaged
 /// key fails the script without a partial write.
 const CHECK_TYPES: &str = r#"
-local expected = {'hash', 'hash', 'zset', 'hash'}
-for i = 1, 4 do
+local expected = {'hash', 'hash', 'zset', 'hash', 'hash'}
+for i = 1, math.min(#KEYS, 5) do
   local t = redis.call('TYPE', KEYS[i])['ok']
   if t ~= 'none' and t ~= expected[i] then
     return redis.error_reply('CORRUPT ' .. KEYS[i] .. ' holds a ' .. t)
@@ -49,11 +59,21 @@ for _, field in ipairs({'seq', 'journal_bytes', 'snap_seq', 'gen_counter'}) do
 end
 "#;
 
-/// KEYS: state, journal, journal index, meta. ARGV: delta, number of metadata changes, then
-/// per change `s key value` or `d key`. Returns the sequence number.
+/// KEYS: state, journal, journal index, meta, node meta, node lease. ARGV: delta, number of
+/// metadata changes, lease holder ('' without a node), lease milliseconds, announcement
+/// channel ('' for none), then per change `s key value` or `d key` (the shared metadata) or
+/// `S key value` or `D key` (the node's). Returns the sequence number; refuses when another
+/// process holds the node's lease (and takes the lease back when it expired).
 const COMMIT: &str = r#"
 local n = tonumber(ARGV[2])
 if not n then return redis.error_reply('ERR bad metadata count') end
+if ARGV[3] ~= '' then
+  local holder = redis.call('GET', KEYS[6])
+  if holder and holder ~= ARGV[3] then
+    return redis.error_reply('LEASE the node is held by another process (' .. holder .. ')')
+  end
+  if not holder then redis.call('SET', KEYS[6], ARGV[3], 'PX', ARGV[4]) end
+end
 redis.call('HSETNX', KEYS[1], 'format', '1')
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local delta = ARGV[1]
@@ -62,18 +82,71 @@ if #delta > 0 then
   redis.call('HSET', KEYS[2], field, delta)
   redis.call('ZADD', KEYS[3], seq, field)
   redis.call('HINCRBY', KEYS[1], 'journal_bytes', #delta)
+  if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], seq) end
 end
-local i = 3
+local i = 6
 for _ = 1, n do
-  if ARGV[i] == 's' then
-    redis.call('HSET', KEYS[4], ARGV[i + 1], ARGV[i + 2])
+  local op = ARGV[i]
+  local hash = KEYS[4]
+  if op == 'S' or op == 'D' then hash = KEYS[5] end
+  if op == 's' or op == 'S' then
+    redis.call('HSET', hash, ARGV[i + 1], ARGV[i + 2])
     i = i + 3
   else
-    redis.call('HDEL', KEYS[4], ARGV[i + 1])
+    redis.call('HDEL', hash, ARGV[i + 1])
     i = i + 2
   end
 end
 return seq
+"#;
+
+/// KEYS: state, journal, journal index, meta. ARGV: position, byte budget. Returns the
+/// sequence number read up to, `1` when a snapshot dropped entries after the position (a
+/// gap) or `0`, then sequence number and delta of each entry after the position.
+const READ_AFTER: &str = r#"
+local after, budget = tonumber(ARGV[1]), tonumber(ARGV[2])
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+if tonumber(redis.call('HGET', KEYS[1], 'snap_seq') or '0') > after then
+  return {string.format('%d', seq), '1'}
+end
+local limit = 1000
+local fields = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[1], '+inf', 'LIMIT', 0, limit)
+local out = {string.format('%d', seq), '0'}
+local bytes = 0
+for _, field in ipairs(fields) do
+  local delta = redis.call('HGET', KEYS[2], field)
+  if not delta then
+    return redis.error_reply('CORRUPT journal entry ' .. field .. ' is indexed but missing')
+  end
+  if bytes > 0 and bytes + #delta > budget then
+    out[1] = string.format('%d', tonumber(field) - 1)
+    return out
+  end
+  bytes = bytes + #delta
+  table.insert(out, field)
+  table.insert(out, delta)
+end
+if #fields == limit then out[1] = fields[limit] end
+return out
+"#;
+
+/// KEYS: meta, node meta. ARGV: the prefixes of node metadata keys. Moves those keys from
+/// the single server's metadata to the node's when the node has none yet; returns how many
+/// moved.
+const ADOPT: &str = r#"
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local moved = 0
+for _, key in ipairs(redis.call('HKEYS', KEYS[1])) do
+  for _, prefix in ipairs(ARGV) do
+    if string.sub(key, 1, #prefix) == prefix then
+      redis.call('HSET', KEYS[2], key, redis.call('HGET', KEYS[1], key))
+      redis.call('HDEL', KEYS[1], key)
+      moved = moved + 1
+      break
+    end
+  end
+end
+return moved
 "#;
 
 /// KEYS: state, journal, journal index, meta. ARGV: prefix. Drops a generation a crash left
@@ -147,16 +220,26 @@ struct Keys {
     journal: String,
     index: String,
     meta: String,
+    /// The node's metadata (the shared metadata without a node).
+    node_meta: String,
+    /// The node's lease (unused without a node).
+    lease: String,
+    /// Where commits are announced (`None` without a node).
+    channel: Option<String>,
 }
 
 impl Keys {
-    fn new(prefix: &str) -> Self {
+    fn new(prefix: &str, node: Option<&str>) -> Self {
+        let meta = format!("{prefix}:meta");
         Self {
             prefix: prefix.to_owned(),
             state: format!("{prefix}:state"),
             journal: format!("{prefix}:journal"),
             index: format!("{prefix}:journal:idx"),
-            meta: format!("{prefix}:meta"),
+            node_meta: node.map_or_else(|| meta.clone(), |n| format!("{prefix}:node:{n}:meta")),
+            lease: node.map_or_else(String::new, |n| format!("{prefix}:node:{n}:lease")),
+            channel: node.map(|_| format!("{prefix}:commits")),
+            meta,
         }
     }
 
@@ -168,6 +251,8 @@ impl Keys {
 /// The scripts, each with the type checks in front.
 struct Scripts {
     commit: Script,
+    read_after: Script,
+    adopt: Script,
     begin_snapshot: Script,
     switch_snapshot: Script,
 }
@@ -178,6 +263,9 @@ impl Scripts {
             |body: &str| Script::new(&format!("#!lua flags=no-cluster\n{CHECK_TYPES}\n{body}"));
         Self {
             commit: script(COMMIT),
+            read_after: script(READ_AFTER),
+            // It reads and writes metadata only; no type checks of the journal's keys.
+            adopt: Script::new(&format!("#!lua flags=no-cluster\n{ADOPT}")),
             begin_snapshot: script(BEGIN_SNAPSHOT),
             switch_snapshot: script(SWITCH_SNAPSHOT),
         }
@@ -198,6 +286,8 @@ impl Scripts {
 pub struct RedisStore {
     connection: ConnectionManager,
     keys: Keys,
+    /// The node this process holds, when the store is shared.
+    node: Option<NodeHandle>,
     scripts: Scripts,
     /// True once closed; operations hold a read guard so close waits for them.
     closed: tokio::sync::RwLock<bool>,
@@ -220,6 +310,32 @@ impl RedisStore {
         key_prefix: &str,
         options: RedisOptions,
     ) -> Result<Self, StoreError> {
+        Self::open_inner(url, key_prefix, None, options).await
+    }
+
+    /// Opens the store under `key_prefix` as the node `node`, one of several servers that
+    /// share it: takes the node's lease (waiting for a crashed holder's to expire, refusing
+    /// when a live process holds it), adopts a single server's identity left under the
+    /// prefix, and listens for the other nodes' commits.
+    pub async fn open_node(
+        url: &str,
+        key_prefix: &str,
+        node: &str,
+        options: RedisOptions,
+        lease: LeaseOptions,
+    ) -> Result<Self, StoreError> {
+        Self::open_inner(url, key_prefix, Some((node, lease)), options).await
+    }
+
+    async fn open_inner(
+        url: &str,
+        key_prefix: &str,
+        node: Option<(&str, LeaseOptions)>,
+        options: RedisOptions,
+    ) -> Result<Self, StoreError> {
+        if let Some((name, _)) = node {
+            redis_node::check_name(name)?;
+        }
         // The URL may carry a password: errors do not repeat it.
         let client = redis::Client::open(url)
             .map_err(|e| StoreError::Redis(format!("invalid Redis URL: {e}")))?;
@@ -227,14 +343,41 @@ impl RedisStore {
             .set_connection_timeout(Some(options.connection_timeout))
             .set_response_timeout(Some(options.response_timeout))
             .set_number_of_retries(2);
-        let mut connection = ConnectionManager::new_with_config(client, config)
+        let mut connection = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|e| StoreError::Redis(format!("cannot reach Redis: {e}")))?;
         let warnings = persistence_warnings(&mut connection).await;
         for warning in &warnings {
             tracing::warn!("{warning}");
         }
-        let keys = Keys::new(key_prefix);
+        let keys = Keys::new(key_prefix, node.map(|(n, _)| n));
+        let scripts = Scripts::new();
+        let node = match node {
+            None => None,
+            Some((name, lease)) => {
+                let handle = NodeHandle::start(
+                    &client,
+                    &connection,
+                    name,
+                    &keys.lease,
+                    keys.channel.clone().unwrap_or_default(),
+                    lease,
+                )
+                .await?;
+                let adopted: u64 = scripts
+                    .adopt
+                    .key(&keys.meta)
+                    .key(&keys.node_meta)
+                    .arg(super::NODE_META_PREFIXES)
+                    .invoke_async(&mut connection)
+                    .await
+                    .map_err(redis_err)?;
+                if adopted > 0 {
+                    tracing::info!(node = name, "adopted the identity of the single server");
+                }
+                Some(handle)
+            }
+        };
         let state: HashMap<String, Vec<u8>> =
             connection.hgetall(&keys.state).await.map_err(redis_err)?;
         let state = State::parse(&state)?;
@@ -246,7 +389,8 @@ impl RedisStore {
         Ok(Self {
             connection,
             keys,
-            scripts: Scripts::new(),
+            node,
+            scripts,
             closed: tokio::sync::RwLock::new(false),
             snapshot_lock: tokio::sync::Mutex::new(()),
             stats: Mutex::new(stats),
@@ -273,16 +417,24 @@ impl RedisStore {
             HashMap<Vec<u8>, Vec<u8>>,
             HashMap<Vec<u8>, Vec<u8>>,
             HashMap<String, Vec<u8>>,
+            HashMap<String, Vec<u8>>,
         );
-        let (state, chunks, journal, meta): Reply = redis::pipe()
+        let (state, chunks, journal, mut meta, node_meta): Reply = redis::pipe()
             .atomic()
             .hgetall(&self.keys.state)
             .hgetall(&snapshot_key)
             .hgetall(&self.keys.journal)
             .hgetall(&self.keys.meta)
+            .hgetall(&self.keys.node_meta)
             .query_async(&mut connection)
             .await
             .map_err(redis_err)?;
+        if self.node.is_some() {
+            // The node's own metadata, never another node's (or a single server's) left in
+            // the shared hash.
+            meta.retain(|k, _| !super::is_node_meta(k));
+            meta.extend(node_meta);
+        }
         let state = State::parse(&state)?;
         if state.snapshot.map(|s| s.generation) != generation {
             return Ok(None); // A snapshot was switched in between: read again.
@@ -306,6 +458,7 @@ impl RedisStore {
         entries.sort_unstable_by_key(|(seq, _)| *seq);
         Ok(Some(Loaded {
             snapshot,
+            snapshot_seq: state.snapshot_seq(),
             journal: entries,
             meta: meta.into_iter().collect::<BTreeMap<_, _>>(),
         }))
@@ -435,11 +588,34 @@ fn parse_u64(what: &str, bytes: &[u8]) -> Result<u64, StoreError> {
         })
 }
 
+/// The reply of [`READ_AFTER`]: where it read up to, the gap flag, then the entries.
+fn parse_tail(after: u64, reply: Vec<Vec<u8>>) -> Result<Tail, StoreError> {
+    let mut items = reply.into_iter();
+    let (Some(upto), Some(gap)) = (items.next(), items.next()) else {
+        return Err(StoreError::Redis("a short answer to a journal read".into()));
+    };
+    let upto = parse_u64("journal read position", &upto)?.max(after);
+    let mut entries = Vec::new();
+    while let Some(field) = items.next() {
+        let seq = parse_u64("journal field", &field)?;
+        let delta = items
+            .next()
+            .ok_or_else(|| StoreError::Redis("a journal entry without its delta".into()))?;
+        entries.push((seq, delta));
+    }
+    Ok(Tail {
+        entries,
+        upto,
+        gap: gap == b"1",
+    })
+}
+
 /// Script refusals marked `CORRUPT` and keys of the wrong type are damaged data; the rest is
 /// Redis failing.
 fn redis_err(error: RedisError) -> StoreError {
     match error.code() {
         Some("CORRUPT") => StoreError::Corrupt(error.detail().unwrap_or("damaged keys").to_owned()),
+        Some("LEASE") => StoreError::Lease(error.detail().unwrap_or("lost").to_owned()),
         Some("WRONGTYPE") => StoreError::Corrupt(format!("a key holds the wrong type: {error}")),
         _ => StoreError::Redis(error.to_string()),
     }
@@ -520,13 +696,24 @@ impl Store for RedisStore {
                 return Err(StoreError::Closed);
             }
             let mut invocation = Scripts::invocation(&self.scripts.commit, &self.keys);
+            let (holder, lease_ms) = self.node.as_ref().map_or((String::new(), 0), |n| {
+                (n.holder().to_owned(), n.lease_ms())
+            });
             invocation
+                .key(&self.keys.node_meta)
+                .key(&self.keys.lease)
                 .arg(commit.delta.as_slice())
-                .arg(commit.meta.len());
+                .arg(commit.meta.len())
+                .arg(holder)
+                .arg(lease_ms)
+                .arg(self.keys.channel.as_deref().unwrap_or(""));
             for (key, value) in &commit.meta {
-                match value {
-                    Some(value) => invocation.arg("s").arg(key).arg(value.as_slice()),
-                    None => invocation.arg("d").arg(key),
+                let own = self.node.is_some() && super::is_node_meta(key);
+                match (value, own) {
+                    (Some(value), false) => invocation.arg("s").arg(key).arg(value.as_slice()),
+                    (Some(value), true) => invocation.arg("S").arg(key).arg(value.as_slice()),
+                    (None, false) => invocation.arg("d").arg(key),
+                    (None, true) => invocation.arg("D").arg(key),
                 };
             }
             let mut connection = self.connection.clone();
@@ -606,14 +793,56 @@ impl Store for RedisStore {
         *self.stats.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn shared(&self) -> bool {
+        self.node.is_some()
+    }
+
+    fn read_after(&self, after: u64, budget: usize) -> StoreFuture<'_, Tail> {
+        Box::pin(async move {
+            let closed = self.closed.read().await;
+            if *closed {
+                return Err(StoreError::Closed);
+            }
+            let mut connection = self.connection.clone();
+            let reply: Vec<Vec<u8>> = Scripts::invocation(&self.scripts.read_after, &self.keys)
+                .arg(after)
+                .arg(budget.max(1))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(redis_err)?;
+            parse_tail(after, reply)
+        })
+    }
+
+    fn read_meta<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            if self.node.is_none() || super::is_node_meta(key) {
+                return Ok(None);
+            }
+            let mut connection = self.connection.clone();
+            connection
+                .hget(&self.keys.meta, key)
+                .await
+                .map_err(redis_err)
+        })
+    }
+
+    fn announced(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.node.as_ref().map(NodeHandle::announced)
+    }
+
     fn warnings(&self) -> Vec<String> {
         self.warnings.clone()
     }
 
-    /// Waits for the operations in flight; closing twice is harmless.
+    /// Waits for the operations in flight and gives the node's lease back; closing twice is
+    /// harmless.
     fn close(&self) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             *self.closed.write().await = true;
+            if let Some(node) = &self.node {
+                node.release(&self.connection, &self.keys.lease).await;
+            }
             Ok(())
         })
     }

@@ -191,7 +191,8 @@ fn pipeline(entries: &[Arc<Entry>], config: &EventsConfig, replica: u64) -> (red
             .ignore();
         n += 1;
     };
-    for e in entries {
+    // A change another server sharing the store committed is that server's to publish.
+    for e in entries.iter().filter(|e| !e.ingested) {
         if e.full {
             add(e.cursor, "*", "", "full");
         }

@@ -52,6 +52,8 @@ pub struct Entry {
     /// A full state from a peer was merged: anything may have changed, every watcher
     /// resyncs.
     pub full: bool,
+    /// Another server sharing the store committed it (it publishes the change's events).
+    pub ingested: bool,
 }
 
 impl Entry {
@@ -181,6 +183,7 @@ mod tests {
                 })
                 .collect(),
             full: false,
+            ingested: false,
         })
     }
 

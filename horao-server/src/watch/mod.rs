@@ -284,6 +284,7 @@ fn rendered(
         cursor,
         records,
         full,
+        ingested: false,
     }
 }
 

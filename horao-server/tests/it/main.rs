@@ -9,6 +9,7 @@ mod kill9;
 mod lifecycle;
 mod openapi;
 mod roles;
+mod shared;
 mod soak;
 mod store;
 mod support;

@@ -645,20 +645,25 @@ async fn appended(s: &TestServer, n: u64) {
     }
 }
 
-/// The stream's events as `(kind, id, op)`, checking their replica and that cursors grow.
-async fn stream(url: &str, replica: &str) -> Vec<(String, String, String)> {
+/// Every event in the stream `horao:events` at `url`, as its id and fields.
+pub(crate) async fn events(url: &str) -> Vec<(String, BTreeMap<String, String>)> {
     let mut conn = redis::Client::open(url)
         .unwrap()
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let entries: Vec<(String, BTreeMap<String, String>)> = redis::cmd("XRANGE")
+    redis::cmd("XRANGE")
         .arg(STREAM_KEY)
         .arg("-")
         .arg("+")
         .query_async(&mut conn)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The stream's events as `(kind, id, op)`, checking their replica and that cursors grow.
+async fn stream(url: &str, replica: &str) -> Vec<(String, String, String)> {
+    let entries = events(url).await;
     let cursors: Vec<u64> = entries
         .iter()
         .map(|(_, f)| f["cursor"].parse().unwrap())
@@ -712,6 +717,65 @@ async fn a_full_state_from_a_peer_resyncs_watchers() {
         feed.of("datacenter"),
         listed(&b.admin, "/api/v1/datacenters").await
     );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watchers_of_servers_sharing_one_redis_see_every_change_at_the_same_cursors() {
+    let redis = crate::support::redis::RedisServer::start();
+    let url = redis.url();
+    let open = |n: &'static str| {
+        let url = url.clone();
+        async move {
+            let store = crate::shared::open_node(&url, n, Duration::ZERO).await;
+            std::sync::Arc::new(store.unwrap())
+        }
+    };
+    let a = TestServer::start_config(open("a").await, quick).await;
+    let b = TestServer::start_config(open("b").await, quick).await;
+    let mut fa = Feed::open(&a, crate::support::ADMIN, "").await;
+    let mut fb = Feed::open(&b, crate::support::ADMIN, "").await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let s = if i % 3 == 0 { &b } else { &a };
+        ids.push(datacenter(&s.admin, &format!("dc{i}")).await);
+    }
+    for id in ids.iter().step_by(4) {
+        let r = a.admin.delete(&format!("/api/v1/datacenters/{id}")).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+    // Both servers reach the same head; each feed checks its cursors only grow.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while a.running.state.watch.head() != b.running.state.watch.head() {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    fa.follow(&a).await;
+    fb.follow(&b).await;
+    assert_eq!(fa.cursor, fb.cursor);
+    assert_eq!(
+        fa.resyncs + fb.resyncs,
+        0,
+        "following the other server needs no resync"
+    );
+    let want = listed(&a.admin, "/api/v1/datacenters").await;
+    assert_eq!(want.len(), 9);
+    assert_eq!(fa.of("datacenter"), want);
+    assert_eq!(fb.of("datacenter"), want);
+    assert_eq!(listed(&b.admin, "/api/v1/datacenters").await, want);
+    // A watcher moved from one server to the other resumes at its cursor.
+    let more = datacenter(&b.admin, "more").await;
+    let mut moved = Feed::open(&a, crate::support::ADMIN, &format!("?since={}", fb.cursor)).await;
+    moved.cursor = fb.cursor;
+    moved.objects = fb.objects.clone();
+    moved.follow(&a).await;
+    while a.running.state.watch.head() < b.running.state.watch.head() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        moved.follow(&a).await;
+    }
+    assert_eq!(moved.resyncs, 0);
+    assert!(moved.of("datacenter").contains_key(&more));
     a.stop().await;
     b.stop().await;
 }
