@@ -4,7 +4,8 @@
 //! logged.
 //!
 //! Roles: an admin acts as [`Actor::User`]; a tenant as [`Actor::Tenant`] and sees only what
-//! it owns; an agent as [`Actor::Agent`] of its machine.
+//! it owns; an agent as [`Actor::Agent`] of its machine; a peer token opens the gossip
+//! endpoint (`/api/v1/gossip`, like the cluster secret) and nothing else.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -40,6 +41,8 @@ pub enum Role {
         /// The machine.
         machine: MachineId,
     },
+    /// Another server: the gossip endpoint only (instead of the cluster secret).
+    Peer,
 }
 
 impl Role {
@@ -49,6 +52,8 @@ impl Role {
             Role::Admin => Actor::User,
             Role::Tenant { tenant } => Actor::Tenant(tenant.clone()),
             Role::Agent { machine } => Actor::Agent(machine.clone()),
+            // Never reaches a handler (see `Caller`); a peer's changes come by gossip.
+            Role::Peer => Actor::Server,
         }
     }
 
@@ -209,6 +214,28 @@ impl Caller {
     }
 }
 
+/// The role of `token`: a known token, or (on a shared store) one another server sharing
+/// it minted since this one started.
+pub async fn role_of(state: &AppState, token: &str) -> Option<Role> {
+    let known = state
+        .tokens
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .role_of(token);
+    match known {
+        Some(role) => Some(role),
+        None if state.store.shared() => match state.store.read_meta(&Tokens::key_of(token)).await {
+            Ok(Some(stored)) => state
+                .tokens
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .learn(token, &stored),
+            _ => None,
+        },
+        None => None,
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -220,27 +247,12 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(|| ApiError::unauthorized("send a token as Authorization: Bearer TOKEN"))?;
-        let known = state
-            .tokens
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .role_of(token);
-        let role = match known {
-            Some(role) => Some(role),
-            // A server sharing the store may have minted it since this one started.
-            None if state.store.shared() => {
-                match state.store.read_meta(&Tokens::key_of(token)).await {
-                    Ok(Some(stored)) => state
-                        .tokens
-                        .write()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .learn(token, &stored),
-                    _ => None,
-                }
-            }
-            None => None,
-        };
-        role.map(Caller)
-            .ok_or_else(|| ApiError::unauthorized("the token is not valid"))
+        match role_of(state, token).await {
+            None => Err(ApiError::unauthorized("the token is not valid")),
+            Some(Role::Peer) => Err(ApiError::forbidden(
+                "a peer token opens /api/v1/gossip only",
+            )),
+            Some(role) => Ok(Caller(role)),
+        }
     }
 }

@@ -36,6 +36,14 @@ pub struct Flags {
     /// The secret peers share: needed to dial peers and to accept them.
     #[arg(long, env = "HORAO_CLUSTER_SECRET", hide_env_values = true)]
     pub cluster_secret: Option<String>,
+    /// A peer token (minted on the peers with `{"role": "peer"}`) to dial them with, instead
+    /// of the cluster secret.
+    #[arg(long, env = "HORAO_PEER_TOKEN", hide_env_values = true)]
+    pub peer_token: Option<String>,
+    /// A PEM bundle of the certificates that `wss://` peers are trusted by (a private CA or
+    /// a peer's self-signed certificate) [default: Mozilla's roots].
+    #[arg(long, env = "HORAO_PEER_CA_CERT")]
+    pub peer_ca_cert: Option<PathBuf>,
     /// Anti-entropy interval, e.g. `5s` or `500ms` [default: 5s].
     #[arg(long, env = "HORAO_GOSSIP_INTERVAL", value_parser = parse_duration)]
     pub gossip_interval: Option<Duration>,
@@ -96,6 +104,10 @@ pub struct File {
     pub peers: Vec<String>,
     /// See [`Flags::cluster_secret`].
     pub cluster_secret: Option<String>,
+    /// See [`Flags::peer_token`].
+    pub peer_token: Option<String>,
+    /// See [`Flags::peer_ca_cert`].
+    pub peer_ca_cert: Option<PathBuf>,
     /// See [`Flags::gossip_interval`] (`"5s"`, `"500ms"`).
     pub gossip_interval: Option<String>,
     /// See [`Flags::gossip_ping_interval`].
@@ -139,6 +151,10 @@ pub struct Config {
     pub peers: Vec<String>,
     /// Cluster secret.
     pub cluster_secret: Option<String>,
+    /// Peer token to dial with.
+    pub peer_token: Option<String>,
+    /// CA bundle for `wss://` peers.
+    pub peer_ca_cert: Option<PathBuf>,
     /// Anti-entropy interval.
     pub gossip_interval: Duration,
     /// Ping interval of gossip connections.
@@ -269,9 +285,11 @@ impl Config {
             flags.peers
         };
         let cluster_secret = flags.cluster_secret.or(file.cluster_secret);
-        if !peers.is_empty() && cluster_secret.is_none() {
+        let peer_token = flags.peer_token.or(file.peer_token);
+        if !peers.is_empty() && cluster_secret.is_none() && peer_token.is_none() {
             return Err(ConfigError::Invalid(
-                "peers need a cluster secret (--cluster-secret)".into(),
+                "peers need a cluster secret (--cluster-secret) or a peer token (--peer-token)"
+                    .into(),
             ));
         }
         let redis_node = flags
@@ -294,6 +312,8 @@ impl Config {
             replica_id: flags.replica_id.or(file.replica_id),
             peers,
             cluster_secret,
+            peer_token,
+            peer_ca_cert: flags.peer_ca_cert.or(file.peer_ca_cert),
             gossip_interval,
             gossip_ping_interval,
             gossip_max_message,

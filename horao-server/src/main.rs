@@ -71,6 +71,18 @@ async fn main() -> anyhow::Result<()> {
             )
         }
     };
+    let peer_tls = match &config.peer_ca_cert {
+        None => None,
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("reading --peer-ca-cert {}", path.display()))?;
+            Some(
+                horao_server::gossip::tls::client_config(Some(&pem))
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| format!("--peer-ca-cert {}", path.display()))?,
+            )
+        }
+    };
     let store = horao_server::open_store(&config)
         .await
         .context("opening the store")?;
@@ -86,6 +98,8 @@ async fn main() -> anyhow::Result<()> {
             gossip: GossipConfig {
                 peers: config.peers.clone(),
                 secret: config.cluster_secret.clone(),
+                peer_token: config.peer_token.clone(),
+                tls: peer_tls,
                 interval: config.gossip_interval,
                 ping_interval: config.gossip_ping_interval,
                 limits: Limits {

@@ -21,6 +21,8 @@ pub const META_REPLICA_ID: &str = "replica/id";
 pub const META_INCARNATION: &str = "sync/incarnation";
 /// Metadata key of the sync state (horao-crdt's encoding), saved at compaction and at stop.
 pub const META_SYNC_STATE: &str = "sync/state";
+/// Metadata key of the watch feed's name (shared by the servers sharing a store).
+pub const META_FEED: &str = "feed/id";
 
 /// Largest snapshot or delta payload decoded at start-up.
 const MAX_LOAD_PAYLOAD: usize = 1 << 30;
@@ -183,12 +185,21 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
     if let Some(hook) = config.on_loaded {
         hook();
     }
+    let stored_feed = loaded
+        .meta
+        .get(META_FEED)
+        .and_then(|f| String::from_utf8(f.clone()).ok())
+        .filter(|f| !f.is_empty());
+    let feed = stored_feed
+        .clone()
+        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()));
     let watch = crate::watch::Hub::start(
         config.watch.clone(),
         &causal.store,
         loaded.snapshot_seq,
         replayed,
-    );
+    )
+    .with_feed(feed.clone());
     tracing::info!(
         read_ms,
         decode_ms = decoded_ms - read_ms,
@@ -225,6 +236,9 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
         ),
     ];
     meta.extend(admin.meta);
+    if stored_feed.is_none() {
+        meta.push((META_FEED.to_string(), Some(feed.into_bytes())));
+    }
     store
         .commit(Commit {
             delta: Vec::new(),

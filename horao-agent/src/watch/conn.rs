@@ -60,8 +60,13 @@ impl std::fmt::Debug for Endpoint {
 }
 
 /// The feed's URL for the server at `base`: the volumes and images of `machine`, after
-/// `since`.
-pub fn watch_url(base: &str, machine: &str, since: Option<u64>) -> Result<String, OpenError> {
+/// `since` of the feed `feed` (a server whose feed is another answers with a resync).
+pub fn watch_url(
+    base: &str,
+    machine: &str,
+    since: Option<u64>,
+    feed: Option<&str>,
+) -> Result<String, OpenError> {
     let base = base.trim_end_matches('/');
     let rest = if let Some(r) = base.strip_prefix("http://") {
         format!("ws://{r}")
@@ -74,9 +79,10 @@ pub fn watch_url(base: &str, machine: &str, since: Option<u64>) -> Result<String
         "{rest}/api/v1/watch?kinds=volume,image&machine={}",
         crate::server::client::segment(machine)
     );
-    Ok(match since {
-        Some(c) => format!("{url}&since={c}"),
-        None => url,
+    Ok(match (since, feed) {
+        (Some(c), Some(f)) => format!("{url}&since={c}&feed={}", crate::server::client::segment(f)),
+        (Some(c), None) => format!("{url}&since={c}"),
+        (None, _) => url,
     })
 }
 
@@ -132,9 +138,10 @@ impl Endpoint {
         }
     }
 
-    /// Opens the feed, resuming after `since` (`None`: start with a snapshot).
-    pub fn open(&self, since: Option<u64>) -> Result<Socket, OpenError> {
-        let url = watch_url(&self.base, &self.machine, since)?;
+    /// Opens the feed, resuming after `since` of the feed `feed` (`None`: start with a
+    /// snapshot).
+    pub fn open(&self, since: Option<u64>, feed: Option<&str>) -> Result<Socket, OpenError> {
+        let url = watch_url(&self.base, &self.machine, since, feed)?;
         let mut request = url
             .as_str()
             .into_client_request()
@@ -183,15 +190,15 @@ mod tests {
     #[test]
     fn urls_follow_the_server_scheme() {
         assert_eq!(
-            watch_url("http://127.0.0.1:7600/", "m1", None).unwrap(),
+            watch_url("http://127.0.0.1:7600/", "m1", None, None).unwrap(),
             "ws://127.0.0.1:7600/api/v1/watch?kinds=volume,image&machine=m1"
         );
         assert_eq!(
-            watch_url("https://h.example", "a b", Some(42)).unwrap(),
-            "wss://h.example/api/v1/watch?kinds=volume,image&machine=a%20b&since=42"
+            watch_url("https://h.example", "a b", Some(42), Some("f 1")).unwrap(),
+            "wss://h.example/api/v1/watch?kinds=volume,image&machine=a%20b&since=42&feed=f%201"
         );
         assert!(matches!(
-            watch_url("ftp://h", "m1", None),
+            watch_url("ftp://h", "m1", None, None),
             Err(OpenError::Url(_))
         ));
     }
@@ -217,7 +224,7 @@ mod tests {
         });
         let tls = crate::server::Trust::default().rustls_config().unwrap();
         let ep = Endpoint::new(&format!("http://{addr}"), "tok", "m1", tls);
-        match ep.open(Some(7)) {
+        match ep.open(Some(7), None) {
             Err(OpenError::Refused { status, body }) => {
                 assert_eq!(status, 404);
                 assert!(body.contains("no route"), "{body}");
@@ -241,6 +248,9 @@ mod tests {
         drop(closed);
         let tls = crate::server::Trust::default().rustls_config().unwrap();
         let ep = Endpoint::new(&format!("http://{gone}"), "tok", "m1", tls);
-        assert!(matches!(ep.open(None), Err(OpenError::Unreachable(_))));
+        assert!(matches!(
+            ep.open(None, None),
+            Err(OpenError::Unreachable(_))
+        ));
     }
 }

@@ -39,6 +39,9 @@ pub struct FeedState {
     /// persisted before the agent followed images (it needs a fresh snapshot).
     #[serde(default)]
     pub images: Option<BTreeMap<String, ImageView>>,
+    /// The feed the cursor belongs to (see [`Frame::SnapshotEnd`]), sent back on resuming.
+    #[serde(default)]
+    pub feed: Option<String>,
 }
 
 /// What a frame did.
@@ -100,6 +103,13 @@ impl Tracker {
         }
     }
 
+    /// The feed of the cursor [`Tracker::since`] gives, when the server named it.
+    pub fn feed(&self) -> Option<&str> {
+        self.since()
+            .and(self.state.as_ref())
+            .and_then(|s| s.feed.as_deref())
+    }
+
     /// The state, when it is whole (no snapshot under way).
     pub fn state(&self) -> Option<&FeedState> {
         self.state.as_ref().filter(|_| self.pending.is_none())
@@ -156,7 +166,7 @@ impl Tracker {
                 }
                 Ok(Applied::Moved)
             }
-            Frame::SnapshotEnd { cursor } => {
+            Frame::SnapshotEnd { cursor, feed } => {
                 let (volumes, images) = match self.pending.take() {
                     Some(p) if p.cursor == cursor => (p.volumes, p.images),
                     Some(_) => return Err(out_of_sequence("a snapshot ends at another cursor")),
@@ -171,6 +181,7 @@ impl Tracker {
                     volumes,
                     deleted,
                     images: Some(images),
+                    feed,
                 });
                 self.need_snapshot = false;
                 Ok(Applied::Changed(n))
@@ -304,7 +315,10 @@ mod tests {
             .unwrap();
         assert!(t.apply(snap(6, vec![])).is_err());
         assert_eq!(
-            t.apply(Frame::SnapshotEnd { cursor: 5 }),
+            t.apply(Frame::SnapshotEnd {
+                cursor: 5,
+                feed: None
+            }),
             Ok(Applied::Changed(2))
         );
         assert_eq!((ids(&t), t.since()), (vec!["a", "b"], Some(5)));
@@ -343,7 +357,11 @@ mod tests {
             .is_err(),
             "changes inside a snapshot"
         );
-        t.apply(Frame::SnapshotEnd { cursor: 40 }).unwrap();
+        t.apply(Frame::SnapshotEnd {
+            cursor: 40,
+            feed: None,
+        })
+        .unwrap();
         let s = t.state().unwrap();
         assert_eq!(ids(&t), ["b", "d"]);
         assert!(s.deleted.contains("a") && !s.deleted.contains("c"));
@@ -359,9 +377,11 @@ mod tests {
             volumes: BTreeMap::from([("a".into(), volume_view("a", "a", "m1", 1).unwrap())]),
             deleted: BTreeSet::new(),
             images: Some(BTreeMap::new()),
+            feed: Some("f1".into()),
         };
         let mut t = Tracker::new(Some(saved));
         assert_eq!(t.since(), Some(3));
+        assert_eq!(t.feed(), Some("f1"), "a cursor is resumed with its feed");
         t.apply(Frame::Changes {
             cursor: 4,
             records: vec![del("a")],
@@ -387,7 +407,10 @@ mod tests {
         assert_eq!(t.since(), None);
         // An empty snapshot has only its end.
         assert_eq!(
-            t.apply(Frame::SnapshotEnd { cursor: 20 }),
+            t.apply(Frame::SnapshotEnd {
+                cursor: 20,
+                feed: None
+            }),
             Ok(Applied::Changed(0))
         );
         assert_eq!((t.since(), ids(&t).len()), (Some(20), 0));
@@ -402,7 +425,10 @@ mod tests {
         t.apply(snap(5, vec![put_image("i2", "a"), Record::Other]))
             .unwrap();
         assert_eq!(
-            t.apply(Frame::SnapshotEnd { cursor: 5 }),
+            t.apply(Frame::SnapshotEnd {
+                cursor: 5,
+                feed: None
+            }),
             Ok(Applied::Changed(3))
         );
         assert_eq!((ids(&t), image_ids(&t)), (vec!["a"], vec!["i1", "i2"]));
@@ -435,12 +461,20 @@ mod tests {
         t.apply(snap(20, vec![put("b", "b"), put_image("i4", "b")]))
             .unwrap();
         assert!(t.state().is_none(), "the snapshot is not whole yet");
-        t.apply(Frame::SnapshotEnd { cursor: 20 }).unwrap();
+        t.apply(Frame::SnapshotEnd {
+            cursor: 20,
+            feed: None,
+        })
+        .unwrap();
         assert_eq!((ids(&t), image_ids(&t)), (vec!["b"], vec!["i4"]));
         let deleted = deleted_ids(&t);
         assert_eq!(deleted, ["a"]);
         // An empty snapshot empties them.
-        t.apply(Frame::SnapshotEnd { cursor: 30 }).unwrap();
+        t.apply(Frame::SnapshotEnd {
+            cursor: 30,
+            feed: None,
+        })
+        .unwrap();
         assert!(image_ids(&t).is_empty());
     }
 
@@ -468,7 +502,11 @@ mod tests {
             records: vec![put("a", "a"), put_image("i1", "a")],
         })
         .unwrap();
-        t.apply(Frame::SnapshotEnd { cursor: 50 }).unwrap();
+        t.apply(Frame::SnapshotEnd {
+            cursor: 50,
+            feed: None,
+        })
+        .unwrap();
         assert_eq!((t.since(), image_ids(&t)), (Some(50), vec!["i1"]));
         assert!(t.state().unwrap().deleted.contains("gone"));
         // Persisted again, it has its images and resumes from its cursor.

@@ -219,8 +219,11 @@ fn follow(
     let mut jitter = Jitter::new(seed);
     let mut failures: u32 = 0;
     while !shared.stopping() {
-        let since = shared.lock().tracker.since();
-        match endpoint.open(since) {
+        let (since, feed) = {
+            let g = shared.lock();
+            (g.tracker.since(), g.tracker.feed().map(str::to_owned))
+        };
+        match endpoint.open(since, feed.as_deref()) {
             Ok(mut socket) => {
                 tracing::info!(?since, "following the server's watch feed");
                 shared.set_connected(true, false);

@@ -4,7 +4,9 @@
 //! - `{"cursor": C, "records": [{"cursor", "kind", "id", "op": "put"|"delete", "object"}]}`;
 //! - `{"progress": C}`;
 //! - `{"resync_required": {"since": X, "reason": "…"}}`;
-//! - `{"snapshot": {"cursor": C, "records": [...]}}`, then `{"snapshot_end": {"cursor": C}}`.
+//! - `{"snapshot": {"cursor": C, "records": [...]}}`, then
+//!   `{"snapshot_end": {"cursor": C, "feed": F}}` (`F`: the cursor space, sent back with the
+//!   cursor on resuming, so a cursor of another server's feed is answered with a resync).
 //!
 //! Volume and image records matter to the agent (the server puts on an agent's feed the
 //! volumes on its machine, the images with a copy there and the images taken from its
@@ -66,6 +68,8 @@ pub enum Frame {
     SnapshotEnd {
         /// Its cursor.
         cursor: u64,
+        /// The feed its cursors belong to (absent from servers before feeds were named).
+        feed: Option<String>,
     },
 }
 
@@ -111,6 +115,8 @@ struct WireResync {
 #[derive(Deserialize)]
 struct WireEnd {
     cursor: u64,
+    #[serde(default)]
+    feed: Option<String>,
 }
 
 /// Every frame's keys; exactly one shape is present in a frame.
@@ -221,7 +227,10 @@ pub fn parse(text: &str) -> Result<Frame, FrameError> {
             progress: None,
             resync_required: None,
             snapshot: None,
-        } => Ok(Frame::SnapshotEnd { cursor: e.cursor }),
+        } => Ok(Frame::SnapshotEnd {
+            cursor: e.cursor,
+            feed: e.feed,
+        }),
         _ => Err(FrameError::Shape(format!(
             "not one of the feed's frames: {}",
             text.chars().take(200).collect::<String>()
@@ -286,7 +295,17 @@ mod tests {
         }
         assert_eq!(
             parse(r#"{"snapshot_end":{"cursor":9}}"#).unwrap(),
-            Frame::SnapshotEnd { cursor: 9 }
+            Frame::SnapshotEnd {
+                cursor: 9,
+                feed: None
+            }
+        );
+        assert_eq!(
+            parse(r#"{"snapshot_end":{"cursor":9,"feed":"0a1b"}}"#).unwrap(),
+            Frame::SnapshotEnd {
+                cursor: 9,
+                feed: Some("0a1b".into())
+            }
         );
     }
 

@@ -9,7 +9,7 @@ use super::connection::{self, Outcome, Side};
 use super::socket;
 use crate::state::Shared;
 use horao_crdt::ReplicaId;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -26,6 +26,16 @@ pub(crate) async fn run(weak: Weak<Shared>, url: String) {
     let mut stop = gossip.subscribe_stop();
     let mut conns = gossip.subscribe_conns();
     let mut known: Option<ReplicaId> = None;
+    let tls = match gossip.config.tls.clone() {
+        Some(tls) => tls,
+        None => match super::tls::client_config(None) {
+            Ok(tls) => tls,
+            Err(e) => {
+                tracing::error!(%url, error = %e, "gossip: no TLS configuration; not dialing");
+                return;
+            }
+        },
+    };
     loop {
         if gossip.stopping() {
             return;
@@ -41,7 +51,7 @@ pub(crate) async fn run(weak: Weak<Shared>, url: String) {
         }
         gossip.dial_state(&url, ConnState::Connecting, None, None);
         let Some(state) = weak.upgrade() else { return };
-        let outcome = dial(&state, &url).await;
+        let outcome = dial(&state, &url, &tls).await;
         drop(state);
         let error = match outcome {
             Ok(Outcome::Session {
@@ -74,18 +84,33 @@ pub(crate) async fn run(weak: Weak<Shared>, url: String) {
 }
 
 /// One attempt: connect within the handshake timeout, then run the connection.
-async fn dial(state: &crate::state::AppState, url: &str) -> Result<Outcome, String> {
+/// `wss://` goes through rustls trusting `tls`'s roots (the connector is not used for
+/// `ws://`).
+async fn dial(
+    state: &crate::state::AppState,
+    url: &str,
+    tls: &Arc<rustls::ClientConfig>,
+) -> Result<Outcome, String> {
     let gossip = &state.gossip;
     let limits = &gossip.config.limits;
     let mut req = url
         .into_client_request()
         .map_err(|e| format!("bad peer URL {url}: {e}"))?;
-    let secret = gossip.config.secret.as_deref().unwrap_or_default();
-    let auth = HeaderValue::from_str(&format!("Bearer {secret}"))
-        .map_err(|_| "the cluster secret is not a valid header value".to_string())?;
+    let credential = gossip
+        .config
+        .peer_token
+        .as_deref()
+        .or(gossip.config.secret.as_deref())
+        .unwrap_or_default();
+    let auth = HeaderValue::from_str(&format!("Bearer {credential}"))
+        .map_err(|_| "the cluster secret or peer token is not a valid header value".to_string())?;
     req.headers_mut().insert("authorization", auth);
-    let connect =
-        tokio_tungstenite::connect_async_with_config(req, Some(limits.client_config()), true);
+    let connect = tokio_tungstenite::connect_async_tls_with_config(
+        req,
+        Some(limits.client_config()),
+        true,
+        Some(tokio_tungstenite::Connector::Rustls(tls.clone())),
+    );
     let ws = match tokio::time::timeout(limits.handshake_timeout, connect).await {
         Ok(Ok((ws, _))) => ws,
         Ok(Err(e)) => return Err(format!("connecting to {url}: {e}")),

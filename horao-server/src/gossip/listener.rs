@@ -1,10 +1,11 @@
-//! `GET /api/v1/gossip`: a peer's websocket, authenticated with the cluster secret
-//! (`Authorization: Bearer SECRET`, compared in constant time) before the upgrade, with the
-//! gossip's limits on the websocket.
+//! `GET /api/v1/gossip`: a peer's websocket, authenticated before the upgrade with the
+//! cluster secret (`Authorization: Bearer SECRET`, compared in constant time) or a peer token
+//! (`POST /api/v1/tokens {"role": "peer"}`), with the gossip's limits on the websocket.
 
 use super::connection::{self, Outcome, Side};
 use super::limits::secret_matches;
 use super::socket;
+use crate::auth::Role;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -28,20 +29,26 @@ pub async fn gossip(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let Some(secret) = state.gossip.config.secret.clone() else {
-        return ApiError::forbidden("gossip is off: this server has no cluster secret")
-            .into_response();
-    };
     let given = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    if !given.is_some_and(|g| secret_matches(g, &secret)) {
-        tracing::warn!("gossip: a connection without the cluster secret was refused");
+    let secret = state.gossip.config.secret.as_deref();
+    let allowed = match given {
+        None => false,
+        Some(g) if secret.is_some_and(|s| secret_matches(g, s)) => true,
+        Some(g) => crate::auth::role_of(&state, g).await == Some(Role::Peer),
+    };
+    if !allowed {
+        tracing::warn!(
+            "gossip: a connection without the cluster secret or a peer token was refused"
+        );
         metrics::counter!("horao_gossip_refused_total", "reason" => "secret").increment(1);
-        return ApiError::unauthorized("send the cluster secret as Authorization: Bearer SECRET")
-            .into_response();
+        return ApiError::unauthorized(
+            "send the cluster secret or a peer token as Authorization: Bearer TOKEN",
+        )
+        .into_response();
     }
     let ws = match ws {
         Ok(ws) => ws,

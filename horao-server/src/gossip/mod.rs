@@ -20,6 +20,7 @@ pub mod limits;
 pub mod listener;
 pub mod routes;
 pub(crate) mod socket;
+pub mod tls;
 
 use crate::state::{AppState, META_SYNC_STATE};
 use crate::writer::WriteJob;
@@ -39,9 +40,15 @@ use tokio::sync::{Notify, Semaphore, watch};
 pub struct GossipConfig {
     /// Peers to dial (`ws://HOST:PORT/api/v1/gossip`).
     pub peers: Vec<String>,
-    /// The secret peers present (`Authorization: Bearer SECRET`); without one, the gossip
-    /// endpoint refuses every peer and nothing is dialed.
+    /// The secret peers present (`Authorization: Bearer SECRET`); without one (and without a
+    /// peer token), the gossip endpoint accepts only peer tokens and nothing is dialed.
     pub secret: Option<String>,
+    /// A peer token (minted on the peers with `{"role": "peer"}`) this server presents when
+    /// it dials, instead of the cluster secret.
+    pub peer_token: Option<String>,
+    /// Whom `wss://` peers are trusted by (see [`tls::client_config`]); `None`: Mozilla's
+    /// roots.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Anti-entropy: every connected peer gets this server's digest this often.
     pub interval: Duration,
     /// Pings go this often; a peer that has not answered the previous one is dropped, so a
@@ -66,6 +73,8 @@ impl Default for GossipConfig {
         Self {
             peers: Vec::new(),
             secret: None,
+            peer_token: None,
+            tls: None,
             interval: Duration::from_secs(5),
             ping_interval: Duration::from_secs(5),
             save_interval: Duration::from_secs(30),
@@ -395,12 +404,14 @@ pub(crate) async fn save_sync_state(state: &AppState) {
 /// and the task that wakes the connections after every commit.
 pub fn start(state: &AppState) {
     let gossip = state.gossip.clone();
-    if gossip.config.secret.is_some() {
+    if gossip.config.secret.is_some() || gossip.config.peer_token.is_some() {
         for url in gossip.config.peers.clone() {
             tokio::spawn(dialer::run(Arc::downgrade(state), url));
         }
     } else if !gossip.config.peers.is_empty() {
-        tracing::error!("peers are configured without a cluster secret: not dialing them");
+        tracing::error!(
+            "peers are configured without a cluster secret or a peer token: not dialing them"
+        );
     }
     // Every commit may have queued deltas for the peers.
     let mut changes = state.changes.subscribe();

@@ -177,7 +177,7 @@ pub struct Minted {
     pub role: Role,
 }
 
-/// `POST /tokens` (admin): mints a tenant or agent token.
+/// `POST /tokens` (admin): mints a tenant, agent or peer token.
 pub async fn mint_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -186,7 +186,7 @@ pub async fn mint_token(
     caller.require_admin()?;
     if role == Role::Admin {
         return Err(ApiError::unprocessable(
-            "mint tenant or agent tokens; the admin token is set at start",
+            "mint tenant, agent or peer tokens; the admin token is set at start",
         )
         .with_field("role"));
     }

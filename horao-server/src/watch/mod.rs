@@ -107,6 +107,8 @@ pub struct Hub {
     events_appended: AtomicU64,
     events_failed: AtomicU64,
     snapshots: tokio::sync::Semaphore,
+    /// The name of this feed's cursor space (see [`Hub::feed`]).
+    feed: String,
 }
 
 /// A journal entry replayed at start-up: its cursor, what it touched, and whether it was a
@@ -149,7 +151,21 @@ impl Hub {
             stalled: AtomicU64::new(0),
             events_appended: AtomicU64::new(0),
             events_failed: AtomicU64::new(0),
+            feed: String::new(),
         }
+    }
+
+    /// Names the feed's cursor space (kept in the store: the same across restarts, and for
+    /// every server sharing one store).
+    pub fn with_feed(mut self, feed: String) -> Self {
+        self.feed = feed;
+        self
+    }
+
+    /// The name of this feed's cursor space: a watcher resuming with a cursor of another
+    /// feed (another server's, whose cursors count other commits) is resynced.
+    pub fn feed(&self) -> &str {
+        &self.feed
     }
 
     fn history(&self) -> MutexGuard<'_, History> {

@@ -1,7 +1,8 @@
 //! `GET /api/v1/watch?kinds=volume,machine&machine=NAME&since=CURSOR`: checks the token (401)
 //! and the query (422) before the upgrade, builds the caller's filter (a tenant sees its own
 //! objects, an agent its machine and what is placed on it), takes a watcher slot (503 at
-//! the limit) and hands the websocket to [`super::socket::run`].
+//! the limit) and hands the websocket to [`super::socket::run`]. A cursor given with the name
+//! of another feed (`feed=`) starts with a resync.
 
 use super::render::Filter;
 use crate::auth::{Caller, Role};
@@ -30,6 +31,9 @@ pub struct WatchQuery {
     pub machine: Option<String>,
     /// Resume after this cursor (default: start with a snapshot).
     pub since: Option<String>,
+    /// The feed the cursor belongs to (from the snapshot's end): a cursor of another feed
+    /// gets a resync instead of changes it does not count.
+    pub feed: Option<String>,
 }
 
 /// The filter and start of a watch, or why the query is refused.
@@ -64,7 +68,7 @@ pub fn parse(caller: &Caller, q: &WatchQuery) -> Result<(Filter, Option<u64>), A
         })
         .transpose()?;
     let (tenant, machine) = match &caller.0 {
-        Role::Admin => (None, machine),
+        Role::Admin | Role::Peer => (None, machine),
         Role::Tenant { tenant } => (Some(tenant.clone()), machine),
         Role::Agent { machine: own } => {
             if machine.as_ref().is_some_and(|m| m != own) {
@@ -109,5 +113,8 @@ pub async fn watch(
     ws.max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_failed_upgrade(|e| tracing::warn!(error = %e, "watch: upgrade failed"))
-        .on_upgrade(move |socket| super::socket::run(socket, state, filter, since, slot))
+        .on_upgrade(move |socket| {
+            let foreign = q.feed.is_some_and(|f| f != state.watch.feed());
+            super::socket::run(socket, state, filter, since, foreign, slot)
+        })
 }

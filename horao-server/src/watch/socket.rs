@@ -7,8 +7,9 @@
 //! - `{"resync_required": {"since": X, "reason": "…"}}`: the changes after `X` cannot be
 //!   delivered one by one; a snapshot follows;
 //! - `{"snapshot": {"cursor": C, "records": [...]}}` (one or more frames, records with op
-//!   `put`), then `{"snapshot_end": {"cursor": C}}`: every entity the watcher sees, exactly as
-//!   at cursor `C`; the changes after `C` follow.
+//!   `put`), then `{"snapshot_end": {"cursor": C, "feed": F}}`: every entity the watcher
+//!   sees, exactly as at cursor `C`; the changes after `C` follow. `F` names the feed's
+//!   cursor space: a watcher resumes with `since=C&feed=F`.
 //!
 //! The watcher pulls from the history at its own pace and holds at most one frame rendered
 //! and unsent (a snapshot: the whole snapshot until sent). A send that does not complete
@@ -140,8 +141,9 @@ impl Watcher {
             self.slot.hold(left);
         }
         self.slot.hold(0);
-        self.send(format!(r#"{{"snapshot_end":{{"cursor":{cursor}}}}}"#))
-            .await?;
+        let end =
+            serde_json::json!({"snapshot_end": {"cursor": cursor, "feed": self.slot.hub().feed()}});
+        self.send(end.to_string()).await?;
         Ok(cursor)
     }
 
@@ -196,12 +198,13 @@ impl Watcher {
 }
 
 /// Runs one watcher until it closes, stalls or the server stops. `since`: the cursor to
-/// resume from (`None`: start with a snapshot).
+/// resume from (`None`: start with a snapshot); `foreign`: it belongs to another feed.
 pub async fn run(
     ws: WebSocket,
     state: AppState,
     filter: Filter,
     since: Option<u64>,
+    foreign: bool,
     slot: WatcherSlot,
 ) {
     let (sink, mut stream): (_, SplitStream<WebSocket>) = ws.split();
@@ -219,6 +222,10 @@ pub async fn run(
     let result: Result<(), End> = async {
         let mut cursor = match since {
             None => w.snapshot().await?,
+            Some(c) if foreign => {
+                w.resync(c, "the cursor belongs to another server's feed")
+                    .await?
+            }
             Some(c) => c,
         };
         let mut progress = interval_at(Instant::now() + progress_every, progress_every);

@@ -8,6 +8,7 @@ mod hostile;
 mod kill9;
 mod lifecycle;
 mod openapi;
+mod peers;
 mod roles;
 mod shared;
 mod soak;

@@ -5,11 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::support::{Home, TestServer, stores};
+use crate::support::{Home, TestServer, stores, until};
 use horao_model::snapshot::SCHEMA_VERSION;
 use horao_server::gossip::GossipConfig;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SECRET: &str = "versions-cluster-secret";
 
@@ -50,15 +50,6 @@ async fn has(s: &TestServer, id: &str) -> bool {
         .await
         .status
         == 200
-}
-
-/// Waits until `f` holds, for at most 15 s.
-async fn until<F: AsyncFn() -> bool>(what: &str, f: F) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn refused_for_schema(c: &Value, side: &str) -> bool {

@@ -47,6 +47,8 @@ struct Feed {
     resyncs: usize,
     progress: usize,
     snapshotting: bool,
+    /// The feed named by the last snapshot's end.
+    feed: Option<String>,
 }
 
 impl Feed {
@@ -62,6 +64,7 @@ impl Feed {
             resyncs: 0,
             progress: 0,
             snapshotting: false,
+            feed: None,
         }
     }
 
@@ -106,6 +109,7 @@ impl Feed {
             }
             self.snapshotting = false;
             self.cursor = end["cursor"].as_u64().unwrap();
+            self.feed = end["feed"].as_str().map(String::from);
         } else {
             let c = f["cursor"].as_u64().unwrap();
             assert!(
@@ -764,9 +768,16 @@ async fn watchers_of_servers_sharing_one_redis_see_every_change_at_the_same_curs
     assert_eq!(fa.of("datacenter"), want);
     assert_eq!(fb.of("datacenter"), want);
     assert_eq!(listed(&b.admin, "/api/v1/datacenters").await, want);
-    // A watcher moved from one server to the other resumes at its cursor.
+    // The nodes share one feed: a watcher moved from one to the other resumes at its cursor.
+    assert!(
+        fa.feed.is_some() && fa.feed == fb.feed,
+        "{:?} {:?}",
+        fa.feed,
+        fb.feed
+    );
     let more = datacenter(&b.admin, "more").await;
-    let mut moved = Feed::open(&a, crate::support::ADMIN, &format!("?since={}", fb.cursor)).await;
+    let query = format!("?since={}&feed={}", fb.cursor, fb.feed.clone().unwrap());
+    let mut moved = Feed::open(&a, crate::support::ADMIN, &query).await;
     moved.cursor = fb.cursor;
     moved.objects = fb.objects.clone();
     moved.follow(&a).await;
@@ -776,6 +787,59 @@ async fn watchers_of_servers_sharing_one_redis_see_every_change_at_the_same_curs
     }
     assert_eq!(moved.resyncs, 0);
     assert!(moved.of("datacenter").contains_key(&more));
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_of_another_servers_feed_is_resynced_and_its_own_resumes() {
+    let kind = &stores()[1];
+    let (ha, hb) = (kind.home(), kind.home());
+    let a = TestServer::start_config(ha.open(), quick).await;
+    let b = TestServer::start_config(hb.open(), quick).await;
+    for i in 0..3 {
+        datacenter(&a.admin, &format!("a{i}")).await;
+        datacenter(&b.admin, &format!("b{i}")).await;
+    }
+    datacenter(&b.admin, "b3").await;
+    let mut fa = Feed::open(&a, ADMIN, "").await;
+    fa.follow(&a).await;
+    let feed = fa.feed.clone().expect("the snapshot's end names the feed");
+    assert_ne!(
+        Some(feed.as_str()),
+        {
+            let mut fb = Feed::open(&b, ADMIN, "").await;
+            fb.follow(&b).await;
+            fb.feed
+        }
+        .as_deref()
+    );
+    // B counts other commits: A's cursor is below B's head, yet it is refused with a resync,
+    // and the snapshot that follows is B's.
+    assert!(fa.cursor < b.running.state.watch.head());
+    let query = format!("?since={}&feed={feed}", fa.cursor);
+    let mut moved = Feed::open(&b, ADMIN, &query).await;
+    moved.cursor = fa.cursor;
+    moved.objects = fa.objects.clone();
+    let first = moved.frame().await;
+    assert!(first.get("resync_required").is_some(), "{first}");
+    moved.apply(&first);
+    moved.follow(&b).await;
+    assert_eq!(
+        moved.of("datacenter"),
+        listed(&b.admin, "/api/v1/datacenters").await
+    );
+    // A's own cursor resumes on A after a restart (the feed's name is kept in the store).
+    a.stop().await;
+    let a = TestServer::start_config(ha.open(), quick).await;
+    let more = datacenter(&a.admin, "more").await;
+    let mut again = Feed::open(&a, ADMIN, &query).await;
+    again.cursor = fa.cursor;
+    again.objects = fa.objects.clone();
+    again.follow(&a).await;
+    assert_eq!(again.resyncs, 0);
+    assert!(again.of("datacenter").contains_key(&more));
+    assert_eq!(again.feed, None, "no snapshot was needed");
     a.stop().await;
     b.stop().await;
 }

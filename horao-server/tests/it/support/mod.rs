@@ -120,6 +120,18 @@ pub fn stores() -> Vec<StoreKind> {
     .collect()
 }
 
+/// Waits until `f` holds, for at most 15 s.
+pub async fn until<F: AsyncFn() -> bool>(what: &str, f: F) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !f().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// A server started in this process.
 pub struct TestServer {
     /// The running server.
@@ -145,9 +157,28 @@ impl TestServer {
         Self::start_full(store, HttpLimits::default(), tweak).await
     }
 
+    /// Starts a server on `store` serving HTTPS with `tls` (its `admin` client speaks plain
+    /// HTTP: reach such a server through its state, or by gossip).
+    pub async fn start_tls(
+        store: Arc<dyn Store>,
+        tls: axum_server::tls_rustls::RustlsConfig,
+        tweak: impl FnOnce(&mut StateConfig),
+    ) -> Self {
+        Self::start_opts(store, HttpLimits::default(), Some(tls), tweak).await
+    }
+
     async fn start_full(
         store: Arc<dyn Store>,
         limits: HttpLimits,
+        tweak: impl FnOnce(&mut StateConfig),
+    ) -> Self {
+        Self::start_opts(store, limits, None, tweak).await
+    }
+
+    async fn start_opts(
+        store: Arc<dyn Store>,
+        limits: HttpLimits,
+        tls: Option<axum_server::tls_rustls::RustlsConfig>,
         tweak: impl FnOnce(&mut StateConfig),
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -161,7 +192,7 @@ impl TestServer {
             state,
             limits,
             metrics: None,
-            tls: None,
+            tls,
         };
         let running = server::start(listener, store, opts, std::future::pending())
             .await
