@@ -17,6 +17,16 @@ use rand::Rng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// How a digest is answered.
+enum Answer {
+    /// With this frame (`true`: a full state).
+    Send(Frame, bool),
+    /// With nothing (the peer is up to date, or the answer could not be encoded).
+    Nothing,
+    /// Not now: a full state must wait for a running transfer to end.
+    Deferred,
+}
+
 impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
     /// Handles one message from `from`, received at physical time `now_ms` (the clocks of
     /// deltas and full states advance the node's clock).
@@ -62,21 +72,24 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
         // While a full state is on its way, it answers this digest too.
         if !session.outbox.transferring() {
             let answer = match self.replica.reply(ctx) {
-                Reply::UpToDate => Some(None),
-                Reply::Deltas(d) => Some(self.encode_delta(&d).ok().map(|e| (e.frame, false))),
+                Reply::UpToDate => Answer::Nothing,
+                Reply::Deltas(d) => match self.encode_delta(&d) {
+                    Ok(e) => Answer::Send(e.frame, false),
+                    Err(_) => Answer::Nothing,
+                },
                 Reply::Full(_) => self.full_answer(),
             };
             match answer {
-                Some(answer) => {
+                // Deferred: the peer's next digest asks again; what is queued for it stays.
+                Answer::Deferred => self.deferred_full_states += 1,
+                answer => {
                     if let Some(s) = self.peers.get_mut(&from).and_then(|p| p.session.as_mut()) {
                         s.outbox.answering();
                     }
-                    if let Some((frame, full)) = answer {
+                    if let Answer::Send(frame, full) = answer {
                         self.queue_data_full(from, frame, full);
                     }
                 }
-                // Deferred: the peer's next digest asks again; what is queued for it stays.
-                None => self.deferred_full_states += 1,
             }
         }
         if !self.replica.ctx().includes(ctx) {
@@ -212,20 +225,18 @@ impl<S: DotStore + Serialize + DeserializeOwned> SyncNode<S> {
         self.queue_data_full(peer, frame, false);
     }
 
-    /// The full state as an answer: `Some(Some((frame, true)))` to send, or `None` when it
-    /// needs a chunked transfer and [`super::SyncConfig::max_full_transfers`] of them are
-    /// already running (the answer is deferred).
-    #[allow(clippy::option_option)]
-    fn full_answer(&mut self) -> Option<Option<(Frame, bool)>> {
+    /// The full state as an answer: deferred when it needs a chunked transfer and
+    /// [`super::SyncConfig::max_full_transfers`] of them are already running.
+    fn full_answer(&mut self) -> Answer {
         let Ok(frame) = self.full_frame() else {
-            return Some(None);
+            return Answer::Nothing;
         };
         if frame.len() > self.config.max_message_bytes
             && self.full_transfers() >= self.config.max_full_transfers.max(1)
         {
-            return None;
+            return Answer::Deferred;
         }
-        Some(Some((frame, true)))
+        Answer::Send(frame, true)
     }
 
     /// Chunked transfers of the full state in progress, over all peers.
