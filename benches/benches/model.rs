@@ -134,6 +134,7 @@ fn deltas(c: &mut Criterion, built: &mut BuiltModel) {
             state: MachineState::Ready,
             capacity_bytes,
             used_bytes: (i % 40 + 1) * (capacity_bytes / 50),
+            orphans: Vec::new(),
         };
         let agent = Actor::Agent(machine.clone());
         mint(built, |m, tx| {

@@ -538,6 +538,7 @@ pub fn build_model(cfg: &ModelConfig) -> Result<BuiltModel> {
             state: MachineState::Ready,
             capacity_bytes,
             used_bytes: rng.random_range(0..capacity_bytes / 2),
+            orphans: Vec::new(),
         };
         let agent = Actor::Agent(id.clone());
         let ts = clock.tick();

@@ -161,6 +161,7 @@ fn mutate(r: &mut Replica<Model>) {
         state: MachineState::Ready,
         capacity_bytes: 1 << 40,
         used_bytes: 1 << 20,
+        orphans: Vec::new(),
     };
     let agent = Actor::Agent(machine.clone());
     let _ = r.try_mutate(|m, tx| m.report_machine(&agent, &machine, report, ts, tx));

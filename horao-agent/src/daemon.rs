@@ -17,7 +17,9 @@ use crate::reconcile::{Config, Reconciler};
 use crate::report::PassReport;
 use crate::server::client::{Client, ClientError};
 use crate::server::gate::{Gate, significant};
-use crate::server::mapping::{current_of, desired_from, failed, with_deletes};
+use crate::server::mapping::{
+    current_of, desired_from, failed, nested_in, orphans_of, with_deletes,
+};
 use crate::server::source::{DesiredSource, distrust};
 use horao_model::api::LabelMap;
 use horao_model::api::storage::{PutMachine, VolumeCurrentView};
@@ -62,7 +64,7 @@ pub struct Daemon<B: Btrfs, S: DesiredSource> {
     fresh: bool,
     registered: bool,
     volumes: Gate<VolumeCurrentView>,
-    machine: Gate<(Option<MachineState>, Option<u64>)>,
+    machine: Gate<(Option<MachineState>, Option<u64>, Vec<String>)>,
 }
 
 fn unix_now() -> Duration {
@@ -138,15 +140,22 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
         })
     }
 
-    fn put_machine(&mut self, usage: Option<Usage>, now: Duration) -> Result<Next, ClientError> {
+    /// Registers or reports the machine: with `usage`, a report listing `orphans`.
+    fn put_machine(
+        &mut self,
+        usage: Option<Usage>,
+        orphans: Vec<String>,
+        now: Duration,
+    ) -> Result<Next, ClientError> {
         let body = PutMachine {
             labels: self.settings.labels.clone(),
             device: None,
             state: usage.map(|_| MachineState::Ready),
             capacity_bytes: usage.map(|u| u.capacity_bytes),
             used_bytes: usage.map(|u| u.used_bytes),
+            orphans: if usage.is_some() { orphans } else { Vec::new() },
         };
-        let key = (body.state, body.capacity_bytes);
+        let key = (body.state, body.capacity_bytes, body.orphans.clone());
         if self.registered && !self.machine.due(&self.settings.machine, &key, now) {
             return Ok(Next::Continue);
         }
@@ -267,7 +276,9 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
             .iter()
             .map(|r| {
                 let refused = self.refused.get(&r.id).map(String::as_str);
-                (r.id.clone(), current_of(r, report.degraded, refused))
+                let mut view = current_of(r, report.degraded, refused);
+                view.nested = nested_in(&report.escapes, &r.name);
+                (r.id.clone(), view)
             })
             .collect();
         for (id, reason) in &self.refused {
@@ -296,7 +307,7 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
         }
         // Until the server has the machine, the start of each step registers it.
         if self.registered && report.usage.is_some() {
-            self.put_machine(report.usage, now)?;
+            self.put_machine(report.usage, orphans_of(&report.orphans), now)?;
         }
         Ok(())
     }
@@ -307,7 +318,7 @@ impl<B: Btrfs, S: DesiredSource> Daemon<B, S> {
     pub fn step(&mut self, now: Duration) -> Result<PassReport, ClientError> {
         if !self.registered {
             let usage = self.btrfs.usage(&self.reconciler.config().root).ok();
-            self.put_machine(usage, now)?;
+            self.put_machine(usage, Vec::new(), now)?;
         }
         self.refresh_desired()?;
         let report = self.reconciler.pass(&self.btrfs, &self.desired, now);

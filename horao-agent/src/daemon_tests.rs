@@ -77,6 +77,15 @@ fn explicit_deletes_from_the_feed_are_carried_out_and_not_reported() {
     );
     daemon.step(Duration::ZERO).unwrap();
     assert!(on_disk(&daemon.btrfs, "a") && on_disk(&daemon.btrfs, "b"));
+    // A subvolume a user made inside `b` goes to the server with `b`'s report, relative to it.
+    daemon
+        .btrfs
+        .create_subvolume(&Path::new(ROOT).join("b/inner"))
+        .unwrap();
+    daemon.step(Duration::from_millis(500)).unwrap();
+    let nested = server.state().current["v-b"].last().unwrap().nested.clone();
+    assert_eq!(nested, ["inner"]);
+    assert!(server.state().machines["m1"].orphans.is_empty());
 
     // The feed deleted `v-a` (purged on the server); `v-b` just dropped out of the listing.
     server.state().volumes.clear();
@@ -90,6 +99,9 @@ fn explicit_deletes_from_the_feed_are_carried_out_and_not_reported() {
     assert!(on_disk(&daemon.btrfs, "b"), "b was not deleted explicitly");
     assert_eq!(report.orphans.len(), 1, "{report:#?}");
     assert_eq!(*done.lock().unwrap(), ["v-a"]);
+    // The orphan goes to the server with the machine's report at once (the refresh interval
+    // is an hour): `b`, and not `b/inner`, which is nested in it.
+    assert_eq!(server.state().machines["m1"].orphans, ["b"]);
     // One report of `v-a` (ready, at the first step); none of its deletion.
     let puts = server
         .state()

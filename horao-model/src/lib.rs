@@ -80,6 +80,7 @@ pub mod environments;
 pub mod logical;
 pub mod model;
 pub mod physical;
+pub mod schema;
 pub mod search;
 pub mod snapshot;
 pub mod storage;

@@ -30,10 +30,13 @@ use horao_crdt::wire::{self, Kind};
 /// vectors under `testdata/` (they fail on any change of the encoding). Written by
 /// [`SnapshotHeader::current`] and checked by [`SnapshotHeader::check`].
 ///
-/// Version 2 gave volumes a unique name, their own labels, required labels (version 1's
-/// filters), an owning tenant and the agent's refusals; machines the device they run on.
-/// Version 1 was never written by a released server, so no migration reads it.
-pub const SCHEMA_VERSION: u16 = 2;
+/// Version 3 gave machine reports the agent's orphans, volume reports the nested subvolumes
+/// and images their home machine; version 2 records are read and migrated
+/// ([`crate::schema`]). Version 2 gave volumes a unique name, their own labels, required
+/// labels (version 1's filters), an owning tenant and the agent's refusals; machines the
+/// device they run on. Version 1 was never written by a released server, so no migration
+/// reads it.
+pub const SCHEMA_VERSION: u16 = 3;
 
 /// The oldest schema version this build reads (migrating it to [`SCHEMA_VERSION`]).
 pub const MIN_SCHEMA_VERSION: u16 = 2;
@@ -101,9 +104,38 @@ pub fn encode_snapshot(state: &Causal<Model>) -> Result<Vec<u8>> {
 }
 
 /// Decodes and validates a snapshot whose state payload is at most `max_payload` bytes,
-/// checking its schema version first.
+/// checking its schema version first; an older schema's records are migrated as they are
+/// read.
 pub fn decode_snapshot(bytes: &[u8], max_payload: usize) -> Result<Causal<Model>> {
+    decode_versioned_snapshot(bytes, max_payload).map(|(state, _)| state)
+}
+
+/// Like [`decode_snapshot`], and also returns the schema version the snapshot was written
+/// with (a store that keeps deltas beside it decodes them with that version, then writes
+/// a new snapshot in the current one).
+pub fn decode_versioned_snapshot(bytes: &[u8], max_payload: usize) -> Result<(Causal<Model>, u16)> {
     let (header, body) = SnapshotHeader::parse(bytes)?;
     header.check()?;
-    Ok(wire::decode_causal(Kind::State, body, max_payload)?)
+    let state = crate::schema::decoding_as(header.schema_version, || {
+        wire::decode_causal(Kind::State, body, max_payload)
+    })?;
+    Ok((state, header.schema_version))
+}
+
+/// Decodes and validates a stored delta (`Kind::Delta`) or full state (`Kind::State`) that was
+/// written with schema `version` (which has no header of its own: the store keeps it),
+/// migrating an older schema's records as they are read.
+pub fn decode_stored(
+    kind: Kind,
+    bytes: &[u8],
+    version: u16,
+    max_payload: usize,
+) -> Result<Causal<Model>> {
+    SnapshotHeader {
+        schema_version: version,
+    }
+    .check()?;
+    Ok(crate::schema::decoding_as(version, || {
+        wire::decode_causal(kind, bytes, max_payload)
+    })?)
 }

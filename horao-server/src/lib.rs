@@ -24,6 +24,7 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod upgrade;
 pub mod watch;
 pub mod writer;
 

@@ -5,6 +5,7 @@
 use crate::auth::Tokens;
 use crate::error::ApiError;
 use crate::store::{Commit, Store, StoreError};
+use crate::upgrade;
 use crate::writer::{self, WriteJob};
 use horao_crdt::sync::{SyncConfig, SyncNode};
 use horao_crdt::wire::{self, Kind};
@@ -145,11 +146,15 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
     let incarnation = u64_meta(loaded.meta.get(META_INCARNATION)).unwrap_or(0) + 1;
     // The snapshot's bytes are dropped as soon as they are decoded: the model is as large.
     let snapshot_bytes = loaded.snapshot.take();
-    let mut causal: Causal<Model> = match &snapshot_bytes {
-        Some(bytes) => snapshot::decode_snapshot(bytes, MAX_LOAD_PAYLOAD).map_err(decode_err)?,
-        None => Causal::default(),
+    let (mut causal, snapshot_schema): (Causal<Model>, _) = match &snapshot_bytes {
+        Some(bytes) => snapshot::decode_versioned_snapshot(bytes, MAX_LOAD_PAYLOAD)
+            .map(|(state, version)| (state, Some(version)))
+            .map_err(decode_err)?,
+        None => (Causal::default(), None),
     };
     drop(snapshot_bytes);
+    let journal_schema = upgrade::journal_schema(&loaded.meta, snapshot_schema);
+    let migrate = upgrade::needed(snapshot_schema, journal_schema, loaded.journal.is_empty());
     let decoded_ms = began.elapsed().as_millis();
     let journal_entries = loaded.journal.len();
     let followed = loaded
@@ -162,7 +167,7 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
         // A full state received from a peer is journalled as a state envelope.
         let full = bytes.get(6) == Some(&(Kind::State as u8));
         let kind = if full { Kind::State } else { Kind::Delta };
-        let delta: Causal<Model> = wire::decode_causal(kind, bytes, MAX_LOAD_PAYLOAD)
+        let delta = snapshot::decode_stored(kind, bytes, journal_schema, MAX_LOAD_PAYLOAD)
             .map_err(|e| StartError::Decode(format!("journal entry {seq}: {e}")))?;
         replayed.push((
             *seq,
@@ -182,6 +187,17 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
     loaded.journal = Vec::new();
     let replayed_ms = began.elapsed().as_millis();
     causal.store.build_fit_index();
+    if migrate {
+        // Before anything is committed in the current schema (see `upgrade`).
+        let bytes = snapshot::encode_snapshot(&causal).map_err(decode_err)?;
+        store.write_snapshot(bytes, followed).await?;
+        tracing::warn!(
+            from_snapshot = snapshot_schema,
+            from_journal = journal_schema,
+            to = snapshot::SCHEMA_VERSION,
+            "the store was written by an older schema; rewrote it as a snapshot in the current one"
+        );
+    }
     if let Some(hook) = config.on_loaded {
         hook();
     }
@@ -222,7 +238,10 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
     };
     let node = match loaded.meta.get(META_SYNC_STATE) {
         Some(b) => {
-            let saved = wire::decode_sync_state(b, MAX_LOAD_PAYLOAD).map_err(decode_err)?;
+            let mut saved = wire::decode_sync_state(b, MAX_LOAD_PAYLOAD).map_err(decode_err)?;
+            if migrate {
+                saved.log = Default::default();
+            }
             SyncNode::restore(replica, sync_config, saved)
         }
         None => SyncNode::new(replica, sync_config),
@@ -236,6 +255,7 @@ pub async fn start(store: Arc<dyn Store>, config: StateConfig) -> Result<Started
         ),
     ];
     meta.extend(admin.meta);
+    meta.push(upgrade::meta());
     if stored_feed.is_none() {
         meta.push((META_FEED.to_string(), Some(feed.into_bytes())));
     }

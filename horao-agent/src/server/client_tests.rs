@@ -26,6 +26,7 @@ fn current() -> VolumeCurrentView {
         initialized: true,
         degraded: false,
         reason: String::new(),
+        nested: Vec::new(),
     }
 }
 

@@ -66,6 +66,7 @@ mod tests {
             initialized: true,
             degraded: false,
             reason: String::new(),
+            nested: Vec::new(),
         }
     }
 

@@ -32,14 +32,16 @@
 //! Agent → server ([`VolumeReport`] → `VolumeCurrentView`): ready and degraded → `ready`
 //! (`degraded` set, as it is for every volume while the pass saw inconsistent qgroups);
 //! rejected and failed → `rejected`/`failed` with the reason; gone → `gone`. Used bytes are
-//! the qgroup's referenced bytes, the limit is the one read back.
+//! the qgroup's referenced bytes, the limit is the one read back. The subvolumes nested in a
+//! volume go with its report (`nested`, relative to the volume), the orphans with the
+//! machine's (`orphans`, relative to the root): the first 256 of each, sorted.
 
 use crate::desired::{DesiredImage, DesiredState, DesiredVolume, Presence, VolumeSource};
-use crate::report::{State, VolumeReport};
+use crate::report::{Escape, Orphan, State, VolumeReport};
 use horao_model::api::storage::{
     ImageView, OperationView, VolumeCurrentView, VolumeView, parse_mode,
 };
-use horao_model::storage::VolumeState;
+use horao_model::storage::{MAX_REPORTED_PATH_LEN, MAX_REPORTED_PATHS, VolumeState};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The reason a move is refused.
@@ -243,6 +245,7 @@ pub fn failed(reason: &str) -> VolumeCurrentView {
         initialized: false,
         degraded: false,
         reason: reason.to_owned(),
+        nested: Vec::new(),
     }
 }
 
@@ -264,12 +267,45 @@ pub fn current_of(r: &VolumeReport, degraded: bool, refused: Option<&str>) -> Vo
         initialized: r.subvolume_id.is_some(),
         degraded: degraded || r.state == State::Degraded,
         reason,
+        nested: Vec::new(),
     };
     if let Some(reason) = refused {
         view.state = VolumeState::Failed;
         view.reason = reason.to_owned();
     }
     view
+}
+
+/// At most `MAX_REPORTED_PATHS` of `paths`, sorted (the model refuses longer lists and
+/// longer paths; the agent's metrics count them all).
+fn reportable(mut paths: Vec<String>) -> Vec<String> {
+    paths.retain(|p| !p.is_empty() && p.len() <= MAX_REPORTED_PATH_LEN);
+    paths.sort();
+    paths.dedup();
+    paths.truncate(MAX_REPORTED_PATHS);
+    paths
+}
+
+/// The machine's orphans as its report lists them: paths relative to the root.
+pub fn orphans_of(orphans: &[Orphan]) -> Vec<String> {
+    reportable(orphans.iter().map(|o| o.path.clone()).collect())
+}
+
+/// The subvolumes nested in the volume named `name`, as paths relative to it.
+pub fn nested_in(escapes: &[Escape], name: &str) -> Vec<String> {
+    reportable(
+        escapes
+            .iter()
+            .filter(|e| e.inside == name)
+            .map(|e| {
+                e.path
+                    .strip_prefix(name)
+                    .and_then(|p| p.strip_prefix('/'))
+                    .unwrap_or(&e.path)
+                    .to_owned()
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -123,6 +123,7 @@ fn reports_map_to_current_views() {
             initialized: true,
             degraded: false,
             reason: String::new(),
+            nested: Vec::new(),
         }
     );
     assert!(current_of(&report(State::Ready), true, None).degraded);

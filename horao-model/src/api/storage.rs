@@ -31,6 +31,9 @@ pub struct MachineView {
     pub used_bytes: u64,
     /// The quotas of the volumes placed on it.
     pub reserved_bytes: u64,
+    /// Subvolumes its agent found under its root that no volume names (orphans), as paths
+    /// relative to the root, sorted: reported, never deleted by the agent.
+    pub orphans: Vec<String>,
 }
 
 /// What an agent (or an operator) puts for a machine: registers it or updates it.
@@ -53,6 +56,10 @@ pub struct PutMachine {
     /// Bytes in use.
     #[serde(default)]
     pub used_bytes: Option<u64>,
+    /// With a report: subvolumes under the agent's root that no volume names, as paths
+    /// relative to the root (at most 256, each at most 1,024 bytes).
+    #[serde(default)]
+    pub orphans: Vec<String>,
 }
 
 /// A volume's current state as its agent reports it.
@@ -77,6 +84,10 @@ pub struct VolumeCurrentView {
     /// Why it is `rejected` or `failed`.
     #[serde(default)]
     pub reason: String,
+    /// Subvolumes a user created inside it, as paths relative to it (their data escapes its
+    /// quota; at most 256, each at most 1,024 bytes).
+    #[serde(default)]
+    pub nested: Vec<String>,
 }
 
 /// An operation running on a volume.
@@ -237,6 +248,9 @@ pub struct ImageView {
     pub url: Option<String>,
     /// Its copies, as `(pool, volume)`.
     pub replicas: Vec<ImageReplica>,
+    /// The machine that took it from its source volume and keeps it (that volume's machine
+    /// when the image was created).
+    pub machine: Option<MachineId>,
 }
 
 /// Creates an image from a volume or a URL.
@@ -351,16 +365,17 @@ impl PutMachine {
             device: self.device.as_deref().map(id).transpose()?,
         };
         let report = match (self.state, self.capacity_bytes, self.used_bytes) {
-            (None, None, None) => None,
+            (None, None, None) if self.orphans.is_empty() => None,
             (Some(state), Some(capacity_bytes), Some(used_bytes)) => Some(MachineReport {
                 state,
                 capacity_bytes,
                 used_bytes,
+                orphans: self.orphans.clone(),
             }),
             _ => {
                 return Err(Error::invalid(
                     "machine.state",
-                    "a report gives state, capacity_bytes and used_bytes together",
+                    "a report gives state, capacity_bytes and used_bytes together (and orphans only with them)",
                 ));
             }
         };
@@ -378,6 +393,7 @@ impl VolumeCurrentView {
             initialized: self.initialized,
             degraded: self.degraded,
             reason: self.reason.clone(),
+            nested: self.nested.clone(),
         }
     }
 
@@ -389,6 +405,7 @@ impl VolumeCurrentView {
             initialized: r.initialized,
             degraded: r.degraded,
             reason: r.reason.clone(),
+            nested: r.nested.clone(),
         }
     }
 }
@@ -410,6 +427,7 @@ impl CreateImage {
             name: self.name.clone(),
             size_bytes: self.size_bytes,
             origin,
+            home: None,
         })
     }
 }
@@ -438,6 +456,7 @@ impl MachineView {
             capacity_bytes: report.map_or(0, |r| r.capacity_bytes),
             used_bytes: report.map_or(0, |r| r.used_bytes),
             reserved_bytes: m.storage.reserved_bytes(id),
+            orphans: report.map_or_else(Vec::new, |r| r.orphans.clone()),
         })
     }
 }
@@ -516,6 +535,7 @@ impl ImageView {
             from_volume,
             url,
             replicas: i.replicas().cloned().collect(),
+            machine: s.home.clone(),
         })
     }
 }

@@ -47,12 +47,14 @@ impl Storage {
 }
 
 impl Model {
-    /// Creates an image from a volume or from external storage.
+    /// Creates an image from a volume or from external storage. An image taken from a volume
+    /// gets that volume's machine as its home (the first, when concurrent placements gave it
+    /// several; none while it is not placed), whatever `spec.home` says.
     pub fn create_image(
         &self,
         by: &Actor,
         id: &ImageId,
-        spec: ImageSpec,
+        mut spec: ImageSpec,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Result<Model> {
@@ -67,9 +69,11 @@ impl Model {
         if spec.size_bytes == 0 {
             return Err(Error::invalid("image.size_bytes", "must be at least 1"));
         }
+        spec.home = None;
         match &spec.origin {
             ImageOrigin::Volume(v) => {
-                self.storage.existing_volume(v)?;
+                let volume = self.storage.existing_volume(v)?;
+                spec.home = volume.assigned().into_iter().next().cloned();
             }
             ImageOrigin::Url(u) if u.is_empty() || u.chars().any(char::is_whitespace) => {
                 return Err(Error::invalid(

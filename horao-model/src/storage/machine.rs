@@ -245,6 +245,7 @@ impl Model {
         if let Some(l) = last
             && l.state == report.state
             && l.capacity_bytes == report.capacity_bytes
+            && l.orphans == report.orphans
             && !moved_enough(l.used_bytes, report.used_bytes, report.capacity_bytes)
         {
             return Ok(Model::default());

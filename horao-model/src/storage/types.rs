@@ -1,7 +1,9 @@
 //! The values held in the storage registers, grouped by who writes them: a specification
 //! (users and servers), a desired state (users and servers), a current state (the agent) and
-//! an assignment (servers). These shapes are schema version 2 of the stored document; the
-//! encoding is pinned by the test vectors under `testdata/`.
+//! an assignment (servers). These shapes are schema version 3 of the stored document; the
+//! encoding is pinned by the test vectors under `testdata/`. Schema 3 gave machine reports
+//! their orphans, volume reports their nested subvolumes and images their home machine; the
+//! schema-2 shapes of those three records are read by [`super::v2`].
 
 use super::state::{MachineState, VolumeState};
 use crate::error::{Error, Result};
@@ -26,8 +28,71 @@ pub struct MachineSpec {
     pub device: Option<DeviceId>,
 }
 
-/// What a machine's agent reports: its state and its filesystem's capacity and usage.
+/// Implements `Serialize` and `Deserialize` for a record whose derived impls are generated
+/// with `#[serde(remote = "Self")]`: it serializes in the current shape, and deserializes the
+/// schema-2 shape `$old` (migrated by `From`) while a schema-2 document is decoded
+/// ([`crate::schema::decoding_as`]).
+macro_rules! versioned_serde {
+    ($ty:ident, $old:path) => {
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                $ty::serialize(self, s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> std::result::Result<Self, D::Error> {
+                if crate::schema::decoding() < 3 {
+                    <$old>::deserialize(d).map(Into::into)
+                } else {
+                    $ty::deserialize(d)
+                }
+            }
+        }
+    };
+}
+
+/// Most paths one report may list (orphans of a machine, nested subvolumes of a volume): an
+/// agent lists the first ones in sorted order and counts the rest in its own metrics.
+pub const MAX_REPORTED_PATHS: usize = 256;
+
+/// Longest path a report may list, in bytes.
+pub const MAX_REPORTED_PATH_LEN: usize = 1024;
+
+/// Checks a list of reported paths: at most [`MAX_REPORTED_PATHS`], each non-empty, at most
+/// [`MAX_REPORTED_PATH_LEN`] bytes and without control characters.
+fn check_paths(field: &'static str, paths: &[String]) -> Result<()> {
+    if paths.len() > MAX_REPORTED_PATHS {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{} paths; a report lists at most {MAX_REPORTED_PATHS}",
+                paths.len()
+            ),
+        ));
+    }
+    if let Some(bad) = paths.iter().find(|p| {
+        p.is_empty() || p.len() > MAX_REPORTED_PATH_LEN || p.chars().any(char::is_control)
+    }) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{bad:?}: each path must be 1 to {MAX_REPORTED_PATH_LEN} bytes without control characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What a machine's agent reports: its state, its filesystem's capacity and usage, and the
+/// subvolumes it found that no volume names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct MachineReport {
     /// The state the agent observes.
     pub state: MachineState,
@@ -35,11 +100,19 @@ pub struct MachineReport {
     pub capacity_bytes: u64,
     /// Bytes in use.
     pub used_bytes: u64,
+    /// Subvolumes under the agent's root that no volume assigned to the machine names, as
+    /// paths relative to the root, sorted (orphans: reported, never deleted by the agent);
+    /// at most [`MAX_REPORTED_PATHS`]. Empty in reports of schema 2.
+    #[serde(default)]
+    pub orphans: Vec<String>,
 }
 
+versioned_serde!(MachineReport, super::v2::MachineReport);
+
 impl MachineReport {
-    /// Checks that usage does not exceed capacity.
+    /// Checks that usage does not exceed capacity and that the orphans are well formed.
     pub fn validate(&self) -> Result<()> {
+        check_paths("machine.orphans", &self.orphans)?;
         if self.used_bytes > self.capacity_bytes {
             return Err(Error::invalid(
                 "machine.used_bytes",
@@ -203,6 +276,7 @@ impl DesiredVolume {
 
 /// What the agent of the assigned machine reports about a volume.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct VolumeReport {
     /// The state on disk: `ready`, an operation in progress, `deleting`, `gone`, or the
     /// agent's refusals `rejected` (admission: no room) and `failed` (an error it retries).
@@ -218,7 +292,14 @@ pub struct VolumeReport {
     /// Why the volume is `rejected` or `failed` (the error's class and message); empty
     /// otherwise.
     pub reason: String,
+    /// Subvolumes a user created inside the volume, as paths relative to it, sorted: their
+    /// data escapes the volume's quota. At most [`MAX_REPORTED_PATHS`]; empty in reports of
+    /// schema 2.
+    #[serde(default)]
+    pub nested: Vec<String>,
 }
+
+versioned_serde!(VolumeReport, super::v2::VolumeReport);
 
 /// Longest reason an agent may give, in bytes.
 pub const MAX_REASON_LEN: usize = 1024;
@@ -233,11 +314,14 @@ impl VolumeReport {
             initialized,
             degraded: false,
             reason: String::new(),
+            nested: Vec::new(),
         }
     }
 
-    /// Checks the state is one an agent reports and the reason fits it.
+    /// Checks the state is one an agent reports, the reason fits it and the nested paths are
+    /// well formed.
     pub fn validate(&self) -> Result<()> {
+        check_paths("volume.current.nested", &self.nested)?;
         if !self.state.is_reported() {
             return Err(Error::invalid(
                 "volume.current.state",
@@ -281,6 +365,7 @@ pub enum ImageOrigin {
 
 /// An image: an immutable snapshot, written once at creation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ImageSpec {
     /// Human-readable name.
     pub name: String,
@@ -288,7 +373,15 @@ pub struct ImageSpec {
     pub size_bytes: u64,
     /// Where the data came from.
     pub origin: ImageOrigin,
+    /// The machine whose agent takes it from its source volume and keeps it: that volume's
+    /// machine when the image is created (set by the model, whatever the request says), so
+    /// the agent still learns of the image's deletion after the volume is gone. `None` for an
+    /// image from a URL, one whose volume was not placed yet, and images of schema 2.
+    #[serde(default)]
+    pub home: Option<MachineId>,
 }
+
+versioned_serde!(ImageSpec, super::v2::ImageSpec);
 
 /// One copy of an image: a volume holding it in a storage pool.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -305,4 +398,34 @@ pub struct ImageReplica {
 pub struct InstanceSpec {
     /// Human-readable name.
     pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reported_paths_are_bounded_and_printable() {
+        let report = |orphans: Vec<String>| MachineReport {
+            state: MachineState::Ready,
+            capacity_bytes: 10,
+            used_bytes: 1,
+            orphans,
+        };
+        assert!(report(vec!["a".into(), "b/c".into()]).validate().is_ok());
+        let many = (0..=MAX_REPORTED_PATHS).map(|i| i.to_string()).collect();
+        for bad in [
+            many,
+            vec![String::new()],
+            vec!["a\nb".into()],
+            vec!["x".repeat(MAX_REPORTED_PATH_LEN + 1)],
+        ] {
+            let err = report(bad).validate().unwrap_err().to_string();
+            assert!(err.contains("machine.orphans"), "{err}");
+        }
+        let mut volume = VolumeReport::new(VolumeState::Ready, 0, true);
+        volume.nested = vec!["in\0side".into()];
+        let err = volume.validate().unwrap_err().to_string();
+        assert!(err.contains("volume.current.nested"), "{err}");
+    }
 }

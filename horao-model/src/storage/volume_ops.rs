@@ -35,6 +35,7 @@ fn significant(old: Option<&VolumeCurrent>, machine: &MachineId, new: &VolumeRep
         || o.degraded != new.degraded
         || o.limit_bytes != new.limit_bytes
         || o.reason != new.reason
+        || o.nested != new.nested
         || moved_enough(
             o.used_bytes,
             new.used_bytes,

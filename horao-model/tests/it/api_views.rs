@@ -254,6 +254,7 @@ fn every_request_is_pinned() {
             initialized: false,
             degraded: false,
             reason: "no space: 10 GiB free, quota 110 GiB".into(),
+            nested: vec![],
         },
         |r| r.to_model().validate().is_ok(),
     );
@@ -265,6 +266,7 @@ fn every_request_is_pinned() {
             state: Some(MachineState::Ready),
             capacity_bytes: Some(4 << 40),
             used_bytes: Some(1 << 40),
+            orphans: vec!["old-backup".into()],
         },
         |r| matches!(r.to_model(), Ok((_, Some(_)))),
     );

@@ -5,7 +5,8 @@
 //!
 //! Each vector lives under `testdata/formats/` as hex (see [`crate::support::pin`]); its
 //! suffix is the schema version that last changed what it pins (the physical, logical and
-//! claims shapes are those of schema 1). A change of any stored shape fails here: bump
+//! claims shapes are those of schema 1). The schema-2 vectors of storage and of whole
+//! snapshots stay, read by this build through the migration to schema 3. A change of any stored shape fails here: bump
 //! `SCHEMA_VERSION` (keeping a migration from the old shape, or refusing it as schema 1 is)
 //! and re-bless with `HORAO_BLESS=1`.
 
@@ -20,8 +21,10 @@ use horao_model::environments::Environments;
 use horao_model::logical::Logical;
 use horao_model::model::Model;
 use horao_model::physical::Physical;
+use horao_model::schema::decoding_as;
 use horao_model::snapshot::{
-    MIN_SCHEMA_VERSION, SCHEMA_VERSION, SnapshotHeader, decode_snapshot, encode_snapshot,
+    MIN_SCHEMA_VERSION, SCHEMA_VERSION, SnapshotHeader, decode_snapshot, decode_stored,
+    decode_versioned_snapshot, encode_snapshot,
 };
 use horao_model::storage::{Storage, VolumeState};
 use serde::Serialize;
@@ -201,9 +204,16 @@ fn storage_encoding_is_pinned() {
         ctx: c.ctx.clone(),
     };
     let bytes = wire::encode(Kind::State, &state).unwrap();
-    pinned("storage-v2", &bytes);
+    pinned("storage-v3", &bytes);
     let back: Causal<Storage> = wire::decode(Kind::State, &bytes, 1 << 20).unwrap();
     assert_eq!(back, state);
+    // The same state as schema 2 stored it (no orphans, nested subvolumes or image homes in
+    // this document) is read by this build into the same state.
+    let v2 = read("storage-v2");
+    assert_ne!(v2, bytes, "schema 3 changed the stored shape");
+    let migrated: Causal<Storage> =
+        decoding_as(2, || wire::decode(Kind::State, &v2, 1 << 20)).unwrap();
+    assert_eq!(migrated, state);
 }
 
 #[test]
@@ -218,7 +228,7 @@ fn environments_encoding_is_pinned() {
 #[test]
 fn model_snapshot_is_pinned() {
     let mut w = world(&[DOC]);
-    pin_snapshot("model-snapshot-v2", w.replica("a").causal());
+    pin_snapshot("model-snapshot-v3", w.replica("a").causal());
 }
 
 #[test]
@@ -236,7 +246,44 @@ fn model_snapshot_of_every_layer_is_pinned() {
     assert_eq!(m.environments.environments().count(), 1);
     assert_eq!(m.environments.resources().count(), 2);
     assert_eq!(w.run("a", "show conflicts"), "-");
-    pin_snapshot("model-snapshot-full-v2", &state);
+    pin_snapshot("model-snapshot-full-v3", &state);
+}
+
+#[test]
+fn a_snapshot_of_schema_2_is_read_and_migrated() {
+    // Every layer as schema 2 stored it: its reports and images had none of schema 3's
+    // fields, so the migrated state is the one this build makes from the same script.
+    let mut w = every_layer();
+    let state = w.replica("a").causal().clone();
+    for name in ["model-snapshot-full-v2", "model-snapshot-v2"] {
+        let v2 = read(name);
+        assert_eq!(v2[..SnapshotHeader::LEN], 2u16.to_le_bytes(), "{name}");
+        let (back, version) = decode_versioned_snapshot(&v2, 1 << 20).unwrap();
+        assert_eq!(version, 2);
+        if name == "model-snapshot-full-v2" {
+            assert_eq!(back, state);
+            assert!(back.store.indexes_are_consistent());
+        }
+        // Read as schema 3 (its header rewritten), the same bytes do not decode.
+        let mut as_v3 = v2.clone();
+        as_v3[..SnapshotHeader::LEN].copy_from_slice(&3u16.to_le_bytes());
+        if name == "model-snapshot-full-v2" {
+            assert!(decode_snapshot(&as_v3, 1 << 20).is_err());
+        }
+    }
+    // A stored delta of schema 2 (no header: the store keeps its version) decodes the same.
+    let v2 = read("model-snapshot-full-v2");
+    let body = &v2[SnapshotHeader::LEN..];
+    assert_eq!(decode_stored(Kind::State, body, 2, 1 << 20).unwrap(), state);
+    assert!(decode_stored(Kind::State, body, 3, 1 << 20).is_err());
+    assert_eq!(
+        decode_stored(Kind::State, body, 1, 1 << 20).unwrap_err(),
+        Error::UnsupportedSchema {
+            found: 1,
+            min: MIN_SCHEMA_VERSION,
+            max: SCHEMA_VERSION
+        }
+    );
 }
 
 #[test]

@@ -32,6 +32,7 @@ fn storage_world() -> Replica<Model> {
         state: MachineState::Ready,
         capacity_bytes: 1_000_000,
         used_bytes: 0,
+        orphans: Vec::new(),
     };
     r.try_mutate(|m, tx| m.put_machine(&agent, &m1, spec, Some(report), ts(0), tx))
         .unwrap();
@@ -126,10 +127,38 @@ fn small_usage_changes_replicate_nothing() {
             state: MachineState::Ready,
             capacity_bytes: 1_000_000,
             used_bytes: used,
+            orphans: Vec::new(),
         };
         let d = r
             .try_mutate(|m, tx| m.report_machine(&agent, &m1, mr, ts(20 + used), tx))
             .unwrap();
         assert_eq!(!d.is_empty(), replicated, "machine used {used}");
     }
+    // Orphans and nested subvolumes replicate whenever they change, whatever the usage.
+    let mut mr = MachineReport {
+        state: MachineState::Ready,
+        capacity_bytes: 1_000_000,
+        used_bytes: 10_001,
+        orphans: vec!["stray".into()],
+    };
+    for (orphans, replicated) in [
+        (vec!["stray"], true),
+        (vec!["stray"], false),
+        (vec![], true),
+    ] {
+        mr.orphans = orphans.into_iter().map(String::from).collect();
+        let d = r
+            .try_mutate(|m, tx| m.report_machine(&agent, &m1, mr.clone(), ts(40), tx))
+            .unwrap();
+        assert_eq!(!d.is_empty(), replicated, "orphans {:?}", mr.orphans);
+    }
+    report.nested = vec!["inner".into()];
+    let d = r
+        .try_mutate(|m, tx| m.report_volume(&agent, &v1, report.clone(), ts(50), tx))
+        .unwrap();
+    assert!(!d.is_empty(), "a nested subvolume replicates");
+    let again = r
+        .try_mutate(|m, tx| m.report_volume(&agent, &v1, report.clone(), ts(51), tx))
+        .unwrap();
+    assert!(again.is_empty(), "the same report does not");
 }

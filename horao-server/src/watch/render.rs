@@ -76,8 +76,9 @@ impl Scoped for Volumes {
 
 impl Scoped for Images {
     fn machines(m: &Model, _id: &Self::Id, v: &Self::View) -> Vec<MachineId> {
-        // Its copies, and the volume it is taken from: the agent of that volume's machine
-        // makes the image there.
+        // Its copies, the volume it is taken from (the agent of that volume's machine makes
+        // the image there) and its home (the machine that made it keeps it, and learns of its
+        // deletion, after that volume is gone).
         let mut out: Vec<MachineId> = v
             .replicas
             .iter()
@@ -85,6 +86,7 @@ impl Scoped for Images {
             .chain(v.from_volume.as_ref())
             .filter_map(|id| VolumeView::of(m, id))
             .flat_map(|vv| vv.machines)
+            .chain(v.machine.iter().cloned())
             .collect();
         out.sort();
         out.dedup();

@@ -15,5 +15,6 @@ mod soak;
 mod store;
 mod support;
 mod tls;
+mod upgrade;
 mod versions;
 mod watch;

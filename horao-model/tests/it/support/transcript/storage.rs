@@ -161,6 +161,7 @@ fn run(c: Cmd<'_>, cmd: &str, a: &Args<'_>) -> Out {
                 initialized: a.get("initialized") == Some("true"),
                 degraded: a.get("degraded") == Some("true"),
                 reason: a.text("reason").unwrap_or_default(),
+                nested: paths(a.get("nested")),
             };
             c.mutate(|s, by, ts, _, tx| s.report_volume(by, &v, report, ts, tx))
         }
@@ -176,6 +177,7 @@ fn run(c: Cmd<'_>, cmd: &str, a: &Args<'_>) -> Out {
                 name: a.text("name").unwrap_or_default(),
                 size_bytes: a.n_or("size", 0)?,
                 origin,
+                home: a.get("home").map(id).transpose()?,
             };
             c.mutate(|s, by, ts, _, tx| s.create_image(by, &i, spec, ts, tx))
         }
@@ -225,13 +227,14 @@ fn show(m: &Model, what: &str, a: &Args<'_>) -> Out {
             match s.machine(&id) {
                 None => "absent".into(),
                 Some(m) => format!(
-                    "desired={} current={} capacity={} used={} labels={} reserved={}",
+                    "desired={} current={} capacity={} used={} labels={} reserved={}{}",
                     m.desired_state(),
                     opt(m.current().map(|c| c.state)),
                     opt(m.current().map(|c| c.capacity_bytes)),
                     opt(m.current().map(|c| c.used_bytes)),
                     commas(m.spec().map(|s| s.labels.clone()).unwrap_or_default()),
                     s.reserved_bytes(&id),
+                    listed(" orphans=", m.current().map_or(&[][..], |c| &c.orphans)),
                 ),
             }
         }
@@ -252,7 +255,8 @@ fn show(m: &Model, what: &str, a: &Args<'_>) -> Out {
                         } else {
                             format!("({})", r.reason)
                         };
-                        format!("{}@{}{why}", r.state, c.machine)
+                        let nested = listed(" nested=", &r.nested);
+                        format!("{}@{}{why}{nested}", r.state, c.machine)
                     })),
                     v.is_initialized(),
                     opt(v.current().map(|c| c.report.used_bytes)),
@@ -268,10 +272,13 @@ fn show(m: &Model, what: &str, a: &Args<'_>) -> Out {
             Some(i) => {
                 let spec = i.spec().ok_or("image without a spec")?;
                 format!(
-                    "name={} size={} replicas={}",
+                    "name={} size={} replicas={}{}",
                     spec.name,
                     spec.size_bytes,
-                    commas(i.replicas().map(|r| format!("{}/{}", r.pool, r.volume)))
+                    commas(i.replicas().map(|r| format!("{}/{}", r.pool, r.volume))),
+                    spec.home
+                        .as_ref()
+                        .map_or_else(String::new, |h| format!(" home={h}")),
                 )
             }
         },
@@ -292,7 +299,23 @@ fn machine_report(a: &Args<'_>) -> Result<MachineReport, String> {
         state: state(a.s("state")?)?,
         capacity_bytes: a.n_or("capacity", 0)?,
         used_bytes: a.n_or("used", 0)?,
+        orphans: paths(a.get("orphans")),
     })
+}
+
+/// ` label=a,b` for a non-empty list, nothing for an empty one (so outputs written before the
+/// list existed stay as they were).
+fn listed(label: &str, items: &[String]) -> String {
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!("{label}{}", items.join(","))
+    }
+}
+
+/// A comma-separated list of paths (`orphans=a,b/c`), none when absent.
+fn paths(list: Option<&str>) -> Vec<String> {
+    list.map_or_else(Vec::new, |l| l.split(',').map(str::to_owned).collect())
 }
 
 fn volume_spec(a: &Args<'_>) -> Result<VolumeSpec, String> {
