@@ -136,6 +136,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             name: "img".into(),
             from_volume: Some("v0".into()),
             desired: Presence::Present,
+            kept_here: false,
         }],
     };
     let mut next = 1;

@@ -69,6 +69,11 @@ pub struct DesiredImage {
     /// Whether it should exist.
     #[serde(default)]
     pub desired: Presence,
+    /// The server names this machine the image's home (it was made here): the watch feed
+    /// shows it here until it is deleted, so a complete listing without it means deleted,
+    /// even once its source volume is gone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kept_here: bool,
 }
 
 /// Everything assigned to this machine.
@@ -114,6 +119,7 @@ mod tests {
                 name: "base".into(),
                 from_volume: None,
                 desired: Presence::Deleted,
+                kept_here: false,
             }],
         };
         let json = serde_json::to_string(&state).unwrap();

@@ -138,6 +138,7 @@ mod tests {
             name: "base".into(),
             from_volume: None,
             desired: Default::default(),
+            kept_here: false,
         });
         file.save(&state).unwrap();
         assert_eq!(file.load().unwrap(), Some(state));

@@ -154,6 +154,7 @@ fn images_and_clones() {
         name: "img".into(),
         from_volume: Some("base".into()),
         desired: Presence::Present,
+        kept_here: false,
     };
     r.pass(&fake, &state(vec![base.clone()], vec![]), S(0));
     let mut from_image = vol("fromimg", 800_000, 2);
@@ -191,6 +192,7 @@ fn an_image_that_is_missing_fails_its_volumes_only() {
         name: "nope".into(),
         from_volume: None,
         desired: Presence::Present,
+        kept_here: false,
     };
     let report = r.pass(
         &fake,
@@ -396,6 +398,7 @@ fn crash_scenario() -> (FakeBtrfs, DesiredState) {
         name: "img".into(),
         from_volume: Some("keep".into()),
         desired: Presence::Present,
+        kept_here: false,
     };
     let desired = state(
         vec![

@@ -20,8 +20,10 @@
 //!   between hosts is later work). An image this agent made before and that a complete
 //!   listing no longer has while its source volume is still listed was deleted on the
 //!   server: it is deleted here, unless a volume still names it. Once its source volume is
-//!   gone too, a missing image is left alone: the watch feed shows an image taken from a
-//!   volume only while that volume is on this machine, so its absence proves nothing.
+//!   gone too, a missing image is deleted when the server named this machine its home
+//!   ([`DesiredImage::kept_here`]: the watch feed shows an image to its home until it is
+//!   deleted); an image without a home (made before homes existed) is left alone, as the
+//!   feed shows it only while its source volume is on this machine.
 //! - A volume the watch feed deleted explicitly (a `delete` record) keeps its previous
 //!   entry as [`Presence::Deleted`] until it is gone ([`with_deletes`]); a volume merely
 //!   absent from a listing or a snapshot is dropped (an orphan on disk, never deleted).
@@ -151,7 +153,7 @@ pub fn desired_from(views: &[VolumeView], images: &[ImageView], previous: &Desir
                 .insert(id.to_owned(), MOVE_REFUSED.to_owned());
         }
     }
-    mapped.desired.images = images_of(images, &names, &mapped.desired, previous);
+    mapped.desired.images = images_of(images, views, &names, &mapped.desired, previous);
     mapped
 }
 
@@ -177,6 +179,7 @@ pub fn with_deletes(mapped: &mut Mapped, deleted: &BTreeSet<String>, previous: &
 /// present volumes are made from (checked), and those it made before that the server deleted.
 fn images_of(
     images: &[ImageView],
+    views: &[VolumeView],
     names: &BTreeMap<&str, &str>,
     desired: &DesiredState,
     previous: &DesiredState,
@@ -188,12 +191,18 @@ fn images_of(
             .as_ref()
             .and_then(|v| names.get(v.as_str()));
         if let Some(volume) = source {
+            // Its home is this machine when it is the machine of the volume it is made from.
+            let here = views
+                .iter()
+                .find(|v| image.from_volume.as_ref() == Some(&v.id))
+                .and_then(|v| v.machine.as_ref());
             out.insert(
                 image.id.as_str(),
                 DesiredImage {
                     name: image.id.as_str().to_owned(),
                     from_volume: Some((*volume).to_owned()),
                     desired: Presence::Present,
+                    kept_here: image.machine.is_some() && image.machine.as_ref() == here,
                 },
             );
         }
@@ -204,6 +213,7 @@ fn images_of(
                 name: i.clone(),
                 from_volume: None,
                 desired: Presence::Present,
+                kept_here: false,
             });
         }
     }
@@ -212,15 +222,26 @@ fn images_of(
     for old in &previous.images {
         let made_here = old.from_volume.is_some();
         // Missing while its volume is still listed: deleted on the server. Missing once its
-        // volume is gone too: it may only have left this machine's watch feed (which shows an
-        // image taken from a volume while that volume is here), so it is left alone, unless it
-        // was already being deleted.
+        // volume is gone too: deleted when this machine is its home (the watch feed shows an
+        // image to its home until it is deleted); otherwise (an image of a server before
+        // homes) it may only have left this machine's watch feed, which shows an image taken
+        // from a volume while that volume is here, so it is left alone, unless it was already
+        // being deleted.
         let source_here = old
             .from_volume
             .as_deref()
             .is_some_and(|v| volumes.contains(v));
+        if old.kept_here
+            && old.desired == Presence::Present
+            && listed.contains(old.name.as_str())
+            && !out.contains_key(old.name.as_str())
+        {
+            // Its source volume is gone, the image is not: still this machine's to keep.
+            out.insert(old.name.as_str(), old.clone());
+            continue;
+        }
         if made_here
-            && (source_here || old.desired == Presence::Deleted)
+            && (source_here || old.kept_here || old.desired == Presence::Deleted)
             && !listed.contains(old.name.as_str())
             && !out.contains_key(old.name.as_str())
         {

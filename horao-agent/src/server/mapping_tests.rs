@@ -47,7 +47,8 @@ fn views_map_to_desired_volumes() {
         [DesiredImage {
             name: "img1".into(),
             from_volume: None,
-            desired: Presence::Present
+            desired: Presence::Present,
+            kept_here: false,
         }]
     );
 }
@@ -210,6 +211,41 @@ fn images_from_local_volumes_are_made_used_ones_checked_and_deleted_ones_removed
     // shows it once `a` left this machine) is not deleted: its absence proves nothing.
     let kept = desired_from(&volumes[1..], &images[1..], &first.desired);
     assert!(!by_name(&kept).contains_key("snap"), "{:?}", by_name(&kept));
+
+    // With a home: the server names `a`'s machine (this one) the image's home, so the feed
+    // shows the image here until it is deleted. It stays this machine's after `a` is gone,
+    // and a listing without it then means deleted.
+    let mut homed = image_view("snap", "snapshot of a", Some("va")).unwrap();
+    homed.machine = Some(MachineId::new("m1").unwrap());
+    let made = desired_from(
+        &volumes,
+        std::slice::from_ref(&homed),
+        &DesiredState::default(),
+    );
+    assert!(
+        made.desired
+            .images
+            .iter()
+            .any(|i| i.name == "snap" && i.kept_here)
+    );
+    let source_gone = desired_from(&volumes[1..], std::slice::from_ref(&homed), &made.desired);
+    assert_eq!(
+        by_name(&source_gone)["snap"],
+        (Some("a".to_owned()), Presence::Present)
+    );
+    let deleted = desired_from(&volumes[1..], &[], &source_gone.desired);
+    assert_eq!(
+        by_name(&deleted)["snap"],
+        (Some("a".to_owned()), Presence::Deleted)
+    );
+    // An image whose home is another machine is not this machine's to keep.
+    homed.machine = Some(MachineId::new("m2").unwrap());
+    let elsewhere = desired_from(
+        &volumes,
+        std::slice::from_ref(&homed),
+        &DesiredState::default(),
+    );
+    assert!(elsewhere.desired.images.iter().all(|i| !i.kept_here));
 }
 
 #[test]

@@ -15,7 +15,9 @@
 //!   made before it, so the tracker asks for a fresh snapshot instead.
 //! - A `delete` record of a volume the view holds is the server's explicit delete: the id is
 //!   kept in [`FeedState::deleted`] (a resync does not forget it) until the agent has
-//!   removed the subvolume.
+//!   removed the subvolume. A `leave` record (the volume was re-placed on another machine)
+//!   only drops it from the view, as a volume absent from a snapshot: never a delete.
+//!   An image's `leave` and `delete` both drop it from the view (the mapping decides).
 //! - Changes and progress frames move the cursor; a snapshot's frames are held aside until
 //!   its end, so the state is always whole at its cursor.
 
@@ -202,6 +204,9 @@ impl Tracker {
                                 s.deleted.insert(id);
                             }
                         }
+                        Record::VolumeLeft { id } => {
+                            s.volumes.remove(&id);
+                        }
                         Record::Image { id, view: Some(v) } => {
                             // A state without images waits for its snapshot: a part of
                             // them would pass for the whole.
@@ -331,6 +336,20 @@ mod tests {
         assert_eq!(ids(&t), ["b", "c"]);
         let deleted = deleted_ids(&t);
         assert_eq!(deleted, ["a"], "only a volume the view held is deleted");
+        // `c` was placed on another machine: it leaves the view, and is not deleted.
+        let left = Frame::Changes {
+            cursor: 9,
+            records: vec![Record::VolumeLeft { id: "c".into() }],
+        };
+        assert_eq!(t.apply(left), Ok(Applied::Changed(1)));
+        assert_eq!(ids(&t), ["b"]);
+        assert_eq!(deleted_ids(&t), ["a"], "a volume that left is not deleted");
+        let back = Frame::Changes {
+            cursor: 10,
+            records: vec![put("c", "c")],
+        };
+        t.apply(back).unwrap();
+        assert_eq!(ids(&t), ["b", "c"]);
         assert_eq!(t.apply(Frame::Progress(11)), Ok(Applied::Moved));
         assert_eq!(t.since(), Some(11));
         let others = Frame::Changes {

@@ -1,7 +1,9 @@
 //! The watch feed's frames (JSON text), parsed into typed values: pure, no I/O. The shapes
 //! are horao-server's (`horao-server/src/watch/socket.rs`):
 //!
-//! - `{"cursor": C, "records": [{"cursor", "kind", "id", "op": "put"|"delete", "object"}]}`;
+//! - `{"cursor": C, "records": [{"cursor", "kind", "id", "op": "put"|"delete"|"leave",
+//!   "object"}]}` (`delete`: gone from the model; `leave`: it still exists but is no longer
+//!   the watcher's — a volume re-placed on another machine);
 //! - `{"progress": C}`;
 //! - `{"resync_required": {"since": X, "reason": "…"}}`;
 //! - `{"snapshot": {"cursor": C, "records": [...]}}`, then
@@ -18,8 +20,7 @@ use serde::Deserialize;
 /// One record of a frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
-    /// A volume's view after the change (`None`: it left the watcher's view — deleted, or
-    /// no longer on this machine).
+    /// A volume's view after the change (`None`: it was deleted).
     Volume {
         /// Its id.
         id: String,
@@ -33,6 +34,12 @@ pub enum Record {
         id: String,
         /// Its API view, or `None` for a delete.
         view: Option<Box<ImageView>>,
+    },
+    /// A volume that still exists but is no longer on this machine (re-placed elsewhere):
+    /// not a delete — its subvolume, if any, becomes an orphan, reported and kept.
+    VolumeLeft {
+        /// Its id.
+        id: String,
     },
     /// A record of another kind (machine, …).
     Other,
@@ -135,12 +142,14 @@ fn record(r: WireRecord) -> Result<Record, FrameError> {
         id: r.id.clone(),
         detail,
     };
-    let put = match r.op.as_str() {
-        "put" => true,
-        "delete" => false,
+    let (put, left) = match r.op.as_str() {
+        "put" => (true, false),
+        "delete" => (false, false),
+        "leave" => (false, true),
         other => return Err(err(format!("unknown op {other:?}"))),
     };
     match r.kind.as_str() {
+        "volume" if left => Ok(Record::VolumeLeft { id: r.id }),
         "volume" => {
             let view = if put {
                 let v: VolumeView = serde_json::from_value(r.object.clone())
@@ -253,7 +262,7 @@ mod tests {
     fn every_frame_of_the_server_parses() {
         let v = volume_json("volume-1", "data");
         let changes = format!(
-            r#"{{"cursor":7,"records":[{{"cursor":7,"kind":"volume","id":"volume-1","op":"put","object":{v}}},{{"cursor":7,"kind":"volume","id":"volume-2","op":"delete","object":null}},{{"cursor":7,"kind":"machine","id":"m1","op":"put","object":{{"id":"m1"}}}}]}}"#
+            r#"{{"cursor":7,"records":[{{"cursor":7,"kind":"volume","id":"volume-1","op":"put","object":{v}}},{{"cursor":7,"kind":"volume","id":"volume-2","op":"delete","object":null}},{{"cursor":7,"kind":"machine","id":"m1","op":"put","object":{{"id":"m1"}}}},{{"cursor":7,"kind":"volume","id":"volume-3","op":"leave","object":null}},{{"cursor":7,"kind":"image","id":"image-1","op":"leave","object":null}}]}}"#
         );
         match parse(&changes).unwrap() {
             Frame::Changes { cursor, records } => {
@@ -275,6 +284,20 @@ mod tests {
                     }
                 );
                 assert_eq!(records[2], Record::Other);
+                assert_eq!(
+                    records[3],
+                    Record::VolumeLeft {
+                        id: "volume-3".into()
+                    }
+                );
+                // An image that left the view is dropped from it like a deleted one.
+                assert_eq!(
+                    records[4],
+                    Record::Image {
+                        id: "image-1".into(),
+                        view: None
+                    }
+                );
             }
             other => panic!("{other:?}"),
         }

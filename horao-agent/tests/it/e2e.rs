@@ -6,6 +6,7 @@
 
 use crate::support::{MIB, exists, owner, run_agent_once, scratch};
 use axum_server::tls_rustls::RustlsConfig;
+use horao_agent::btrfs::Btrfs;
 use horao_agent::server::Trust;
 use horao_server::app::HttpLimits;
 use horao_server::server::{self, Options, Running};
@@ -217,6 +218,17 @@ fn a_volume_made_through_the_api_is_made_on_disk_reported_and_deleted() {
     let used = current["used_bytes"].as_u64().unwrap();
     assert!(used >= 2 * MIB, "used {used} after writing 2 MiB: {vol}");
 
+    // A subvolume a user made inside the volume (it escapes the quota) and one nobody asked
+    // for under the root (an orphan) are reported through the API, and neither is deleted.
+    s.btrfs.create_subvolume(&s.path("data/inner")).unwrap();
+    s.btrfs.create_subvolume(&s.path("stray")).unwrap();
+    assert!(agent_once(&server.url, &token, &s.root, &state));
+    let (_, vol) = server.call("GET", &format!("/api/v1/volumes/{id}"), None);
+    assert_eq!(vol["current"]["nested"], json!(["inner"]), "{vol}");
+    let (_, m1) = server.call("GET", "/api/v1/machines/m1", None);
+    assert_eq!(m1["orphans"], json!(["stray"]), "{m1}");
+    assert!(exists(&s.path("stray")) && exists(&s.path("data/inner")));
+
     // An image taken from it through the API becomes a read-only snapshot under .images;
     // a volume made from the image through the API starts with its content, under its own
     // limit.
@@ -272,6 +284,48 @@ fn a_volume_made_through_the_api_is_made_on_disk_reported_and_deleted() {
         status == 404 || vol["current"]["state"] == "gone",
         "{status} {vol}"
     );
+
+    // An image whose source volume is deleted first stays (this machine is its home), and
+    // goes when the image is deleted.
+    let (status, src) = server.call(
+        "POST",
+        "/api/v1/volumes",
+        Some(json!({"name": "src", "size_bytes": 4 * MIB})),
+    );
+    assert_eq!(status, 201, "{src}");
+    let src_id = src["id"].as_str().unwrap().to_owned();
+    assert!(agent_once(&server.url, &token, &s.root, &state));
+    let (status, image) = server.call(
+        "POST",
+        "/api/v1/images",
+        Some(json!({"name": "after", "size_bytes": MIB, "from_volume": src_id})),
+    );
+    assert_eq!(status, 201, "{image}");
+    assert_eq!(image["machine"], "m1", "{image}");
+    let image_path = format!(".images/{}", image["id"].as_str().unwrap());
+    assert!(agent_once(&server.url, &token, &s.root, &state));
+    assert!(exists(&s.path(&image_path)));
+    let (status, body) = server.call("DELETE", &format!("/api/v1/volumes/{src_id}"), None);
+    assert!(matches!(status, 200 | 202 | 204), "{status} {body}");
+    assert!(agent_once(&server.url, &token, &s.root, &state));
+    assert!(!exists(&s.path("src")));
+    // Purged: the volume is gone from the model, so no listing names it any more.
+    let (status, body) = server.call(
+        "POST",
+        &format!("/api/v1/volumes/{src_id}/purge"),
+        Some(json!({})),
+    );
+    assert!(matches!(status, 200 | 202 | 204), "{status} {body}");
+    assert!(agent_once(&server.url, &token, &s.root, &state));
+    assert!(
+        exists(&s.path(&image_path)),
+        "the image outlives its source volume"
+    );
+    let path = format!("/api/v1/images/{}", image["id"].as_str().unwrap());
+    let (status, body) = server.call("DELETE", &path, None);
+    assert!(matches!(status, 200 | 202 | 204), "{status} {body}");
+    assert!(agent_once(&server.url, &token, &s.root, &state));
+    assert!(!exists(&s.path(&image_path)), "deleted with the image");
 }
 
 #[test]

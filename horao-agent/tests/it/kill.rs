@@ -44,6 +44,7 @@ fn before() -> DesiredState {
             name: "img".into(),
             from_volume: Some("old9".into()),
             desired: Presence::Present,
+            kept_here: false,
         }],
     }
 }

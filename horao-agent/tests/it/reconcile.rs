@@ -47,6 +47,7 @@ fn create_resize_clone_image_delete_read_back() {
         name: "img".into(),
         from_volume: Some("base".into()),
         desired: Presence::Present,
+        kept_here: false,
     });
     let mut from_image = vol("fromimg", 5 * MIB, 2);
     from_image.source = VolumeSource::Image("img".into());
@@ -103,6 +104,7 @@ fn quota_is_enforced_and_touches_nothing_else() {
             name: "img".into(),
             from_volume: Some("other".into()),
             desired: Presence::Present,
+            kept_here: false,
         }],
     };
     s.converge(&mut r, &desired, 3);

@@ -63,9 +63,9 @@ pub use placement::DISK_BYTES;
 pub use state::{InstanceState, MachineState, StateMachine, VolumeState, check_transition};
 pub use types::{
     DesiredVolume, ImageOrigin, ImageReplica, ImageSpec, InstanceSpec, MAX_DILATION_PERCENT,
-    MAX_MODE, MAX_REASON_LEN, MAX_REPORTED_PATH_LEN, MAX_REPORTED_PATHS, MachineReport,
-    MachineSpec, Permissions, Source, VolumeCurrent, VolumeOp, VolumeReport, VolumeSpec,
-    quota_bytes, validate_size,
+    MAX_MODE, MAX_REASON_LEN, MAX_REJECTED_BY, MAX_REPORTED_PATH_LEN, MAX_REPORTED_PATHS,
+    MachineReport, MachineSpec, Permissions, Source, VolumeCurrent, VolumeOp, VolumeReport,
+    VolumeSpec, quota_bytes, validate_size,
 };
 pub use volume::Volume;
 pub use volume_ops::REPORT_STEP_PERCENT;

@@ -38,13 +38,13 @@ impl Model {
     }
 
     /// The placement problem of the volumes `requests` (id and spec) against every machine
-    /// at instant `now`; `exclude` is a machine none of them may go to (one that rejected
+    /// at instant `now`; `exclude` are machines none of them may go to (ones that rejected
     /// them).
     pub fn placement_input(
         &self,
         requests: &[(&VolumeId, &VolumeSpec)],
         now: u64,
-        exclude: Option<&MachineId>,
+        exclude: &[MachineId],
     ) -> Result<PlacementInput> {
         let resources =
             Resources::new([DISK_BYTES]).map_err(|e| Error::invalid("placement", e.to_string()))?;
@@ -63,7 +63,7 @@ impl Model {
                     capacity: vec![m.current().map_or(0, |r| r.capacity_bytes)],
                     usage: vec![s.reserved_bytes(id)],
                     labels,
-                    schedulable: schedulable(m, &down) && Some(id) != exclude,
+                    schedulable: schedulable(m, &down) && !exclude.contains(id),
                     groups: BTreeSet::new(),
                 }
             })
@@ -105,7 +105,7 @@ impl Model {
                 Ok((id, spec))
             })
             .collect::<Result<Vec<_>>>()?;
-        sched(&self.placement_input(&specs, now, None)?)
+        sched(&self.placement_input(&specs, now, &[])?)
     }
 
     /// The machine horao-sched picks for one volume, or [`Error::NotPlaced`] with its reason.
@@ -114,7 +114,7 @@ impl Model {
         id: &VolumeId,
         spec: &VolumeSpec,
         now: u64,
-        exclude: Option<&MachineId>,
+        exclude: &[MachineId],
     ) -> Result<MachineId> {
         let plan = sched(&self.placement_input(&[(id, spec)], now, exclude)?)?;
         if let Some(a) = plan.assignments.first() {

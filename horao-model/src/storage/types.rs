@@ -250,8 +250,12 @@ impl VolumeOp {
     }
 }
 
+/// Most machines a volume's desired state remembers as having rejected it.
+pub const MAX_REJECTED_BY: usize = 64;
+
 /// What users and servers want a volume to be.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct DesiredVolume {
     /// The desired state.
     pub state: VolumeState,
@@ -261,7 +265,15 @@ pub struct DesiredVolume {
     pub op: Option<Box<VolumeOp>>,
     /// Bumped by an operator's retry of a failed volume, so its agent retries at once.
     pub attempt: u32,
+    /// The machines whose agents rejected the volume since it was last placed by an
+    /// operator, sorted (at most [`MAX_REJECTED_BY`], the latest kept): placing it again
+    /// leaves them all out, so two full machines never pass it back and forth. Any other
+    /// change of the desired state starts the list afresh. Empty in schema 2.
+    #[serde(default)]
+    pub rejected_by: Vec<MachineId>,
 }
+
+versioned_serde!(DesiredVolume, super::v2::DesiredVolume);
 
 impl DesiredVolume {
     /// The desired state `state` with no operation, at attempt 0.
@@ -270,6 +282,7 @@ impl DesiredVolume {
             state,
             op: None,
             attempt: 0,
+            rejected_by: Vec::new(),
         }
     }
 }

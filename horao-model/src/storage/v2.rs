@@ -1,10 +1,11 @@
 //! The storage records whose stored shape schema 3 changed, as schema 2 stored them, and
 //! their migration: read while a schema-2 document is decoded
 //! ([`crate::schema::decoding_as`]), they become the current records with the new fields
-//! empty (no orphans, no nested subvolumes, no home machine).
+//! empty (no orphans, no nested subvolumes, no home machine, no machine that rejected a
+//! volume).
 
 use super::state::{MachineState, VolumeState};
-use super::types::ImageOrigin;
+use super::types::{ImageOrigin, VolumeOp};
 use serde::Deserialize;
 
 /// A machine report of schema 2.
@@ -47,6 +48,25 @@ impl From<VolumeReport> for super::VolumeReport {
             degraded: r.degraded,
             reason: r.reason,
             nested: Vec::new(),
+        }
+    }
+}
+
+/// A volume's desired state in schema 2.
+#[derive(Deserialize)]
+pub(super) struct DesiredVolume {
+    state: VolumeState,
+    op: Option<Box<VolumeOp>>,
+    attempt: u32,
+}
+
+impl From<DesiredVolume> for super::DesiredVolume {
+    fn from(d: DesiredVolume) -> Self {
+        super::DesiredVolume {
+            state: d.state,
+            op: d.op,
+            attempt: d.attempt,
+            rejected_by: Vec::new(),
         }
     }
 }

@@ -4,7 +4,9 @@
 
 use super::Storage;
 use super::state::VolumeState;
-use super::types::{DesiredVolume, Source, VolumeCurrent, VolumeSpec, validate_size};
+use super::types::{
+    DesiredVolume, MAX_REJECTED_BY, Source, VolumeCurrent, VolumeSpec, validate_size,
+};
 use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::ids::{MachineId, TenantId, VolumeId, VolumeName};
@@ -236,7 +238,7 @@ impl Model {
         tx: &mut Tx,
     ) -> Result<Model> {
         let spec = spec.validated()?;
-        let machine = self.place_one(id, &spec, now, None)?;
+        let machine = self.place_one(id, &spec, now, &[])?;
         self.new_volume_delta(by, id, spec, source, Some(machine), ts, tx)
     }
 
@@ -359,12 +361,28 @@ impl Model {
             "volume.assignment",
         )?;
         self.check_placeable(id, v)?;
-        let rejected_by = v
+        // Every machine that rejected it since an operator last placed it, and the one whose
+        // rejection this answers.
+        let mut rejected_by = v.desired().rejected_by;
+        if let Some(c) = v
             .current()
             .filter(|c| c.report.state == VolumeState::Rejected)
-            .map(|c| &c.machine);
-        let machine = self.place_one(id, spec, now, rejected_by)?;
-        Ok(self.assignment_delta(id, machine, ts, tx))
+        {
+            rejected_by.retain(|m| m != &c.machine);
+            rejected_by.push(c.machine.clone());
+        }
+        if rejected_by.len() > MAX_REJECTED_BY {
+            rejected_by.drain(..rejected_by.len() - MAX_REJECTED_BY);
+        }
+        let machine = self.place_one(id, spec, now, &rejected_by)?;
+        rejected_by.sort();
+        let mut desired = DesiredVolume::new(VolumeState::Ready);
+        desired.rejected_by = rejected_by;
+        Ok(self.storage.write_volume(id, tx, |v, tx| Volume {
+            assignment: v.assignment.write(machine, tx),
+            desired: v.desired.write(desired, ts, tx),
+            ..Volume::default()
+        }))
     }
 
     /// Ok for a volume waiting in `scheduling`, or desired `ready` but rejected by its agent.

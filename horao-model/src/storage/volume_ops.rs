@@ -220,6 +220,7 @@ impl Model {
             state: op.state(),
             op: Some(Box::new(op)),
             attempt: 0,
+            rejected_by: Vec::new(),
         };
         let mut delta = self.storage.volumes.update(id.clone(), tx, |v, tx| Volume {
             desired: v.desired.write(next, ts, tx),

@@ -171,6 +171,7 @@ pub async fn put_volume_current(
 ) -> ApiResult<Response> {
     let id = parse_id::<Volumes>(&id)?;
     let report = req.to_model();
+    let rejected = report.state == VolumeState::Rejected;
     let i = id.clone();
     let w = Write::new(vec![key(Volumes::KIND, &id)], move |m, by, ts, _, _, tx| {
         let by = as_agent(by, || {
@@ -179,7 +180,29 @@ pub async fn put_volume_current(
         });
         m.report_volume(&by, &i, report, ts, tx)
     });
-    generic::commit_and_view::<Volumes>(&state, &caller, &id, vec![w], StatusCode::OK).await
+    let mut writes = vec![w];
+    if rejected {
+        writes.push(replace_rejected(id.clone()));
+    }
+    generic::commit_and_view::<Volumes>(&state, &caller, &id, writes, StatusCode::OK).await
+}
+
+/// After an agent rejected a volume (no room for its quota), the server places it again,
+/// on another machine: the model leaves out the machine that rejected it. The report is
+/// committed first and stands whatever this does: when nothing can hold the volume (or it
+/// changed meanwhile), it stays rejected with the agent's reason, and the agent's next report
+/// of it tries again.
+fn replace_rejected(id: VolumeId) -> Write {
+    Write::new(
+        vec![key(Volumes::KIND, &id), PLACEMENT.into()],
+        move |m, _, ts, now, _, tx| match m.place_volume(&Actor::Server, &id, now, ts, tx) {
+            Ok(delta) => Ok(delta),
+            Err(e) => {
+                tracing::info!(volume = %id, %e, "a rejected volume stays where it is");
+                Ok(Model::default())
+            }
+        },
+    )
 }
 
 /// `POST /volumes/{id}/resize`: starts a resize; answers the volume.

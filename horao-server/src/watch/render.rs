@@ -222,8 +222,11 @@ pub struct Filter {
 pub enum Op {
     /// The watcher sees it: its view.
     Put(Arc<str>),
-    /// It left the watcher's view (deleted, or no longer the watcher's).
+    /// It was deleted from the model (the watcher could see it).
     Delete,
+    /// It still exists but left the watcher's view (a volume re-placed on another machine,
+    /// an object given to another tenant).
+    Leave,
     /// Whether the watcher could see it before is not known: resync.
     Resync,
 }
@@ -258,11 +261,16 @@ impl Filter {
         {
             return Some(Op::Put(object.clone()));
         }
+        let gone = if r.after.is_some() {
+            Op::Leave
+        } else {
+            Op::Delete
+        };
         match &r.before {
             Before::Absent => None,
-            Before::Known(s) => self.sees(s).then_some(Op::Delete),
+            Before::Known(s) => self.sees(s).then_some(gone),
             // Without a tenant or machine restriction everything was visible.
-            Before::Unknown if self.tenant.is_none() && self.machine.is_none() => Some(Op::Delete),
+            Before::Unknown if self.tenant.is_none() && self.machine.is_none() => Some(gone),
             Before::Unknown => Some(Op::Resync),
         }
     }
@@ -328,9 +336,13 @@ mod tests {
         assert_eq!(tenant.op(&rec(Before::Known(theirs.clone()), None)), None);
         assert_eq!(tenant.op(&rec(Before::Unknown, None)), Some(Op::Resync));
         assert_eq!(admin.op(&rec(Before::Unknown, None)), Some(Op::Delete));
-        // Moved off the agent's machine: a delete for it.
+        // Moved off the agent's machine: it leaves the agent's view (not a delete).
         assert_eq!(
             agent.op(&rec(Before::Known(mine.clone()), Some(theirs))),
+            Some(Op::Leave)
+        );
+        assert_eq!(
+            agent.op(&rec(Before::Known(mine.clone()), None)),
             Some(Op::Delete)
         );
         assert_eq!(agent.op(&rec(Before::Absent, Some(mine))), put);

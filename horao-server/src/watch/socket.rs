@@ -1,7 +1,9 @@
 //! One watcher's connection. Frames (JSON text):
 //!
-//! - `{"cursor": C, "records": [{"cursor": C, "kind", "id", "op": "put"|"delete", "object"}]}`:
-//!   every change at cursor `C` the watcher sees, in one frame;
+//! - `{"cursor": C, "records": [{"cursor": C, "kind", "id", "op": "put"|"delete"|"leave",
+//!   "object"}]}`: every change at cursor `C` the watcher sees, in one frame (`delete`: gone
+//!   from the model; `leave`: it still exists but left the watcher's view, such as a volume
+//!   re-placed off an agent's machine; `object` is `null` for both);
 //! - `{"progress": C}`: nothing the watcher sees changed up to `C` (sent every progress
 //!   interval, so an idle watcher's cursor stays fresh);
 //! - `{"resync_required": {"since": X, "reason": "…"}}`: the changes after `X` cannot be
@@ -47,7 +49,14 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-fn push_record(buf: &mut String, cursor: u64, kind: EntityKind, id: &str, object: Option<&str>) {
+fn push_record(
+    buf: &mut String,
+    cursor: u64,
+    kind: EntityKind,
+    id: &str,
+    op: &str,
+    object: Option<&str>,
+) {
     if !buf.ends_with('[') {
         buf.push(',');
     }
@@ -56,7 +65,7 @@ fn push_record(buf: &mut String, cursor: u64, kind: EntityKind, id: &str, object
         r#"{{"cursor":{cursor},"kind":"{}","id":{},"op":"{}","object":{}}}"#,
         kind.name(),
         json_str(id),
-        if object.is_some() { "put" } else { "delete" },
+        op,
         object.unwrap_or("null"),
     );
 }
@@ -79,11 +88,15 @@ impl Watcher {
             match self.filter.op(r) {
                 None => {}
                 Some(Op::Put(o)) => {
-                    push_record(&mut buf, e.cursor, r.kind, &r.id, Some(&o));
+                    push_record(&mut buf, e.cursor, r.kind, &r.id, "put", Some(&o));
                     any = true;
                 }
                 Some(Op::Delete) => {
-                    push_record(&mut buf, e.cursor, r.kind, &r.id, None);
+                    push_record(&mut buf, e.cursor, r.kind, &r.id, "delete", None);
+                    any = true;
+                }
+                Some(Op::Leave) => {
+                    push_record(&mut buf, e.cursor, r.kind, &r.id, "leave", None);
                     any = true;
                 }
                 Some(Op::Resync) => {
@@ -134,7 +147,7 @@ impl Watcher {
             let mut buf = open(cursor);
             while let Some((kind, id, o)) = items.next_if(|_| buf.len() < budget) {
                 left -= id.len() + o.len() + 64;
-                push_record(&mut buf, cursor, kind, &id, Some(&o));
+                push_record(&mut buf, cursor, kind, &id, "put", Some(&o));
             }
             buf.push_str("]}}");
             self.send(buf).await?;

@@ -44,6 +44,8 @@ struct Feed {
     objects: BTreeMap<(String, String), Value>,
     /// Every `(kind, id)` a change record named.
     named: BTreeSet<(String, String)>,
+    /// Every `(kind, id)` a `leave` record named (it left the view without being deleted).
+    left: BTreeSet<(String, String)>,
     resyncs: usize,
     progress: usize,
     snapshotting: bool,
@@ -61,6 +63,7 @@ impl Feed {
             cursor: 0,
             objects: BTreeMap::new(),
             named: BTreeSet::new(),
+            left: BTreeSet::new(),
             resyncs: 0,
             progress: 0,
             snapshotting: false,
@@ -131,6 +134,11 @@ impl Feed {
                     "delete" => {
                         assert!(r["object"].is_null());
                         self.objects.remove(&key);
+                    }
+                    "leave" => {
+                        assert!(r["object"].is_null());
+                        self.objects.remove(&key);
+                        self.left.insert(key);
                     }
                     op => panic!("op {op}"),
                 }
@@ -482,6 +490,63 @@ async fn agents_see_their_machine_and_its_volumes() {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 403),
         other => panic!("expected 403, got {other:?}"),
     }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_volume_is_placed_again_and_leaves_the_first_agents_feed() {
+    let home = stores()[0].home();
+    let s = TestServer::start_config(home.open(), quick).await;
+    let c = &s.admin;
+    let mut agents = BTreeMap::new();
+    for m in ["st1", "st2"] {
+        let agent = s.minted(json!({"role": "agent", "machine": m})).await;
+        let r = agent
+            .put(
+                &format!("/api/v1/machines/{m}"),
+                &json!({"labels": {"disk": "a"}, "state": "ready", "capacity_bytes": 1_000_000u64, "used_bytes": 0}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        agents.insert(m, agent);
+    }
+    let r = c
+        .post("/api/v1/volumes", &json!({"name": "v", "size_bytes": 1000}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let first = r.body["machine"].as_str().unwrap().to_string();
+    let other = if first == "st1" { "st2" } else { "st1" };
+    let mut feed = Feed::open(&s, &agents[first.as_str()].token.clone().unwrap(), "").await;
+    feed.follow(&s).await;
+    assert!(feed.of("volume").contains_key(&id));
+
+    // Its agent has no room for it: the report stands, and the server places it elsewhere.
+    let rejected = json!({"state": "rejected", "reason": "needs 1000 bytes of quota; 0 left"});
+    let r = agents[first.as_str()]
+        .put(&format!("/api/v1/volumes/{id}/current"), &rejected)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["machine"], other, "{}", r.body);
+    assert_eq!(r.body["desired_state"], "ready", "{}", r.body);
+    feed.follow(&s).await;
+    let key = ("volume".to_string(), id.clone());
+    assert!(feed.left.contains(&key), "a leave, not a delete");
+    assert!(!feed.of("volume").contains_key(&id));
+
+    // The other machine rejects it too: nothing else can hold it, so it stays there,
+    // rejected with its agent's reason, and the report is still accepted.
+    let r = agents[other]
+        .put(&format!("/api/v1/volumes/{id}/current"), &rejected)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["machine"], other, "{}", r.body);
+    assert_eq!(r.body["current"]["state"], "rejected", "{}", r.body);
+
+    // A deleted volume is a delete on the feed of the machine that holds it.
+    let mut feed = Feed::open(&s, &agents[other].token.clone().unwrap(), "").await;
+    feed.follow(&s).await;
+    assert_eq!(c.delete(&format!("/api/v1/volumes/{id}")).await.status, 204);
     s.stop().await;
 }
 
