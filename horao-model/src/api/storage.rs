@@ -232,6 +232,21 @@ pub struct CloneVolume {
     pub dilation_percent: Option<u32>,
 }
 
+/// Moves a volume to another machine. Not implemented yet: copying a volume's data between
+/// agents (btrfs send/receive) is later work, and the server refuses the request with 422
+/// ([`MOVE_NOT_IMPLEMENTED`]) rather than pretend.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MoveVolume {
+    /// The machine to move it to.
+    pub to: String,
+}
+
+/// Why a move is refused.
+pub const MOVE_NOT_IMPLEMENTED: &str = "moving a volume between machines is not implemented yet \
+     (copying its data between agents is later work); the volume stays where it is";
+
 /// An image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

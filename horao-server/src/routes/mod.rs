@@ -18,7 +18,7 @@ use horao_model::api::claims::CreateMaintenance;
 use horao_model::api::environments::DependencyView;
 use horao_model::api::logical::CapacityView;
 use horao_model::api::storage::{
-    CloneVolume, MachineView, PutMachine, ResizeVolume, VolumeCurrentView, VolumeView,
+    CloneVolume, MachineView, MoveVolume, PutMachine, ResizeVolume, VolumeCurrentView, VolumeView,
 };
 use horao_model::api::{ListQuery, Page};
 use horao_model::conflict::Conflict;
@@ -374,6 +374,15 @@ pub fn api() -> Api {
             post(storage::clone_volume),
         )
         .body::<CloneVolume>()
+        .answers::<VolumeView>()
+        .add(
+            "POST",
+            &format!("{v}/volumes/{{id}}/move"),
+            200,
+            "Move a volume to another machine: refused with 422 until moving data between machines is implemented",
+            post(storage::move_volume),
+        )
+        .body::<MoveVolume>()
         .answers::<VolumeView>()
         .add(
             "POST",

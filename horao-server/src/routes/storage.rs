@@ -5,7 +5,7 @@
 use super::generic::{self, Create, Delete, Entity, Write, key, parse_id, visible};
 use super::physical::{delete_with, entity};
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 use axum::extract::State;
@@ -15,7 +15,8 @@ use horao_model::Actor;
 use horao_model::Error as ModelError;
 use horao_model::api::storage::{
     self as api, CloneVolume, CreateImage, CreateInstance, CreateVolume, ImageView, InstanceView,
-    MachineView, PutMachine, ResizeVolume, VolumeCurrentView, VolumeView,
+    MOVE_NOT_IMPLEMENTED, MachineView, MoveVolume, PutMachine, ResizeVolume, VolumeCurrentView,
+    VolumeView,
 };
 use horao_model::ids::{ImageId, InstanceId, MachineId, TenantId, VolumeId};
 use horao_model::model::Model;
@@ -248,6 +249,19 @@ pub async fn clone_volume(
         },
     );
     generic::commit_and_view::<Volumes>(&state, &caller, &into, vec![w], StatusCode::CREATED).await
+}
+
+/// `POST /volumes/{id}/move`: refused with 422 (naming `to`) for a volume the caller sees:
+/// moving a volume between machines is not implemented yet, and nothing changes.
+pub async fn move_volume(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath,
+    ApiJson(_req): ApiJson<MoveVolume>,
+) -> ApiResult<Response> {
+    let id = parse_id::<Volumes>(&id)?;
+    visible::<Volumes>(&state, &caller, &id)?;
+    Err(ApiError::unprocessable(MOVE_NOT_IMPLEMENTED).with_field("to"))
 }
 
 /// `POST /volumes/{id}/retry`: retries a volume its agent reported failed; answers the

@@ -412,6 +412,27 @@ async fn patches_maintenance_impact_and_volume_retry_and_purge() {
             .post(&format!("/api/v1/volumes/{v}/retry"), &json!({}))
             .await;
         assert_eq!(r.status, 422, "not failed yet: {}", r.body);
+        // A move is refused, clearly, and changes nothing (copying data between machines is
+        // not implemented yet).
+        let before = c.get(&format!("/api/v1/volumes/{v}")).await.body;
+        let r = c
+            .post(&format!("/api/v1/volumes/{v}/move"), &json!({"to": "st2"}))
+            .await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert_eq!(r.body["field"], "to", "{}", r.body);
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("not implemented"),
+            "{}",
+            r.body
+        );
+        assert_eq!(c.get(&format!("/api/v1/volumes/{v}")).await.body, before);
+        let r = c
+            .post("/api/v1/volumes/volume-nope/move", &json!({"to": "st2"}))
+            .await;
+        assert_eq!(r.status, 404, "{}", r.body);
         let failed = json!({"state": "failed", "used_bytes": 0, "limit_bytes": 0, "initialized": false,
                             "reason": "disk full"});
         let r = agent
