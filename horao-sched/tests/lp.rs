@@ -330,3 +330,49 @@ fn branch_and_price_matches_brute_force() {
     }
     assert!(improved >= 10, "{improved}");
 }
+
+/// Branch and price on instances of more than `max_price_items` items runs under
+/// `large_price_pivots`: without a pivot limit it finds and proves the brute-force optimum as
+/// below the item limit, with no pivots it leaves the better of FFD and BFD, and above twice
+/// the item limit it does not run.
+#[test]
+fn branch_and_price_above_the_item_limit_runs_under_the_pivot_limit() {
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let mut improved = 0;
+    for case in 0..300 {
+        let capacity = rng.random_range(10u64..=100);
+        let n = rng.random_range(4usize..=14);
+        let items: Vec<u64> = (0..n)
+            .map(|_| rng.random_range(capacity / 6 + 1..=capacity * 3 / 5))
+            .collect();
+        let optimum = brute_force_optimum(&items, capacity);
+        let run = |max_price_items: usize, large_price_pivots: u64| {
+            let config = Config {
+                exact_nodes: 0,
+                max_price_items,
+                large_price_pivots,
+                ..Config::default()
+            };
+            let mut rng = ChaCha8Rng::seed_from_u64(case);
+            let p = pack_with(&items, capacity, Algorithm::Exact, &config, &mut rng).unwrap();
+            assert_eq!(check_packing(&items, capacity, &p.bins), Ok(()));
+            p.bin_count()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(case);
+        let greedy = [Algorithm::FirstFitDecreasing, Algorithm::BestFitDecreasing]
+            .map(|a| {
+                pack_with(&items, capacity, a, &Config::default(), &mut rng)
+                    .unwrap()
+                    .bin_count()
+            })
+            .into_iter()
+            .min()
+            .unwrap();
+        let what = format!("case {case}: {items:?} in {capacity}");
+        assert_eq!(run(n - 1, u64::MAX), optimum, "{what}");
+        assert_eq!(run(n - 1, 0), greedy, "{what}");
+        assert_eq!(run((n - 1) / 2, u64::MAX), greedy, "{what}");
+        improved += u64::from(greedy > optimum);
+    }
+    assert!(improved >= 10, "{improved}");
+}

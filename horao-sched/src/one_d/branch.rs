@@ -40,6 +40,10 @@ pub(crate) struct Limits {
     pub(crate) nodes: u64,
     /// Pricing rounds over all nodes.
     pub(crate) rounds: u64,
+    /// Simplex pivots of the node masters over all nodes (`u64::MAX`: no limit). A pivot
+    /// costs rows² operations on the dense basis inverse, so this bounds the work on large
+    /// instances where a few nodes already cost much.
+    pub(crate) pivots: u64,
 }
 
 /// A node: which items must share a bin (groups), and which pairs of items are kept apart.
@@ -87,6 +91,8 @@ struct Search<'a> {
     /// A proven lower bound on the optimum.
     lower: u64,
     rounds: u64,
+    /// Simplex pivots left.
+    pivots: u64,
 }
 
 /// A node's LP, solved.
@@ -119,7 +125,7 @@ pub(crate) fn branch_and_price(
             complete: true,
         };
     }
-    let mut search = Search::new(items, capacity, lower, incumbent, limits.rounds);
+    let mut search = Search::new(items, capacity, lower, incumbent, limits);
     let mut stack = vec![Node {
         groups: (0..items.len()).map(|i| vec![i]).collect(),
         apart: Vec::new(),
@@ -135,7 +141,7 @@ pub(crate) fn branch_and_price(
         if node.bound > search.target {
             continue;
         }
-        if nodes == 0 || search.rounds == 0 {
+        if nodes == 0 || search.rounds == 0 || search.pivots == 0 {
             complete = false;
             break;
         }
@@ -159,7 +165,7 @@ pub(crate) fn branch_and_price(
 
 impl<'a> Search<'a> {
     /// A search for a packing below `incumbent`, whose bins seed the pool.
-    fn new(items: &'a [u64], capacity: u64, lower: u64, incumbent: Bins, rounds: u64) -> Self {
+    fn new(items: &'a [u64], capacity: u64, lower: u64, incumbent: Bins, limits: Limits) -> Self {
         let mut search = Search {
             items,
             capacity,
@@ -168,7 +174,8 @@ impl<'a> Search<'a> {
             target: (incumbent.len() as u64).saturating_sub(1),
             best: Vec::new(),
             lower,
-            rounds,
+            rounds: limits.rounds,
+            pivots: limits.pivots,
         };
         for bin in &incumbent {
             search.remember(bin.clone());
@@ -269,11 +276,13 @@ impl<'a> Search<'a> {
         let mut bound = node.bound;
         let mut values = vec![0u64; rows];
         loop {
-            if self.rounds == 0 {
+            if self.rounds == 0 || self.pivots == 0 {
                 return Err(Solved::Stuck);
             }
             self.rounds -= 1;
-            master.optimize(20 * n + 1_000);
+            let limit = (20 * n as u64 + 1_000).min(self.pivots);
+            let made = master.optimize(usize::try_from(limit).unwrap_or(usize::MAX));
+            self.pivots -= made as u64;
             let duals = master.duals();
             let clamped: Vec<u64> = duals
                 .iter()
@@ -469,7 +478,12 @@ mod tests {
             let n = rng.random_range(6..=28);
             let items: Vec<u64> = (0..n).map(|_| rng.random_range(15..=60)).collect();
             let ffd = fit::first_fit(&fit::decreasing(&items), capacity);
-            let mut search = Search::new(&items, capacity, 0, ffd, u64::MAX);
+            let limits = Limits {
+                nodes: u64::MAX,
+                rounds: u64::MAX,
+                pivots: u64::MAX,
+            };
+            let mut search = Search::new(&items, capacity, 0, ffd, limits);
             let mut node = Node {
                 groups: (0..n).map(|i| vec![i]).collect(),
                 apart: Vec::new(),
@@ -524,5 +538,48 @@ mod tests {
             assert!(seen.iter().all(|&k| k == 1), "case {case}");
         }
         assert!(compared >= 300, "{compared}");
+    }
+
+    /// A pivot limit stops the search, possibly in the middle of a node's LP: what it
+    /// returns is a valid packing, never below the optimum, and when it claims completeness
+    /// it has the optimum the unlimited search finds; small limits leave searches unfinished.
+    #[test]
+    fn a_pivot_limit_stops_the_search_soundly() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(41);
+        let mut stopped = 0;
+        for case in 0..120 {
+            let capacity = 100;
+            let n = rng.random_range(8..=24);
+            let items: Vec<u64> = (0..n).map(|_| rng.random_range(18..=60)).collect();
+            let ffd = fit::first_fit(&fit::decreasing(&items), capacity);
+            let run = |pivots| {
+                let limits = Limits {
+                    nodes: 10_000,
+                    rounds: u64::MAX,
+                    pivots,
+                };
+                branch_and_price(&items, capacity, 0, ffd.clone(), limits)
+            };
+            let full = run(u64::MAX);
+            assert!(full.complete, "case {case}");
+            for pivots in [1, 5, 20, 100] {
+                let outcome = run(pivots);
+                let mut seen = vec![0; n];
+                for bin in &outcome.bins {
+                    assert!(bin.iter().map(|&i| items[i]).sum::<u64>() <= capacity);
+                    for &i in bin {
+                        seen[i] += 1;
+                    }
+                }
+                assert!(seen.iter().all(|&k| k == 1), "case {case}");
+                assert!(outcome.bins.len() >= full.bins.len(), "case {case}");
+                if outcome.complete {
+                    assert_eq!(outcome.bins.len(), full.bins.len(), "case {case}");
+                } else {
+                    stopped += 1;
+                }
+            }
+        }
+        assert!(stopped >= 100, "{stopped}");
     }
 }

@@ -81,9 +81,13 @@ pub struct Config {
     pub price_nodes: u64,
     /// Pricing rounds that branch and price may spend over all its nodes.
     pub price_rounds: u64,
-    /// Instances with more items than this skip branch and price (its master has a row per
-    /// item).
+    /// Instances with more items than this get branch and price only under the pivot limit
+    /// `large_price_pivots`, and those with more than twice as many skip it (its master has
+    /// a row per item and a dense basis inverse of rows² numbers).
     pub max_price_items: usize,
+    /// Simplex pivots that branch and price may spend on an instance of more than
+    /// `max_price_items` (and at most twice as many) items.
+    pub large_price_pivots: u64,
 }
 
 impl Default for Config {
@@ -103,6 +107,7 @@ impl Default for Config {
             price_nodes: 1_000,
             price_rounds: 50_000,
             max_price_items: 250,
+            large_price_pivots: 8_000,
         }
     }
 }

@@ -189,7 +189,8 @@ pub(crate) fn improve(
 
 /// Closes the gap between `bins` and `proof`'s bound where a search left one: the
 /// depth-first exact search (`nodes` nodes) on instances of at most `config.max_exact_items`
-/// items, then branch and price on instances of at most `config.max_price_items`. Marks
+/// items, then branch and price on instances of at most `config.max_price_items` (and on those
+/// of up to twice as many items under the pivot limit `config.large_price_pivots`). Marks
 /// `proof` complete when either proves the packing returned optimal.
 pub(crate) fn close(
     items: &[u64],
@@ -205,10 +206,17 @@ pub(crate) fn close(
         bins = outcome.bins;
     }
     let open = !proof.meets(&bins) && !proof.complete;
-    if open && items.len() <= config.max_price_items && config.price_nodes > 0 {
+    let large = items.len() > config.max_price_items;
+    let allowed = items.len() <= config.max_price_items.saturating_mul(2);
+    if open && allowed && config.price_nodes > 0 {
         let limits = branch::Limits {
             nodes: config.price_nodes,
             rounds: config.price_rounds,
+            pivots: if large {
+                config.large_price_pivots
+            } else {
+                u64::MAX
+            },
         };
         let outcome = branch::branch_and_price(items, capacity, proof.lower, bins, limits);
         proof.complete = outcome.complete;
