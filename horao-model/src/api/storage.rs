@@ -160,6 +160,11 @@ pub struct VolumeView {
     pub operation: Option<OperationView>,
     /// Bumped by each retry of a failed volume.
     pub attempt: u32,
+    /// The machines whose agents rejected it before it was placed where it is now (since it
+    /// was last placed by hand), sorted; a refusal by its current machine is in `current`.
+    /// (Absent from servers before schema 3: read as empty.)
+    #[serde(default)]
+    pub rejected_by: Vec<MachineId>,
     /// The machine whose agent reported last.
     pub reported_by: Option<MachineId>,
     /// What its agent last reported.
@@ -528,6 +533,7 @@ impl VolumeView {
             desired_state: desired.state,
             operation,
             attempt: desired.attempt,
+            rejected_by: desired.rejected_by.clone(),
             reported_by: v.current().map(|c| c.machine.clone()),
             current: v.current().map(|c| VolumeCurrentView::of(&c.report)),
         })

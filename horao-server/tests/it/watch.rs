@@ -529,6 +529,7 @@ async fn a_rejected_volume_is_placed_again_and_leaves_the_first_agents_feed() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["machine"], other, "{}", r.body);
     assert_eq!(r.body["desired_state"], "ready", "{}", r.body);
+    assert_eq!(r.body["rejected_by"], json!([first]), "{}", r.body);
     feed.follow(&s).await;
     let key = ("volume".to_string(), id.clone());
     assert!(feed.left.contains(&key), "a leave, not a delete");
@@ -542,6 +543,9 @@ async fn a_rejected_volume_is_placed_again_and_leaves_the_first_agents_feed() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["machine"], other, "{}", r.body);
     assert_eq!(r.body["current"]["state"], "rejected", "{}", r.body);
+    // Nothing was placed, so the list of machines left out is the one of its placement here;
+    // this machine's refusal is its current report (and joins the list at the next placement).
+    assert_eq!(r.body["rejected_by"], json!([first]), "{}", r.body);
 
     // A deleted volume is a delete on the feed of the machine that holds it.
     let mut feed = Feed::open(&s, &agents[other].token.clone().unwrap(), "").await;
