@@ -30,8 +30,9 @@ use horao_crdt::wire::{self, Kind};
 /// vectors under `testdata/` (they fail on any change of the encoding). Written by
 /// [`SnapshotHeader::current`] and checked by [`SnapshotHeader::check`].
 ///
-/// Version 3 gave machine reports the agent's orphans, volume reports the nested subvolumes
-/// and images their home machine; version 2 records are read and migrated
+/// Version 3 gave machine reports the agent's orphans, volume reports the nested subvolumes,
+/// images their home machine and a volume's desired state the machines that rejected it;
+/// version 2 records are read and migrated
 /// ([`crate::schema`]). Version 2 gave volumes a unique name, their own labels, required
 /// labels (version 1's filters), an owning tenant and the agent's refusals; machines the
 /// device they run on. Version 1 was never written by a released server, so no migration
@@ -116,9 +117,7 @@ pub fn decode_snapshot(bytes: &[u8], max_payload: usize) -> Result<Causal<Model>
 pub fn decode_versioned_snapshot(bytes: &[u8], max_payload: usize) -> Result<(Causal<Model>, u16)> {
     let (header, body) = SnapshotHeader::parse(bytes)?;
     header.check()?;
-    let state = crate::schema::decoding_as(header.schema_version, || {
-        wire::decode_causal(Kind::State, body, max_payload)
-    })?;
+    let state = decode_stored(Kind::State, body, header.schema_version, max_payload)?;
     Ok((state, header.schema_version))
 }
 

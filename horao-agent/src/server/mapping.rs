@@ -43,6 +43,7 @@ use crate::report::{Escape, Orphan, State, VolumeReport};
 use horao_model::api::storage::{
     ImageView, OperationView, VolumeCurrentView, VolumeView, parse_mode,
 };
+use horao_model::ids::{MachineId, VolumeId};
 use horao_model::storage::{MAX_REPORTED_PATH_LEN, MAX_REPORTED_PATHS, VolumeState};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -185,6 +186,8 @@ fn images_of(
     previous: &DesiredState,
 ) -> Vec<DesiredImage> {
     let mut out: BTreeMap<&str, DesiredImage> = BTreeMap::new();
+    let machine_of: BTreeMap<&VolumeId, Option<&MachineId>> =
+        views.iter().map(|v| (&v.id, v.machine.as_ref())).collect();
     for image in images {
         let source = image
             .from_volume
@@ -192,10 +195,10 @@ fn images_of(
             .and_then(|v| names.get(v.as_str()));
         if let Some(volume) = source {
             // Its home is this machine when it is the machine of the volume it is made from.
-            let here = views
-                .iter()
-                .find(|v| image.from_volume.as_ref() == Some(&v.id))
-                .and_then(|v| v.machine.as_ref());
+            let here = image
+                .from_volume
+                .as_ref()
+                .and_then(|v| machine_of.get(v).copied().flatten());
             out.insert(
                 image.id.as_str(),
                 DesiredImage {

@@ -2,8 +2,9 @@
 //! (users and servers), a desired state (users and servers), a current state (the agent) and
 //! an assignment (servers). These shapes are schema version 3 of the stored document; the
 //! encoding is pinned by the test vectors under `testdata/`. Schema 3 gave machine reports
-//! their orphans, volume reports their nested subvolumes and images their home machine; the
-//! schema-2 shapes of those three records are read by [`super::v2`].
+//! their orphans, volume reports their nested subvolumes, images their home machine and a
+//! volume's desired state the machines that rejected it; the schema-2 shapes of those four
+//! records are read by [`super::v2`].
 
 use super::state::{MachineState, VolumeState};
 use crate::error::{Error, Result};

@@ -335,7 +335,8 @@ impl Model {
             .ok_or_else(|| Error::not_found(VolumeId::KIND, id))?;
         let quota = validate_size(spec.size_bytes, spec.dilation_percent)?;
         self.storage.check_room(machine, spec, quota)?;
-        Ok(self.assignment_delta(id, machine.clone(), ts, tx))
+        let desired = DesiredVolume::new(VolumeState::Ready);
+        Ok(self.assignment_delta(id, machine.clone(), desired, ts, tx))
     }
 
     /// Places a volume with horao-sched: a volume in `scheduling`, or one its agent
@@ -378,11 +379,7 @@ impl Model {
         rejected_by.sort();
         let mut desired = DesiredVolume::new(VolumeState::Ready);
         desired.rejected_by = rejected_by;
-        Ok(self.storage.write_volume(id, tx, |v, tx| Volume {
-            assignment: v.assignment.write(machine, tx),
-            desired: v.desired.write(desired, ts, tx),
-            ..Volume::default()
-        }))
+        Ok(self.assignment_delta(id, machine, desired, ts, tx))
     }
 
     /// Ok for a volume waiting in `scheduling`, or desired `ready` but rejected by its agent.
@@ -409,20 +406,19 @@ impl Model {
         }
     }
 
-    /// The delta assigning volume `id` to `machine` (replacing any assignment it saw) and
-    /// making it desired `ready`.
+    /// The delta assigning volume `id` to `machine` (replacing any assignment it saw) with
+    /// the desired state `desired` (`ready`, with the machines left out of this placement).
     fn assignment_delta(
         &self,
         id: &VolumeId,
         machine: MachineId,
+        desired: DesiredVolume,
         ts: Timestamp,
         tx: &mut Tx,
     ) -> Model {
         self.storage.write_volume(id, tx, |v, tx| Volume {
             assignment: v.assignment.write(machine, tx),
-            desired: v
-                .desired
-                .write(DesiredVolume::new(VolumeState::Ready), ts, tx),
+            desired: v.desired.write(desired, ts, tx),
             ..Volume::default()
         })
     }

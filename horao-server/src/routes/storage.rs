@@ -189,7 +189,8 @@ pub async fn put_volume_current(
 }
 
 /// After an agent rejected a volume (no room for its quota), the server places it again,
-/// on another machine: the model leaves out the machine that rejected it. The report is
+/// on another machine: the model leaves out every machine that rejected it since it was
+/// last placed by hand. The report is
 /// committed first and stands whatever this does: when nothing can hold the volume (or it
 /// changed meanwhile), it stays rejected with the agent's reason, and the agent's next report
 /// of it tries again.
