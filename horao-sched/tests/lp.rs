@@ -242,11 +242,7 @@ fn exact_search_matches_brute_force() {
     let mut rng = ChaCha8Rng::seed_from_u64(23);
     let mut by_search = 0;
     for case in 0..300 {
-        let capacity = rng.random_range(10u64..=100);
-        let n = rng.random_range(1usize..=14);
-        let items: Vec<u64> = (0..n)
-            .map(|_| rng.random_range(capacity / 8 + 1..=capacity * 3 / 4))
-            .collect();
+        let (capacity, items) = random_case(&mut rng, 1, 8, (3, 4));
         let optimum = brute_force_optimum(&items, capacity);
         for lp_rounds in [0, Config::default().lp_rounds] {
             let config = Config {
@@ -307,11 +303,7 @@ fn branch_and_price_matches_brute_force() {
     };
     let mut improved = 0;
     for case in 0..400 {
-        let capacity = rng.random_range(10u64..=100);
-        let n = rng.random_range(1usize..=14);
-        let items: Vec<u64> = (0..n)
-            .map(|_| rng.random_range(capacity / 6 + 1..=capacity * 3 / 5))
-            .collect();
+        let (capacity, items) = random_case(&mut rng, 1, 6, (3, 5));
         let optimum = brute_force_optimum(&items, capacity);
         let mut rng = ChaCha8Rng::seed_from_u64(case);
         let ffd = pack_with(
@@ -331,6 +323,36 @@ fn branch_and_price_matches_brute_force() {
     assert!(improved >= 10, "{improved}");
 }
 
+/// A random instance of `min_items` to 14 items in a capacity of 10 to 100, each item above
+/// capacity / `smallest` and at most capacity · `largest`.0 / `largest`.1.
+fn random_case(
+    rng: &mut ChaCha8Rng,
+    min_items: usize,
+    smallest: u64,
+    largest: (u64, u64),
+) -> (u64, Vec<u64>) {
+    let capacity = rng.random_range(10u64..=100);
+    let n = rng.random_range(min_items..=14);
+    let items = (0..n)
+        .map(|_| rng.random_range(capacity / smallest + 1..=capacity * largest.0 / largest.1))
+        .collect();
+    (capacity, items)
+}
+
+/// The better of first-fit and best-fit decreasing: what the exact algorithm starts from.
+fn greedy_bins(items: &[u64], capacity: u64) -> u64 {
+    [Algorithm::FirstFitDecreasing, Algorithm::BestFitDecreasing]
+        .map(|a| {
+            let mut rng = ChaCha8Rng::seed_from_u64(0);
+            pack_with(items, capacity, a, &Config::default(), &mut rng)
+                .unwrap()
+                .bin_count()
+        })
+        .into_iter()
+        .min()
+        .unwrap()
+}
+
 /// Branch and price on instances of more than `max_price_items` items runs under
 /// `large_price_pivots`: without a pivot limit it finds and proves the brute-force optimum as
 /// below the item limit, with no pivots it leaves the better of FFD and BFD, and above twice
@@ -340,11 +362,8 @@ fn branch_and_price_above_the_item_limit_runs_under_the_pivot_limit() {
     let mut rng = ChaCha8Rng::seed_from_u64(31);
     let mut improved = 0;
     for case in 0..300 {
-        let capacity = rng.random_range(10u64..=100);
-        let n = rng.random_range(4usize..=14);
-        let items: Vec<u64> = (0..n)
-            .map(|_| rng.random_range(capacity / 6 + 1..=capacity * 3 / 5))
-            .collect();
+        let (capacity, items) = random_case(&mut rng, 4, 6, (3, 5));
+        let n = items.len();
         let optimum = brute_force_optimum(&items, capacity);
         let run = |max_price_items: usize, large_price_pivots: u64| {
             let config = Config {
@@ -358,16 +377,7 @@ fn branch_and_price_above_the_item_limit_runs_under_the_pivot_limit() {
             assert_eq!(check_packing(&items, capacity, &p.bins), Ok(()));
             p.bin_count()
         };
-        let mut rng = ChaCha8Rng::seed_from_u64(case);
-        let greedy = [Algorithm::FirstFitDecreasing, Algorithm::BestFitDecreasing]
-            .map(|a| {
-                pack_with(&items, capacity, a, &Config::default(), &mut rng)
-                    .unwrap()
-                    .bin_count()
-            })
-            .into_iter()
-            .min()
-            .unwrap();
+        let greedy = greedy_bins(&items, capacity);
         let what = format!("case {case}: {items:?} in {capacity}");
         assert_eq!(run(n - 1, u64::MAX), optimum, "{what}");
         assert_eq!(run(n - 1, 0), greedy, "{what}");
@@ -375,4 +385,53 @@ fn branch_and_price_above_the_item_limit_runs_under_the_pivot_limit() {
         improved += u64::from(greedy > optimum);
     }
     assert!(improved >= 10, "{improved}");
+}
+
+/// The work budget of the LP-based phases (`lp_work`) stops them soundly: with none, the
+/// exact algorithm (its depth-first search given no nodes) returns the better of FFD and BFD
+/// and proves nothing the simple bounds do not; with a little, it lands between that and the
+/// optimum and claims a proof only for an optimal packing; with the default it finds and
+/// proves the brute-force optimum.
+#[test]
+fn the_lp_work_budget_stops_the_lp_phases_soundly() {
+    let mut rng = ChaCha8Rng::seed_from_u64(37);
+    let mut improved = 0;
+    let mut cut_short = 0;
+    for case in 0..300 {
+        let (capacity, items) = random_case(&mut rng, 4, 6, (3, 5));
+        let optimum = brute_force_optimum(&items, capacity);
+        let run = |lp_work: u64| {
+            let config = Config {
+                exact_nodes: 0,
+                lp_work,
+                ..Config::default()
+            };
+            let mut rng = ChaCha8Rng::seed_from_u64(case);
+            let p = pack_with(&items, capacity, Algorithm::Exact, &config, &mut rng).unwrap();
+            assert_eq!(check_packing(&items, capacity, &p.bins), Ok(()));
+            assert!(p.lower_bound <= optimum);
+            assert!(!p.is_proven_optimal() || p.bin_count() == optimum);
+            p
+        };
+        let greedy = greedy_bins(&items, capacity);
+        let what = format!("case {case}: {items:?} in {capacity}");
+        let none = run(0);
+        assert_eq!(none.bin_count(), greedy, "{what}");
+        assert!(
+            !matches!(none.proof(), Some(Proof::Lp | Proof::Exact)),
+            "{what}"
+        );
+        let little = run(2_000);
+        assert!(
+            little.bin_count() >= optimum && little.bin_count() <= greedy,
+            "{what}"
+        );
+        let full = run(Config::default().lp_work);
+        assert_eq!(full.bin_count(), optimum, "{what}");
+        assert!(full.is_proven_optimal(), "{what}");
+        improved += u64::from(greedy > optimum);
+        cut_short += u64::from(full.is_proven_optimal() && !little.is_proven_optimal());
+    }
+    assert!(improved >= 10, "{improved}");
+    assert!(cut_short >= 10, "{cut_short}");
 }

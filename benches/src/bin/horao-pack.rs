@@ -43,6 +43,11 @@ struct Args {
     /// 50,000). Counts, not time: results stay the same on any machine.
     #[arg(long)]
     nodes: Option<u64>,
+    /// Work units the LP-based phases (LP bound, LP dive, branch and price) may spend per
+    /// instance, in millions (default 60,000); about one simplex multiply-add or one pricing
+    /// table cell each. Counts, not time: results stay the same on any machine.
+    #[arg(long)]
+    lp_work: Option<u64>,
     /// Instance files or directories (searched recursively for .txt, .bpp and .vbp files).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -75,6 +80,9 @@ fn real_main() -> anyhow::Result<bool> {
     if let Some(nodes) = args.nodes {
         config.price_nodes = nodes;
         config.price_rounds = config.price_rounds.max(nodes.saturating_mul(50));
+    }
+    if let Some(millions) = args.lp_work {
+        config.lp_work = millions.saturating_mul(1_000_000);
     }
     let (files, mut failures) = collect(&args.paths);
     let mut ok = true;

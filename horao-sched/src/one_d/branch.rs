@@ -24,6 +24,7 @@ use super::exact::Outcome;
 use super::fit::{self, Bins};
 use super::lp::{SCALE, farley};
 use super::master::Master;
+use super::work::Meter;
 
 /// Nodes one pricing knapsack may expand before it settles for an upper bound.
 const PRICING_NODES: u64 = 200_000;
@@ -34,7 +35,7 @@ const EPS: f64 = 1e-6;
 const WARM_STACK: usize = 64;
 
 /// Work limits of one branch and price.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Limits {
     /// Branch-and-price nodes.
     pub(crate) nodes: u64,
@@ -44,6 +45,8 @@ pub(crate) struct Limits {
     /// costs rows² operations on the dense basis inverse, so this bounds the work on large
     /// instances where a few nodes already cost much.
     pub(crate) pivots: u64,
+    /// The work budget every node's master and pricing draw from (see the `work` module).
+    pub(crate) work: Meter,
 }
 
 /// A node: which items must share a bin (groups), and which pairs of items are kept apart.
@@ -93,6 +96,8 @@ struct Search<'a> {
     rounds: u64,
     /// Simplex pivots left.
     pivots: u64,
+    /// The work budget.
+    work: Meter,
 }
 
 /// A node's LP, solved.
@@ -125,6 +130,7 @@ pub(crate) fn branch_and_price(
             complete: true,
         };
     }
+    let mut nodes = limits.nodes;
     let mut search = Search::new(items, capacity, lower, incumbent, limits);
     let mut stack = vec![Node {
         groups: (0..items.len()).map(|i| vec![i]).collect(),
@@ -132,7 +138,6 @@ pub(crate) fn branch_and_price(
         bound: lower,
         warm: None,
     }];
-    let mut nodes = limits.nodes;
     let mut complete = true;
     while let Some(mut node) = stack.pop() {
         if search.target < search.lower {
@@ -141,7 +146,7 @@ pub(crate) fn branch_and_price(
         if node.bound > search.target {
             continue;
         }
-        if nodes == 0 || search.rounds == 0 || search.pivots == 0 {
+        if nodes == 0 || search.rounds == 0 || search.pivots == 0 || search.work.exhausted() {
             complete = false;
             break;
         }
@@ -176,6 +181,7 @@ impl<'a> Search<'a> {
             lower,
             rounds: limits.rounds,
             pivots: limits.pivots,
+            work: limits.work,
         };
         for bin in &incumbent {
             search.remember(bin.clone());
@@ -257,7 +263,8 @@ impl<'a> Search<'a> {
         }
         let Warm { mut master, seen } = node.warm.take().unwrap_or_else(|| Warm {
             master: Master::new(&vec![1; n], (0..n).map(|i| vec![(i, 1)]).collect())
-                .without_exchanges(),
+                .without_exchanges()
+                .metered(self.work.clone()),
             seen: 0,
         });
         // A penalty above any number of rows a column covers (duals lie in [0, 1]).
@@ -276,7 +283,7 @@ impl<'a> Search<'a> {
         let mut bound = node.bound;
         let mut values = vec![0u64; rows];
         loop {
-            if self.rounds == 0 || self.pivots == 0 {
+            if self.rounds == 0 || self.pivots == 0 || self.work.exhausted() {
                 return Err(Solved::Stuck);
             }
             self.rounds -= 1;
@@ -298,6 +305,7 @@ impl<'a> Search<'a> {
                 capacity: self.capacity,
             };
             let choice = knapsack.solve(PRICING_NODES);
+            self.work.charge(choice.work);
             let total: u128 = values.iter().map(|&w| u128::from(w)).sum();
             bound = bound.max(farley(total, u128::from(choice.upper)));
             if bound > self.target {
@@ -482,6 +490,7 @@ mod tests {
                 nodes: u64::MAX,
                 rounds: u64::MAX,
                 pivots: u64::MAX,
+                work: Meter::unlimited(),
             };
             let mut search = Search::new(&items, capacity, 0, ffd, limits);
             let mut node = Node {
@@ -557,6 +566,7 @@ mod tests {
                     nodes: 10_000,
                     rounds: u64::MAX,
                     pivots,
+                    work: Meter::unlimited(),
                 };
                 branch_and_price(&items, capacity, 0, ffd.clone(), limits)
             };

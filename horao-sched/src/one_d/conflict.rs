@@ -7,6 +7,8 @@
 //! small, else the continuous relaxation. Values are integers (scaled duals), so the maximum
 //! is exact when the search finishes, and an upper bound is reported when it does not.
 
+use super::work::{CELL_UNITS, NODE_UNITS};
+
 /// Largest suffix table, in (items × capacity) cells; above it the continuous bound is used.
 const TABLE_CELLS: u64 = 1 << 23;
 
@@ -19,6 +21,9 @@ pub(crate) struct Choice {
     pub(crate) value: u64,
     /// An upper bound on every feasible pattern's value (equal to `value` when exact).
     pub(crate) upper: u64,
+    /// The work spent, in the units of the `work` module: [`CELL_UNITS`] per suffix-table
+    /// cell and [`NODE_UNITS`] per search node.
+    pub(crate) work: u64,
 }
 
 /// A 0-1 knapsack with conflicting pairs.
@@ -47,6 +52,11 @@ impl Knapsack<'_> {
         });
         let cells = (order.len() as u64 + 1).saturating_mul(self.capacity.saturating_add(1));
         let table = (cells <= TABLE_CELLS).then(|| self.table(&order));
+        let table_work = if table.is_some() {
+            cells.saturating_mul(CELL_UNITS)
+        } else {
+            0
+        };
         let mut search = Search {
             knapsack: self,
             order: &order,
@@ -59,6 +69,7 @@ impl Knapsack<'_> {
         let root = search.bound(0, self.capacity);
         search.explore(0, self.capacity, 0);
         let exact = search.nodes_left > 0;
+        let expanded = nodes.max(1) - search.nodes_left;
         let mut items = search.best;
         items.sort_unstable();
         let value = search.best_value;
@@ -66,6 +77,7 @@ impl Knapsack<'_> {
             items,
             value,
             upper: if exact { value } else { root.max(value) },
+            work: table_work.saturating_add(expanded.saturating_mul(NODE_UNITS)),
         }
     }
 

@@ -71,7 +71,7 @@ impl Dive<'_> {
             1
         };
         for choice in 0..tries.min(solution.len()) {
-            if self.rounds == 0 {
+            if self.rounds == 0 || node.generation.master.meter().exhausted() {
                 return None;
             }
             let mut child = node.clone();
@@ -156,7 +156,9 @@ impl Dive<'_> {
                 .collect();
             seed.sort_unstable();
             seed.dedup();
-            node.generation = Generation::new(&self.types.sizes, &residual, self.capacity, seed);
+            let work = node.generation.master.meter().clone();
+            node.generation =
+                Generation::new(&self.types.sizes, &residual, self.capacity, seed).metered(work);
         }
         node.fixed = fixed;
         true
@@ -250,7 +252,9 @@ mod tests {
             let bins = 30;
             let items = super::super::tests::falkenauer_triplets(bins, &mut rng);
             let types = Types::new(&items);
-            let start = super::super::lp::generate(&types, 1000, Vec::new(), u64::MAX, 10_000);
+            let unlimited = super::super::work::Meter::unlimited();
+            let start =
+                super::super::lp::generate(&types, 1000, Vec::new(), u64::MAX, 10_000, &unlimited);
             assert_eq!(start.lp.bound, bins as u64, "case {case}");
             if let Some(found) = dive(&types, 1000, &start, bins as u64, 5_000) {
                 assert_eq!(check_packing(&items, 1000, &found), Ok(()));

@@ -104,13 +104,14 @@ pub(crate) fn branch_and_bound(items: &[u64], capacity: u64, l2: u64, config: &C
     let bfd = fit::best_fit(&sized, capacity);
     let incumbent = if bfd.len() < ffd.len() { bfd } else { ffd };
     let mut proof = Certificate::l2(l2);
-    super::search::strengthen(items, capacity, &incumbent, &mut proof, config);
+    let work = super::work::Meter::new(config.lp_work);
+    super::search::strengthen(items, capacity, &incumbent, &mut proof, config, &work);
     let nodes = config.exact_nodes;
     let exact = Config {
         max_exact_items: usize::MAX,
         ..config.clone()
     };
-    let bins = super::search::close(items, capacity, incumbent, &mut proof, nodes, &exact);
+    let bins = super::search::close(items, capacity, incumbent, &mut proof, nodes, &exact, &work);
     Proven { bins, proof }
 }
 

@@ -10,6 +10,8 @@
 //! branch and bound with a small node limit looks for a better one; when it finishes, the
 //! maximum is exact again.
 
+use super::work::{CELL_UNITS, NODE_UNITS};
+
 /// Largest dynamic-programming table, in (item pieces × capacity) cells.
 const DP_CELLS: u64 = 1 << 21;
 /// Largest value-only table of [`Knapsack::exact_max`].
@@ -25,6 +27,9 @@ pub(crate) struct Priced {
     /// An upper bound on the value of every feasible pattern (equal to `value` when the
     /// search was exact).
     pub(crate) upper: u64,
+    /// The work spent, in the units of the `work` module: [`CELL_UNITS`] per table cell
+    /// and [`NODE_UNITS`] per branch-and-bound node.
+    pub(crate) work: u64,
 }
 
 /// Adds the chosen copies to the size-zero pattern.
@@ -34,6 +39,7 @@ fn finish(
     chosen: Vec<(usize, u64)>,
     value: u64,
     upper: u64,
+    work: u64,
 ) -> Priced {
     for (t, copies) in chosen {
         pattern[t] += copies;
@@ -42,6 +48,7 @@ fn finish(
         pattern,
         value: base.saturating_add(value),
         upper: base.saturating_add(upper),
+        work,
     }
 }
 
@@ -91,23 +98,26 @@ impl Knapsack<'_> {
     pub(crate) fn solve(&self, nodes: u64) -> Priced {
         let (useful, pattern, base, pieces) = self.prepare();
         let cells = pieces.saturating_mul(self.capacity.saturating_add(1));
-        let (chosen, value, upper) = if cells <= DP_CELLS {
+        let (chosen, value, upper, work) = if cells <= DP_CELLS {
             let (chosen, value) = self.dynamic(&useful, 1);
-            (chosen, value, value)
+            (chosen, value, value, cells.saturating_mul(CELL_UNITS))
         } else {
             let grain = cells.div_ceil(DP_CELLS);
             let (relaxed, upper) = self.dynamic(&useful, grain);
             let (repaired, repaired_value) = self.repair(relaxed);
-            let (found, value, exact) = self.branch_and_bound(&useful, nodes);
+            let (found, value, exact, expanded) = self.branch_and_bound(&useful, nodes);
+            let work = (cells / grain)
+                .saturating_mul(CELL_UNITS)
+                .saturating_add(expanded.saturating_mul(NODE_UNITS));
             if exact == value {
-                (found, value, value)
+                (found, value, value, work)
             } else if repaired_value >= value {
-                (repaired, repaired_value, upper.max(exact.min(upper)))
+                (repaired, repaired_value, upper.max(exact.min(upper)), work)
             } else {
-                (found, value, upper)
+                (found, value, upper, work)
             }
         };
-        finish(pattern, base, chosen, value, upper)
+        finish(pattern, base, chosen, value, upper, work)
     }
 
     /// The exact maximum by a table over the full capacity, when it has at most
@@ -119,7 +129,8 @@ impl Knapsack<'_> {
             return None;
         }
         let (chosen, value) = self.dynamic(&useful, 1);
-        Some(finish(pattern, base, chosen, value, value))
+        let work = cells.saturating_mul(CELL_UNITS);
+        Some(finish(pattern, base, chosen, value, value, work))
     }
 
     /// Dynamic programming over the capacity; bounded counts are split into binary pieces.
@@ -202,13 +213,13 @@ impl Knapsack<'_> {
 
     /// Depth-first branch and bound over the types by decreasing value per size, each node
     /// bounded by the continuous relaxation (rounded up, so it stays an upper bound).
-    /// Returns the best pattern, its value and an upper bound on the maximum (equal to the
-    /// value when the search finished within `nodes`).
+    /// Returns the best pattern, its value, an upper bound on the maximum (equal to the
+    /// value when the search finished within `nodes`) and the nodes expanded.
     fn branch_and_bound(
         &self,
         useful: &[(usize, u64)],
         nodes: u64,
-    ) -> (Vec<(usize, u64)>, u64, u64) {
+    ) -> (Vec<(usize, u64)>, u64, u64, u64) {
         let mut order: Vec<(usize, u64)> = useful.to_vec();
         // Decreasing value / size, compared exactly by cross-multiplication.
         order.sort_by(|&(a, _), &(b, _)| {
@@ -227,6 +238,7 @@ impl Knapsack<'_> {
         let root = search.relaxation(0, u128::from(self.capacity));
         search.explore(0, u128::from(self.capacity), 0);
         let complete = search.nodes_left > 0;
+        let expanded = nodes.max(1) - search.nodes_left;
         let value = search.best_value;
         let upper = if complete {
             value
@@ -239,7 +251,7 @@ impl Knapsack<'_> {
             .filter(|&(_, &k)| k > 0)
             .map(|(&(t, _), &k)| (t, k))
             .collect();
-        (taken, value, upper)
+        (taken, value, upper, expanded)
     }
 }
 
@@ -351,7 +363,7 @@ mod tests {
                 .filter(|&t| sizes[t] == 0)
                 .map(|t| counts[t] * values[t])
                 .sum();
-            let (taken, value, upper) = k.branch_and_bound(&useful, u64::MAX);
+            let (taken, value, upper, _) = k.branch_and_bound(&useful, u64::MAX);
             assert_eq!(
                 (value + zero, upper + zero),
                 (expected, expected),
@@ -409,8 +421,9 @@ mod tests {
             assert!(fast.value <= exact.value, "case {case}");
             assert!(fast.upper >= exact.value, "case {case}");
             let useful: Vec<(usize, u64)> = (0..n).map(|t| (t, counts[t])).collect();
-            let (_, value, upper) = k.branch_and_bound(&useful, 3);
+            let (_, value, upper, expanded) = k.branch_and_bound(&useful, 3);
             assert!(value <= exact.value && upper >= exact.value, "case {case}");
+            assert!(expanded <= 3, "case {case}");
         }
     }
 }

@@ -13,6 +13,7 @@
 use super::fit::Bins;
 use super::knapsack::Knapsack;
 use super::master::{Column, Master};
+use super::work::Meter;
 
 /// Scale of the integer duals.
 pub(crate) const SCALE: f64 = (1u64 << 30) as f64;
@@ -114,16 +115,19 @@ pub(crate) struct Generation {
     pub(crate) to_optimality: bool,
 }
 
-/// Column generation on `types` with the pricing-round limit `rounds`, seeded with `seed`
-/// patterns (e.g. a heuristic packing's bins). Stops early once the bound reaches `target`.
+/// Column generation on `types` with the pricing-round limit `rounds` and the work budget
+/// `work`, seeded with `seed` patterns (e.g. a heuristic packing's bins). Stops early once
+/// the bound reaches `target`.
 pub(crate) fn generate(
     types: &Types,
     capacity: u64,
     seed: Vec<Column>,
     target: u64,
     rounds: u64,
+    work: &Meter,
 ) -> Generation {
-    let mut generation = Generation::new(&types.sizes, &types.demand, capacity, seed);
+    let mut generation =
+        Generation::new(&types.sizes, &types.demand, capacity, seed).metered(work.clone());
     generation.run(target, rounds);
     generation
 }
@@ -164,6 +168,12 @@ impl Generation {
         }
     }
 
+    /// The same generation drawing its work from `meter` (see the `work` module).
+    pub(crate) fn metered(mut self, meter: Meter) -> Self {
+        self.master = self.master.metered(meter);
+        self
+    }
+
     /// Demand left per type.
     pub(crate) fn demand(&self) -> &[u64] {
         &self.demand
@@ -193,8 +203,8 @@ impl Generation {
         true
     }
 
-    /// Continues column generation for at most `rounds` pricing rounds, or until the bound
-    /// reaches `target`; returns the rounds spent.
+    /// Continues column generation for at most `rounds` pricing rounds, until the bound
+    /// reaches `target` or until the work budget is spent; returns the rounds spent.
     pub(crate) fn run(&mut self, target: u64, rounds: u64) -> u64 {
         let m = self.demand.len();
         if self.demand.iter().all(|&d| d == 0) {
@@ -207,7 +217,9 @@ impl Generation {
         let pivot_limit = 20 * m + 1_000;
         let lp = &mut self.lp;
         let master = &mut self.master;
+        let meter = master.meter().clone();
         let mut pricing = Pricing {
+            meter: &meter,
             sizes: &self.sizes,
             demand: &self.demand,
             capacity: self.capacity,
@@ -217,7 +229,7 @@ impl Generation {
             exact: true,
         };
         let mut spent = 0;
-        while spent < rounds {
+        while spent < rounds && !meter.exhausted() {
             spent += 1;
             lp.rounds += 1;
             master.optimize(pivot_limit);
@@ -279,6 +291,8 @@ pub(crate) fn reduced_cost(pattern: &[u64], duals: &[f64]) -> f64 {
 
 /// The pricing step: integer duals, the knapsack, and the best Farley bound seen.
 struct Pricing<'a> {
+    /// Charged the knapsack's work.
+    meter: &'a Meter,
     sizes: &'a [u64],
     demand: &'a [u64],
     capacity: u64,
@@ -335,6 +349,7 @@ impl Pricing<'_> {
     fn price(&mut self, duals: &[f64], alpha: f64) -> Vec<u64> {
         self.set_values(duals, alpha);
         let priced = self.knapsack().solve(KNAPSACK_NODES);
+        self.meter.charge(priced.work);
         self.exact = priced.value == priced.upper;
         self.record(priced.upper);
         priced.pattern
@@ -348,6 +363,7 @@ impl Pricing<'_> {
         }
         self.set_values(duals, 0.0);
         let priced = self.knapsack().solve_exact()?;
+        self.meter.charge(priced.work);
         self.record(priced.upper);
         Some(priced.pattern)
     }
@@ -419,7 +435,8 @@ mod warm_tests {
             let capacity = 100;
             let items: Vec<u64> = (0..40).map(|_| rng.random_range(10..60)).collect();
             let types = Types::new(&items);
-            let mut warm = generate(&types, capacity, Vec::new(), u64::MAX, 10_000);
+            let unlimited = Meter::unlimited();
+            let mut warm = generate(&types, capacity, Vec::new(), u64::MAX, 10_000, &unlimited);
             assert!(warm.lp.solved);
             let mut residual = types.demand.clone();
             let mut x = 0.0;

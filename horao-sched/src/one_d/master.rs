@@ -19,6 +19,8 @@ const PIVOT: f64 = 1e-9;
 /// Columns of up to this many entries are priced from fixed-width blocks (see [`Group`]).
 const GROUPED: usize = 8;
 
+use super::work::Meter;
+
 /// A pattern: (row, copies) pairs with positive copies.
 pub(crate) type Column = Vec<(usize, u64)>;
 
@@ -125,6 +127,8 @@ pub(crate) struct Master {
     /// The duals y = c_B B⁻¹.
     y: Vec<f64>,
     pivots: usize,
+    /// The work budget this master draws from (see the `work` module).
+    meter: Meter,
 }
 
 impl Master {
@@ -160,6 +164,7 @@ impl Master {
             x,
             y,
             pivots: 0,
+            meter: Meter::unlimited(),
         };
         for column in initial {
             master.push(column);
@@ -202,6 +207,17 @@ impl Master {
             };
             self.groups[k - 1].cost[self.slot[j]] = price;
         }
+    }
+
+    /// The same master drawing its work from `meter`.
+    pub(crate) fn metered(mut self, meter: Meter) -> Self {
+        self.meter = meter;
+        self
+    }
+
+    /// The work budget this master draws from.
+    pub(crate) fn meter(&self) -> &Meter {
+        &self.meter
     }
 
     /// The same master without exchange columns: for rows that are not interchangeable
@@ -255,6 +271,7 @@ impl Master {
     /// Recomputes the duals y = c_B B⁻¹ after column costs changed.
     pub(crate) fn reprice(&mut self) {
         let m = self.m;
+        self.meter.charge((m * m) as u64);
         for k in 0..m {
             self.y[k] = (0..m)
                 .filter_map(|r| match self.basic[r] {
@@ -292,11 +309,11 @@ impl Master {
         self.update_price(self.columns.len() - 1);
     }
 
-    /// Pivots until no pooled column or surplus prices out, or `limit` pivots were made.
-    /// Returns the pivots made.
+    /// Pivots until no pooled column or surplus prices out, `limit` pivots were made or the
+    /// work budget is spent. Returns the pivots made.
     pub(crate) fn optimize(&mut self, limit: usize) -> usize {
         let mut made = 0;
-        while made < limit {
+        while made < limit && !self.meter.exhausted() {
             let Some(entering) = self.entering() else {
                 break;
             };
@@ -324,6 +341,7 @@ impl Master {
     /// floating-point sum, in the same order, as [`Master::reduced_cost`] computes, so the
     /// choice is that of one pass over the pool in index order.
     fn entering(&self) -> Option<Basic> {
+        self.meter.charge((self.entries.len() + 2 * self.m) as u64);
         // (reduced cost, pool index); index usize::MAX: nothing below −OPTIMALITY yet.
         let mut best = (-OPTIMALITY, usize::MAX);
         for (g, group) in self.groups.iter().enumerate() {
@@ -429,10 +447,15 @@ impl Master {
     }
 
     /// Dual simplex pivots until the basic solution is feasible again (after a demand was
-    /// lowered below what a basic pattern covers); false if `limit` pivots did not do it.
+    /// lowered below what a basic pattern covers); false if `limit` pivots did not do it or
+    /// the work budget ran out.
     pub(crate) fn restore(&mut self, limit: usize) -> bool {
         let m = self.m;
         for _ in 0..limit {
+            if self.meter.exhausted() {
+                return false;
+            }
+            self.meter.charge((self.entries.len() + 2 * m) as u64);
             let leaving = (0..m)
                 .filter(|&r| self.x[r] < -1e-9)
                 .min_by(|&a, &b| self.x[a].total_cmp(&self.x[b]));
@@ -481,6 +504,7 @@ impl Master {
     /// `theta`, updating x, y and B⁻¹.
     fn exchange(&mut self, var: Basic, r: usize, alpha: &[f64], theta: f64) {
         let m = self.m;
+        self.meter.charge((m * m) as u64);
         let cost = match var {
             Basic::Pattern(j) => self.reduced_cost(j),
             Basic::Surplus(i) => self.y[i],
@@ -561,6 +585,7 @@ impl Master {
     /// then x = B⁻¹ b and y = c_B B⁻¹. Keeps the old inverse if the basis looks singular.
     pub(crate) fn refresh(&mut self) {
         let m = self.m;
+        self.meter.charge((m * m * m) as u64);
         // Row-major augmented [B | I].
         let width = 2 * m;
         let mut a = vec![0.0; m * width];

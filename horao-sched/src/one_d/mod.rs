@@ -36,6 +36,7 @@ mod search;
 mod subset;
 #[cfg(test)]
 mod tests;
+mod work;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use lp::LpBound;
@@ -46,6 +47,9 @@ use rand::Rng;
 use crate::Result;
 use crate::bounds::l2_sorted;
 use crate::check::check_input;
+
+/// The default [`Config::lp_work`].
+const LP_WORK: u64 = 60_000_000_000;
 
 /// Work limits of the search-based algorithms. Limits are counts, not durations, so results
 /// are reproducible; the defaults keep the whole BPPLIB literature set under a minute.
@@ -88,6 +92,12 @@ pub struct Config {
     /// Simplex pivots that branch and price may spend on an instance of more than
     /// `max_price_items` (and at most twice as many) items.
     pub large_price_pivots: u64,
+    /// Work the LP-based phases (the LP bound, the LP dive and branch and price) may spend
+    /// together on one instance, in units of about one multiply-add of the simplex (a pivot
+    /// on an m-row master costs m²) or one cell of a pricing table. It binds only on the
+    /// largest instances (hundreds of distinct sizes, large capacities), where one pivot or
+    /// pricing call costs a thousand times what it costs on a small one.
+    pub lp_work: u64,
 }
 
 impl Default for Config {
@@ -108,6 +118,7 @@ impl Default for Config {
             price_rounds: 50_000,
             max_price_items: 250,
             large_price_pivots: 8_000,
+            lp_work: LP_WORK,
         }
     }
 }

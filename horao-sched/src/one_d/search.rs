@@ -12,6 +12,7 @@ use super::cns::{Cns, Tuning};
 use super::exact::Proven;
 use super::fit::{self, Bins};
 use super::proof::{Certificate, Proof};
+use super::work::Meter;
 use super::{branch, dff, dive, exact, lp, mbs};
 
 /// The share of the total search effort one attempt at one bin less may spend: 1 / this.
@@ -78,13 +79,15 @@ fn perturbed_order(items: &[u64], rng: &mut impl Rng) -> Vec<usize> {
 
 /// Raises `proof` with the dual-feasible-function bound and then, unless `incumbent` already
 /// meets it, with the LP bound (column generation seeded with the incumbent's bins, stopped
-/// once the bound reaches the incumbent). Returns the column generation, if it ran.
+/// once the bound reaches the incumbent, drawing its work from `work`). Returns the column
+/// generation, if it ran.
 pub(crate) fn strengthen(
     items: &[u64],
     capacity: u64,
     incumbent: &Bins,
     proof: &mut Certificate,
     config: &Config,
+    work: &Meter,
 ) -> Option<(lp::Types, lp::Generation)> {
     if proof.meets(incumbent) {
         return None;
@@ -99,7 +102,7 @@ pub(crate) fn strengthen(
     }
     let seed = types.patterns(incumbent, items.len());
     let target = incumbent.len() as u64;
-    let generation = lp::generate(&types, capacity, seed, target, config.lp_rounds);
+    let generation = lp::generate(&types, capacity, seed, target, config.lp_rounds, work);
     proof.raise(generation.lp.bound, Proof::Lp);
     Some((types, generation))
 }
@@ -124,7 +127,9 @@ pub(crate) fn improve(
         return Proven { bins: best, proof };
     }
     // Stronger bounds prove many packings above L2 optimal, so no effort is wasted on them.
-    let lp = strengthen(items, capacity, &best, &mut proof, config);
+    // The LP-based phases (the bound, the dive, branch and price) share one work budget.
+    let work = Meter::new(config.lp_work);
+    let lp = strengthen(items, capacity, &best, &mut proof, config, &work);
     let done = |b: &Bins| proof.meets(b);
     if done(&best) {
         return Proven { bins: best, proof };
@@ -183,15 +188,16 @@ pub(crate) fn improve(
         }
     }
     let nodes = config.search_exact_nodes;
-    let bins = close(items, capacity, best, &mut proof, nodes, config);
+    let bins = close(items, capacity, best, &mut proof, nodes, config, &work);
     Proven { bins, proof }
 }
 
 /// Closes the gap between `bins` and `proof`'s bound where a search left one: the
 /// depth-first exact search (`nodes` nodes) on instances of at most `config.max_exact_items`
 /// items, then branch and price on instances of at most `config.max_price_items` (and on those
-/// of up to twice as many items under the pivot limit `config.large_price_pivots`). Marks
-/// `proof` complete when either proves the packing returned optimal.
+/// of up to twice as many items under the pivot limit `config.large_price_pivots`), drawing
+/// its work from `work`. Marks `proof` complete when either proves the packing returned
+/// optimal.
 pub(crate) fn close(
     items: &[u64],
     capacity: u64,
@@ -199,6 +205,7 @@ pub(crate) fn close(
     proof: &mut Certificate,
     nodes: u64,
     config: &Config,
+    work: &Meter,
 ) -> Bins {
     if !proof.meets(&bins) && items.len() <= config.max_exact_items {
         let outcome = exact::search_below(items, capacity, proof.lower, bins, nodes);
@@ -217,6 +224,7 @@ pub(crate) fn close(
             } else {
                 u64::MAX
             },
+            work: work.clone(),
         };
         let outcome = branch::branch_and_price(items, capacity, proof.lower, bins, limits);
         proof.complete = outcome.complete;

@@ -1,0 +1,70 @@
+//! The work meter of the LP-based phases: one count of elementary operations that every
+//! master, pricing call and search node of one instance draws from, against one limit.
+//!
+//! A unit is one multiply-add of the simplex (a pivot on an m-row master costs m² units, its
+//! dense inverse update, which runs vectorised); a cell of a pricing table (a compare, a
+//! branch and a bit written) costs [`CELL_UNITS`], a knapsack search node [`NODE_UNITS`]. The count depends only on the input, so a limit on it keeps the
+//! results deterministic while bounding the time of the largest instances, where a pivot or a
+//! pricing call costs a thousand times what it costs on a small one.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// Units one cell of a knapsack table is charged.
+pub(crate) const CELL_UNITS: u64 = 8;
+/// Units one knapsack branch-and-bound node is charged (its bound and bookkeeping).
+pub(crate) const NODE_UNITS: u64 = 64;
+
+/// Work left, shared by every clone (a master copied for a child node draws from the same
+/// budget as its parent).
+#[derive(Clone, Debug)]
+pub(crate) struct Meter {
+    left: Rc<Cell<u64>>,
+}
+
+impl Meter {
+    /// A meter with `limit` units to spend.
+    pub(crate) fn new(limit: u64) -> Self {
+        Self {
+            left: Rc::new(Cell::new(limit)),
+        }
+    }
+
+    /// A meter that never runs out in practice.
+    pub(crate) fn unlimited() -> Self {
+        Self::new(u64::MAX)
+    }
+
+    /// Spends `units` (down to zero).
+    pub(crate) fn charge(&self, units: u64) {
+        self.left.set(self.left.get().saturating_sub(units));
+    }
+
+    /// Whether the budget is spent.
+    pub(crate) fn exhausted(&self) -> bool {
+        self.left.get() == 0
+    }
+
+    /// Units left.
+    #[cfg(test)]
+    pub(crate) fn left(&self) -> u64 {
+        self.left.get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clones_share_one_budget() {
+        let meter = Meter::new(100);
+        let copy = meter.clone();
+        copy.charge(60);
+        assert_eq!(meter.left(), 40);
+        assert!(!meter.exhausted());
+        meter.charge(50);
+        assert!(copy.exhausted());
+        assert_eq!(copy.left(), 0);
+    }
+}
