@@ -345,12 +345,11 @@ fn greedy_bins(items: &[u64], capacity: u64) -> u64 {
         .map(|a| {
             let mut rng = ChaCha8Rng::seed_from_u64(0);
             pack_with(items, capacity, a, &Config::default(), &mut rng)
-                .unwrap()
-                .bin_count()
+                .map_or(u64::MAX, |p| p.bin_count())
         })
         .into_iter()
         .min()
-        .unwrap()
+        .unwrap_or(u64::MAX)
 }
 
 /// Branch and price on instances of more than `max_price_items` items runs under
