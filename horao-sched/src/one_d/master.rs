@@ -19,7 +19,7 @@ const PIVOT: f64 = 1e-9;
 /// Columns of up to this many entries are priced from fixed-width blocks (see [`Group`]).
 const GROUPED: usize = 8;
 
-use super::work::Meter;
+use super::work::{ENTRY_UNITS, Meter};
 
 /// A pattern: (row, copies) pairs with positive copies.
 pub(crate) type Column = Vec<(usize, u64)>;
@@ -341,7 +341,8 @@ impl Master {
     /// floating-point sum, in the same order, as [`Master::reduced_cost`] computes, so the
     /// choice is that of one pass over the pool in index order.
     fn entering(&self) -> Option<Basic> {
-        self.meter.charge((self.entries.len() + 2 * self.m) as u64);
+        self.meter
+            .charge(self.entries.len() as u64 * ENTRY_UNITS + 2 * self.m as u64);
         // (reduced cost, pool index); index usize::MAX: nothing below −OPTIMALITY yet.
         let mut best = (-OPTIMALITY, usize::MAX);
         for (g, group) in self.groups.iter().enumerate() {
@@ -455,7 +456,9 @@ impl Master {
             if self.meter.exhausted() {
                 return false;
             }
-            self.meter.charge((self.entries.len() + 2 * m) as u64);
+            // Each pool column is priced twice: its entry in the row and its reduced cost.
+            self.meter
+                .charge(self.entries.len() as u64 * 2 * ENTRY_UNITS + 2 * m as u64);
             let leaving = (0..m)
                 .filter(|&r| self.x[r] < -1e-9)
                 .min_by(|&a, &b| self.x[a].total_cmp(&self.x[b]));

@@ -3,13 +3,16 @@
 //!
 //! A unit is one multiply-add of the simplex (a pivot on an m-row master costs m² units, its
 //! dense inverse update, which runs vectorised); a cell of a pricing table (a compare, a
-//! branch and a bit written) costs [`CELL_UNITS`], a knapsack search node [`NODE_UNITS`]. The count depends only on the input, so a limit on it keeps the
+//! branch and a bit written) costs [`CELL_UNITS`], a knapsack search node [`NODE_UNITS`], and
+//! an entry of a pool column priced (a gathered dual, read at random) [`ENTRY_UNITS`]. The count depends only on the input, so a limit on it keeps the
 //! results deterministic while bounding the time of the largest instances, where a pivot or a
 //! pricing call costs a thousand times what it costs on a small one.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
+/// Units one entry of a column is charged when the pool is priced.
+pub(crate) const ENTRY_UNITS: u64 = 4;
 /// Units one cell of a knapsack table is charged.
 pub(crate) const CELL_UNITS: u64 = 8;
 /// Units one knapsack branch-and-bound node is charged (its bound and bookkeeping).
