@@ -44,8 +44,8 @@ struct Args {
     #[arg(long)]
     nodes: Option<u64>,
     /// Work units the LP-based phases (LP bound, LP dive, branch and price) may spend per
-    /// instance, in millions (default 60,000); about one simplex multiply-add or one pricing
-    /// table cell each. Counts, not time: results stay the same on any machine.
+    /// instance, in millions (default 60,000); a simplex multiply-add is one unit, a pricing
+    /// table cell eight. Counts, not time: results stay the same on any machine.
     #[arg(long)]
     lp_work: Option<u64>,
     /// Instance files or directories (searched recursively for .txt, .bpp and .vbp files).

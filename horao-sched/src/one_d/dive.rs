@@ -5,7 +5,8 @@
 //! On instances whose optimum equals ⌈z_LP⌉ (the AI instances, most of Hard28) the LP
 //! solution is close to an integer one, and rounding it this way fills bins exactly where
 //! local search struggles. The dive abandons as soon as the bins fixed plus the LP bound of
-//! what is left exceed its target; its work is the LP's pricing rounds, a count.
+//! what is left exceed its target; its work is the LP's pricing rounds and the instance's
+//! work budget (the `work` module), both counts.
 
 use super::fit::Bins;
 use super::lp::{Generation, Types};

@@ -8,6 +8,8 @@
 //! the caller reports is recomputed from them in integers (see the `lp` module), so an
 //! inaccurate dual can weaken the bound but never make it wrong.
 
+use super::work::{ENTRY_UNITS, Meter};
+
 /// Pivots between two rebuilds of the basis inverse, per row (a rebuild costs O(m³), the
 /// rank-one updates between two rebuilds as much).
 const REFRESH_PER_ROW: usize = 4;
@@ -18,8 +20,6 @@ const PIVOT: f64 = 1e-9;
 
 /// Columns of up to this many entries are priced from fixed-width blocks (see [`Group`]).
 const GROUPED: usize = 8;
-
-use super::work::{ENTRY_UNITS, Meter};
 
 /// A pattern: (row, copies) pairs with positive copies.
 pub(crate) type Column = Vec<(usize, u64)>;

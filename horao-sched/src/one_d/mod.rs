@@ -93,10 +93,12 @@ pub struct Config {
     /// `max_price_items` (and at most twice as many) items.
     pub large_price_pivots: u64,
     /// Work the LP-based phases (the LP bound, the LP dive and branch and price) may spend
-    /// together on one instance, in units of about one multiply-add of the simplex (a pivot
-    /// on an m-row master costs m²) or one cell of a pricing table. It binds only on the
-    /// largest instances (hundreds of distinct sizes, large capacities), where one pivot or
-    /// pricing call costs a thousand times what it costs on a small one.
+    /// together on one instance, in the units of the `work` module: a simplex multiply-add
+    /// is one (a pivot on an m-row master costs m²), a column entry priced four, a
+    /// pricing-table cell eight, a knapsack node 64. It binds on the AI/ANI instances
+    /// (hundreds of distinct sizes, large capacities, or long branch-and-price trees), where
+    /// one pivot or pricing call costs a thousand times what it costs on a small one, and on
+    /// none of the literature set.
     pub lp_work: u64,
 }
 
