@@ -42,8 +42,8 @@ pub(crate) struct Limits {
     /// Pricing rounds over all nodes.
     pub(crate) rounds: u64,
     /// Simplex pivots of the node masters over all nodes (`u64::MAX`: no limit). A pivot
-    /// costs rows² operations on the dense basis inverse, so this bounds the work on large
-    /// instances where a few nodes already cost much.
+    /// costs up to rows² operations on the basis, so this bounds the work on large instances
+    /// where a few nodes already cost much.
     pub(crate) pivots: u64,
     /// The work budget every node's master and pricing draw from (see the `work` module).
     pub(crate) work: Meter,

@@ -25,8 +25,10 @@ mod conflict;
 mod dff;
 mod dive;
 mod exact;
+mod factor;
 mod fit;
 mod harmonic;
+mod inverse;
 mod knapsack;
 mod lp;
 mod master;
@@ -75,8 +77,8 @@ pub struct Config {
     pub max_exact_items: usize,
     /// Pricing rounds (patterns generated) the LP bound may spend on one instance.
     pub lp_rounds: u64,
-    /// Instances with more distinct item sizes than this get no LP bound (and no dive):
-    /// the master keeps a dense basis inverse of rows² numbers.
+    /// Instances with more distinct item sizes than this get no LP bound (and no dive): the
+    /// master has a row per size, and its pivots and pricing tables grow with them.
     pub max_lp_rows: usize,
     /// Pricing rounds the LP diving heuristic of the local search may spend in total.
     pub dive_rounds: u64,
@@ -87,14 +89,15 @@ pub struct Config {
     pub price_rounds: u64,
     /// Instances with more items than this get branch and price only under the pivot limit
     /// `large_price_pivots`, and those with more than twice as many skip it (its master has
-    /// a row per item and a dense basis inverse of rows² numbers).
+    /// a row per item, and every node re-solves it).
     pub max_price_items: usize,
     /// Simplex pivots that branch and price may spend on an instance of more than
     /// `max_price_items` (and at most twice as many) items.
     pub large_price_pivots: u64,
     /// Work the LP-based phases (the LP bound, the LP dive and branch and price) may spend
     /// together on one instance, in the units of the `work` module: a simplex multiply-add
-    /// is one (a pivot on an m-row master costs m²), a column entry priced four, a
+    /// is one (a pivot on an m-row master with an explicit inverse costs m²), an operation
+    /// on a sparse factorization of the basis three, a column entry priced four, a
     /// pricing-table cell eight, a knapsack node 64. It binds on the AI/ANI instances
     /// (hundreds of distinct sizes, large capacities, or long branch-and-price trees), where
     /// one pivot or pricing call costs a thousand times what it costs on a small one, and on

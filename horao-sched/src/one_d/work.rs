@@ -1,18 +1,24 @@
 //! The work meter of the LP-based phases: one count of elementary operations that every
 //! master, pricing call and search node of one instance draws from, against one limit.
 //!
-//! A unit is one multiply-add of the simplex (a pivot on an m-row master costs m² units, its
-//! dense inverse update, which runs vectorised); a cell of a pricing table (a compare, a
-//! branch and a bit written) costs [`CELL_UNITS`], a knapsack search node [`NODE_UNITS`], and
-//! an entry of a pool column priced (a gathered dual, read at random) [`ENTRY_UNITS`]. The count depends only on the input, so a limit on it keeps the
-//! results deterministic while bounding the time of the largest instances, where a pivot or a
-//! pricing call costs a thousand times what it costs on a small one.
+//! A unit is one multiply-add of the simplex (a pivot on an m-row master with an explicit
+//! inverse costs m² units, its dense update, which runs vectorised); an operation on a sparse
+//! factorization of the basis (an entry of a factor or eta column in a solve, a step of the
+//! factorization) costs [`SPARSE_UNITS`], a cell of a pricing table (a compare, a branch and a
+//! bit written) [`CELL_UNITS`], a knapsack search node [`NODE_UNITS`], and an entry of a pool
+//! column priced (a gathered dual, read at random) [`ENTRY_UNITS`]. The count depends only on
+//! the input, so a limit on it keeps the results deterministic while bounding the time of the
+//! largest instances, where a pivot or a pricing call costs a thousand times what it costs on
+//! a small one.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
 /// Units one entry of a column is charged when the pool is priced.
 pub(crate) const ENTRY_UNITS: u64 = 4;
+/// Units one elementary operation on a sparse basis factorization is charged: an entry of a
+/// factor or eta column in a solve, a step of the factorization (indexed, not vectorised).
+pub(crate) const SPARSE_UNITS: u64 = 3;
 /// Units one cell of a knapsack table is charged.
 pub(crate) const CELL_UNITS: u64 = 8;
 /// Units one knapsack branch-and-bound node is charged (its bound and bookkeeping).
