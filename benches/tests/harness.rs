@@ -250,3 +250,41 @@ fn nodes_flag_takes_a_count() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--nodes"), "{stderr}");
 }
+
+#[test]
+fn lp_bound_mode_reports_the_lp_of_each_instance() {
+    let dir = scratch("lp");
+    write_triplets(&dir.join("triplets.txt"), 5);
+    // Four items of 3 in bins of 10: three to a bin, so z_LP = 4/3 and the bound is 2.
+    std::fs::write(dir.join("thirds.txt"), "4\n10\n3\n3\n3\n3\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("broken.txt"), "2\n10\n11\n1\n").unwrap_or_else(|e| panic!("{e}"));
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let (code, stdout, stderr) = horao_pack(&["--lp-bound", &dir_arg]);
+    assert_eq!(code, 1, "stderr: {stderr}");
+    assert!(stderr.contains("broken.txt"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("LP bound: 2 instance(s), 2 at LP optimality"),
+        "stderr: {stderr}"
+    );
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r["instance"] == name)
+            .unwrap_or_else(|| panic!("{name} missing: {stdout}"))
+    };
+    let thirds = row("thirds");
+    assert_eq!(thirds["rows"], 1);
+    assert_eq!(thirds["bound"], 2);
+    assert_eq!(thirds["optimal"], true);
+    let value = thirds["value"].as_f64().unwrap_or(0.0);
+    assert!((value - 4.0 / 3.0).abs() < 1e-9, "{value}");
+    let triplets = row("triplets");
+    assert_eq!(triplets["items"], 15);
+    assert_eq!(triplets["bound"], 5);
+    let value = triplets["value"].as_f64().unwrap_or(0.0);
+    assert!((value - 5.0).abs() < 1e-9, "{value}");
+}

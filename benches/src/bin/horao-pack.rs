@@ -12,6 +12,7 @@ use anyhow::Context;
 use clap::Parser;
 use horao_bench::bounds_file::{BoundsTable, read_bounds};
 use horao_bench::instance::{collect, read};
+use horao_bench::lp_run::lp_record;
 use horao_bench::plot::render_svg;
 use horao_bench::progress::Progress;
 use horao_bench::report::render_table;
@@ -48,6 +49,11 @@ struct Args {
     /// table cell eight. Counts, not time: results stay the same on any machine.
     #[arg(long)]
     lp_work: Option<u64>,
+    /// Instead of packing, solve the LP bound of each 1-D instance to optimality (column
+    /// generation from the first-fit-decreasing patterns) and print one JSON line per
+    /// instance with its value, bound, rounds and time; a total on stderr.
+    #[arg(long)]
+    lp_bound: bool,
     /// Instance files or directories (searched recursively for .txt, .bpp and .vbp files).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -89,6 +95,9 @@ fn real_main() -> anyhow::Result<bool> {
     for e in failures.drain(..) {
         eprintln!("error: {e}");
         ok = false;
+    }
+    if args.lp_bound {
+        return Ok(lp_bounds(&files, &config)? && ok);
     }
     let mut progress = Progress::new(files.len(), std::io::stderr().is_terminal());
     let stdout = std::io::stdout();
@@ -139,5 +148,34 @@ fn real_main() -> anyhow::Result<bool> {
         std::fs::write(plot, render_svg(&records))
             .with_context(|| format!("writing {}", plot.display()))?;
     }
+    Ok(ok)
+}
+
+/// The `--lp-bound` run: one JSON line per instance file, a total on stderr; returns whether
+/// every file was read and solved.
+fn lp_bounds(files: &[PathBuf], config: &one_d::Config) -> anyhow::Result<bool> {
+    let stdout = std::io::stdout();
+    let (mut ok, mut solved, mut optimal, mut micros) = (true, 0u64, 0u64, 0u64);
+    for path in files {
+        match read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|i| lp_record(&i, config))
+        {
+            Ok(record) => {
+                solved += 1;
+                optimal += u64::from(record.optimal);
+                micros = micros.saturating_add(record.micros);
+                writeln!(stdout.lock(), "{}", serde_json::to_string(&record)?)?;
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                ok = false;
+            }
+        }
+    }
+    eprintln!(
+        "LP bound: {solved} instance(s), {optimal} at LP optimality, {:.1} s",
+        micros as f64 / 1e6
+    );
     Ok(ok)
 }
