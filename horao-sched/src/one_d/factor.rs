@@ -339,6 +339,11 @@ impl Factor {
         })
     }
 
+    /// Where the entries of eta column `k` begin.
+    fn eta_start(&self, k: usize) -> usize {
+        k.checked_sub(1).map_or(0, |k| self.etas[k].end)
+    }
+
     /// B⁻¹a for `a` given by row (overwritten); the result is by position.
     pub(crate) fn solve(&self, a: &mut [f64]) -> Vec<f64> {
         for (k, step) in self.steps.iter().enumerate() {
@@ -357,16 +362,14 @@ impl Factor {
             }
             x[step.position] = v / step.pivot;
         }
-        let mut start = 0;
-        for eta in &self.etas {
+        for (k, eta) in self.etas.iter().enumerate() {
             let v = x[eta.position] / eta.pivot;
             x[eta.position] = v;
             if v != 0.0 {
-                for &(i, e) in &self.eta_entries[start..eta.end] {
+                for &(i, e) in &self.eta_entries[self.eta_start(k)..eta.end] {
                     x[i] -= e * v;
                 }
             }
-            start = eta.end;
         }
         x
     }
@@ -374,9 +377,8 @@ impl Factor {
     /// cᵀB⁻¹ for `c` given by position (overwritten); the result is by row.
     pub(crate) fn solve_transposed(&self, c: &mut [f64]) -> Vec<f64> {
         for (k, eta) in self.etas.iter().enumerate().rev() {
-            let start = k.checked_sub(1).map_or(0, |k| self.etas[k].end);
             let mut v = c[eta.position];
-            for &(i, e) in &self.eta_entries[start..eta.end] {
+            for &(i, e) in &self.eta_entries[self.eta_start(k)..eta.end] {
                 v -= e * c[i];
             }
             c[eta.position] = v / eta.pivot;

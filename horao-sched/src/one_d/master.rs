@@ -470,7 +470,8 @@ impl Master {
         let Some((r, theta)) = leave else {
             return false;
         };
-        self.exchange(var, r, &alpha, theta);
+        let row = self.inverse_row(r);
+        self.exchange(var, r, &alpha, &row, theta);
         true
     }
 
@@ -525,14 +526,15 @@ impl Master {
             };
             let alpha = self.direction(var);
             let theta = self.x[r] / alpha[r];
-            self.exchange(var, r, &alpha, theta);
+            self.exchange(var, r, &alpha, &row, theta);
         }
         false
     }
 
     /// Brings `var` (whose column is `alpha` = B⁻¹a) into the basis at row `r` with value
-    /// `theta`, updating x, y and the factorization of B.
-    fn exchange(&mut self, var: Basic, r: usize, alpha: &[f64], theta: f64) {
+    /// `theta`, updating x, y and the factorization of B; `row` is row `r` of B⁻¹ (the
+    /// dual simplex has it from its ratio test, so it is solved for once per pivot).
+    fn exchange(&mut self, var: Basic, r: usize, alpha: &[f64], row: &[f64], theta: f64) {
         if let Basis::Dense(_) = self.basis {
             self.meter.charge((self.m * self.m) as u64);
         }
@@ -542,8 +544,7 @@ impl Master {
             Basic::Exchange(i) => self.y[i] - self.y[i + 1],
         };
         let pivot = alpha[r];
-        let row = self.inverse_row(r);
-        for (y, &b) in self.y.iter_mut().zip(&row) {
+        for (y, &b) in self.y.iter_mut().zip(row) {
             *y += cost / pivot * b;
         }
         for (x, &a) in self.x.iter_mut().zip(alpha) {
@@ -551,7 +552,7 @@ impl Master {
         }
         self.x[r] = theta;
         match &mut self.basis {
-            Basis::Dense(inverse) => inverse.update(r, alpha, &row),
+            Basis::Dense(inverse) => inverse.update(r, alpha, row),
             Basis::Sparse(factor) => factor.update(r, alpha),
         }
         match self.basic[r] {
