@@ -288,3 +288,41 @@ fn lp_bound_mode_reports_the_lp_of_each_instance() {
     let value = triplets["value"].as_f64().unwrap_or(0.0);
     assert!((value - 5.0).abs() < 1e-9, "{value}");
 }
+
+#[test]
+fn limits_are_set_by_name_and_a_bad_one_is_refused_naming_the_known_ones() {
+    let dir = scratch("limit");
+    // First-fit decreasing needs four bins (4+4, 4+3+2, 3+3+2, 2); three hold it (4+3+2 each).
+    std::fs::write(dir.join("greedy.txt"), "9\n9\n4\n4\n4\n3\n3\n3\n2\n2\n2\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let bins = |extra: &[&str]| {
+        let mut args = vec!["--json"];
+        args.extend_from_slice(extra);
+        args.push(&dir_arg);
+        let (code, stdout, stderr) = horao_pack(&args);
+        assert_eq!(code, 0, "stderr: {stderr}");
+        let row: serde_json::Value =
+            serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        row["bins"].as_u64().unwrap_or(0)
+    };
+    assert_eq!(bins(&[]), 3);
+    // Every instance is then too large for the improvement phases: the greedy packing stands.
+    assert_eq!(bins(&["--limit", "max_search_items=0"]), 4);
+    assert_eq!(bins(&["--limit", "Max-Search-Items = 9"]), 3);
+    let (code, _, stderr) = horao_pack(&["--limit", "pivots=5", &dir_arg]);
+    assert_eq!(code, 2, "stderr: {stderr}");
+    assert!(
+        stderr.contains("unknown limit \"pivots\""),
+        "stderr: {stderr}"
+    );
+    assert!(stderr.contains("large_price_pivots"), "stderr: {stderr}");
+    let (code, _, stderr) = horao_pack(&["--limit", "lp_work=lots", &dir_arg]);
+    assert_eq!(code, 2, "stderr: {stderr}");
+    assert!(stderr.contains("lp_work"), "stderr: {stderr}");
+    // The help names every limit the library has.
+    let (_, help, _) = horao_pack(&["--help"]);
+    for name in horao_sched::one_d::Config::LIMITS {
+        assert!(help.contains(name), "--help lacks {name}: {help}");
+    }
+}

@@ -49,6 +49,13 @@ struct Args {
     /// table cell eight. Counts, not time: results stay the same on any machine.
     #[arg(long)]
     lp_work: Option<u64>,
+    /// Sets any limit of the 1-D algorithms, NAME=VALUE (repeatable, applied after --nodes
+    /// and --lp-work), NAME one of: harmonic_k, mbs_nodes_per_bin, mbs_restarts,
+    /// search_effort, exact_nodes, max_search_items, search_exact_nodes, max_exact_items,
+    /// lp_rounds, max_lp_rows, dive_rounds, price_nodes, price_rounds, max_price_items,
+    /// large_price_pivots, lp_work (see horao_sched::one_d::Config). Counts, not time.
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    limits: Vec<String>,
     /// Instead of packing, solve the LP bound of each 1-D instance to optimality (column
     /// generation from the first-fit-decreasing patterns) and print one JSON line per
     /// instance with its value, bound, rounds and time; a total on stderr.
@@ -89,6 +96,9 @@ fn real_main() -> anyhow::Result<bool> {
     }
     if let Some(millions) = args.lp_work {
         config.lp_work = millions.saturating_mul(1_000_000);
+    }
+    for assignment in &args.limits {
+        config.apply(assignment).context("--limit")?;
     }
     let (files, mut failures) = collect(&args.paths);
     let mut ok = true;

@@ -5,6 +5,9 @@
 
 use super::fit::Bins;
 
+/// Most classes Harmonic-k keeps (a larger k is taken as this): one open bin each.
+const MAX_CLASSES: usize = 1 << 16;
+
 /// The harmonic class of an item: `j` when the item is in (C/(j+1), C/j], capped at `k`.
 fn class(size: u64, capacity: u64, k: usize) -> usize {
     if size == 0 {
@@ -15,9 +18,9 @@ fn class(size: u64, capacity: u64, k: usize) -> usize {
 }
 
 /// Harmonic-k: classes 1..k-1 hold exactly `j` items per bin; the last class (items of at
-/// most C/k) is packed next fit. `k` is clamped to at least 1.
+/// most C/k) is packed next fit. `k` is clamped to 1..=[`MAX_CLASSES`].
 pub(crate) fn harmonic(items: &[u64], capacity: u64, k: usize) -> Bins {
-    let k = k.max(1);
+    let k = k.clamp(1, MAX_CLASSES);
     let mut bins: Bins = Vec::new();
     // Per class: the open bin and the room left in it.
     let mut open: Vec<Option<(usize, u64)>> = vec![None; k + 1];

@@ -30,6 +30,7 @@ mod fit;
 mod harmonic;
 mod inverse;
 mod knapsack;
+mod limit;
 mod lp;
 mod master;
 mod mbs;
@@ -41,6 +42,7 @@ mod tests;
 mod work;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};
+pub use limit::LimitError;
 pub use lp::LpBound;
 pub use proof::{Packing, Proof};
 
@@ -54,10 +56,12 @@ use crate::check::check_input;
 const LP_WORK: u64 = 60_000_000_000;
 
 /// Work limits of the search-based algorithms. Limits are counts, not durations, so results
-/// are reproducible; the defaults keep the whole BPPLIB literature set under a minute.
+/// are reproducible; the defaults keep the whole BPPLIB literature set under a minute. Each
+/// can also be read and set by name ([`Config::LIMITS`], [`Config::set_limit`],
+/// [`Config::apply`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// Number of classes of [`Algorithm::Harmonic`] (at least 1).
+    /// Number of classes of [`Algorithm::Harmonic`] (taken as 1 below 1 and as 65,536 above).
     pub harmonic_k: usize,
     /// Search nodes per bin that the minimum-bin-slack construction may spend.
     pub mbs_nodes_per_bin: u64,
