@@ -61,6 +61,32 @@ fn harmonic_keeps_classes_apart() {
 }
 
 #[test]
+fn harmonic_takes_a_huge_class_count_as_its_largest() {
+    // Items of 1 to 200 in bins of 1,000,000: classes 5,000 to 1,000,000 without the cap.
+    let items: Vec<u64> = (1..=200).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let with = |k: usize, rng: &mut ChaCha8Rng| {
+        let config = Config {
+            harmonic_k: k,
+            ..Config::default()
+        };
+        pack_with(&items, 1_000_000, Algorithm::Harmonic, &config, rng)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let huge = with(usize::MAX, &mut rng);
+    assert_eq!(huge.bins, with(1 << 16, &mut rng).bins);
+    // Sizes 1 to 15 (1,000,000 / size at least 65,536: the last class) share one bin; every
+    // larger size is a class of its own.
+    assert!(
+        huge.bins.contains(&(0..15).collect::<Vec<usize>>()),
+        "{:?}",
+        huge.bins
+    );
+    assert_eq!(huge.bins.len(), 186);
+    assert!(check_packing(&items, 1_000_000, &huge.bins).is_ok());
+}
+
+#[test]
 fn refined_harmonic_pairs_medium_items() {
     // Six B items (in (1/3, 37/96]) pair up; the seventh waits for an A item.
     let mut items = vec![35; 7];
