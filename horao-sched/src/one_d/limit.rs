@@ -25,6 +25,12 @@ pub enum LimitError {
     Form(String),
 }
 
+/// A limit's field: a count, or a size of the host's width.
+enum Field<'a> {
+    Count(&'a mut u64),
+    Size(&'a mut usize),
+}
+
 /// The canonical name of `name`: lower case, `-` read as `_`.
 fn canonical(name: &str) -> Option<&'static str> {
     let wanted = name.trim().to_ascii_lowercase().replace('-', "_");
@@ -52,61 +58,52 @@ impl Config {
         "lp_work",
     ];
 
+    /// The field of the limit `name` (one of [`Config::LIMITS`]).
+    fn field(&mut self, name: &str) -> Option<Field<'_>> {
+        Some(match name {
+            "harmonic_k" => Field::Size(&mut self.harmonic_k),
+            "mbs_nodes_per_bin" => Field::Count(&mut self.mbs_nodes_per_bin),
+            "mbs_restarts" => Field::Count(&mut self.mbs_restarts),
+            "search_effort" => Field::Count(&mut self.search_effort),
+            "exact_nodes" => Field::Count(&mut self.exact_nodes),
+            "max_search_items" => Field::Size(&mut self.max_search_items),
+            "search_exact_nodes" => Field::Count(&mut self.search_exact_nodes),
+            "max_exact_items" => Field::Size(&mut self.max_exact_items),
+            "lp_rounds" => Field::Count(&mut self.lp_rounds),
+            "max_lp_rows" => Field::Size(&mut self.max_lp_rows),
+            "dive_rounds" => Field::Count(&mut self.dive_rounds),
+            "price_nodes" => Field::Count(&mut self.price_nodes),
+            "price_rounds" => Field::Count(&mut self.price_rounds),
+            "max_price_items" => Field::Size(&mut self.max_price_items),
+            "large_price_pivots" => Field::Count(&mut self.large_price_pivots),
+            "lp_work" => Field::Count(&mut self.lp_work),
+            _ => return None,
+        })
+    }
+
     /// The value of the limit `name` (a field name; `-` may stand for `_`), if there is one.
     pub fn limit(&self, name: &str) -> Option<u64> {
-        let wide = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
-        Some(match canonical(name)? {
-            "harmonic_k" => wide(self.harmonic_k),
-            "mbs_nodes_per_bin" => self.mbs_nodes_per_bin,
-            "mbs_restarts" => self.mbs_restarts,
-            "search_effort" => self.search_effort,
-            "exact_nodes" => self.exact_nodes,
-            "max_search_items" => wide(self.max_search_items),
-            "search_exact_nodes" => self.search_exact_nodes,
-            "max_exact_items" => wide(self.max_exact_items),
-            "lp_rounds" => self.lp_rounds,
-            "max_lp_rows" => wide(self.max_lp_rows),
-            "dive_rounds" => self.dive_rounds,
-            "price_nodes" => self.price_nodes,
-            "price_rounds" => self.price_rounds,
-            "max_price_items" => wide(self.max_price_items),
-            "large_price_pivots" => self.large_price_pivots,
-            // `canonical` returns one of `LIMITS`; the last is `lp_work`.
-            _ => self.lp_work,
+        let mut copy = self.clone();
+        Some(match copy.field(canonical(name)?)? {
+            Field::Count(v) => *v,
+            Field::Size(v) => u64::try_from(*v).unwrap_or(u64::MAX),
         })
     }
 
     /// Sets the limit `name` (a field name; `-` may stand for `_`) to `value`.
     pub fn set_limit(&mut self, name: &str, value: u64) -> Result<(), LimitError> {
-        let Some(name) = canonical(name) else {
-            return Err(LimitError::Unknown {
-                name: name.to_owned(),
-            });
+        let unknown = || LimitError::Unknown {
+            name: name.to_owned(),
         };
-        let narrow = || {
-            usize::try_from(value).map_err(|_| LimitError::Value {
-                name,
-                value: value.to_string(),
-            })
-        };
-        match name {
-            "harmonic_k" => self.harmonic_k = narrow()?,
-            "mbs_nodes_per_bin" => self.mbs_nodes_per_bin = value,
-            "mbs_restarts" => self.mbs_restarts = value,
-            "search_effort" => self.search_effort = value,
-            "exact_nodes" => self.exact_nodes = value,
-            "max_search_items" => self.max_search_items = narrow()?,
-            "search_exact_nodes" => self.search_exact_nodes = value,
-            "max_exact_items" => self.max_exact_items = narrow()?,
-            "lp_rounds" => self.lp_rounds = value,
-            "max_lp_rows" => self.max_lp_rows = narrow()?,
-            "dive_rounds" => self.dive_rounds = value,
-            "price_nodes" => self.price_nodes = value,
-            "price_rounds" => self.price_rounds = value,
-            "max_price_items" => self.max_price_items = narrow()?,
-            "large_price_pivots" => self.large_price_pivots = value,
-            // `canonical` returns one of `LIMITS`; the last is `lp_work`.
-            _ => self.lp_work = value,
+        let known = canonical(name).ok_or_else(unknown)?;
+        match self.field(known).ok_or_else(unknown)? {
+            Field::Count(v) => *v = value,
+            Field::Size(v) => {
+                *v = usize::try_from(value).map_err(|_| LimitError::Value {
+                    name: known,
+                    value: value.to_string(),
+                })?;
+            }
         }
         Ok(())
     }
