@@ -12,10 +12,26 @@
 
 use super::work::{CELL_UNITS, NODE_UNITS};
 
-/// Largest dynamic-programming table, in (item pieces × capacity) cells.
-const DP_CELLS: u64 = 1 << 21;
+/// Largest dynamic-programming table, in (item pieces × capacity) cells: 2²⁴, so that the
+/// AI 402 and 600 instances (about 3 and 9 million cells) price exactly, which is what lets
+/// the table hand back its alternatives (2²¹ before them).
+const DP_CELLS: u64 = 1 << 24;
 /// Largest value-only table of [`Knapsack::exact_max`].
 const EXACT_CELLS: u64 = 1 << 27;
+
+/// Most alternative patterns one exact table hands back (see [`Knapsack::dynamic`]).
+const ALTERNATIVES: usize = 8;
+
+/// What one dynamic-programming table yields.
+struct Table {
+    /// The best pattern's (type, copies).
+    taken: Vec<(usize, u64)>,
+    /// Its value.
+    value: u64,
+    /// The best patterns holding each type of which only one copy fits, other than the
+    /// best one, with their values, most valuable first (exact tables only).
+    alternatives: Vec<(Vec<(usize, u64)>, u64)>,
+}
 
 /// The answer of one pricing call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,27 +43,41 @@ pub(crate) struct Priced {
     /// An upper bound on the value of every feasible pattern (equal to `value` when the
     /// search was exact).
     pub(crate) upper: u64,
+    /// Other good patterns the table found (copies of each type, value), most valuable
+    /// first: exact, but not necessarily the best ones after `pattern`.
+    pub(crate) alternatives: Vec<(Vec<u64>, u64)>,
     /// The work spent, in the units of the `work` module: [`CELL_UNITS`] per table cell
     /// and [`NODE_UNITS`] per branch-and-bound node.
     pub(crate) work: u64,
 }
 
-/// Adds the chosen copies to the size-zero pattern.
-fn finish(
-    mut pattern: Vec<u64>,
-    base: u64,
-    chosen: Vec<(usize, u64)>,
-    value: u64,
-    upper: u64,
-    work: u64,
-) -> Priced {
+/// The size-zero pattern `zero` (of value `base`) with the chosen copies added.
+fn complete(zero: &[u64], chosen: Vec<(usize, u64)>) -> Vec<u64> {
+    let mut pattern = zero.to_vec();
     for (t, copies) in chosen {
         pattern[t] += copies;
     }
+    pattern
+}
+
+/// The answer from the chosen copies, their value and an upper bound, the table's
+/// alternatives and the work, all on top of the size-zero pattern `zero` of value `base`.
+fn finish(
+    zero: Vec<u64>,
+    base: u64,
+    chosen: Vec<(usize, u64)>,
+    (value, upper): (u64, u64),
+    alternatives: Vec<(Vec<(usize, u64)>, u64)>,
+    work: u64,
+) -> Priced {
     Priced {
-        pattern,
+        pattern: complete(&zero, chosen),
         value: base.saturating_add(value),
         upper: base.saturating_add(upper),
+        alternatives: alternatives
+            .into_iter()
+            .map(|(chosen, v)| (complete(&zero, chosen), base.saturating_add(v)))
+            .collect(),
         work,
     }
 }
@@ -98,12 +128,19 @@ impl Knapsack<'_> {
     pub(crate) fn solve(&self, nodes: u64) -> Priced {
         let (useful, pattern, base, pieces) = self.prepare();
         let cells = pieces.saturating_mul(self.capacity.saturating_add(1));
-        let (chosen, value, upper, work) = if cells <= DP_CELLS {
-            let (chosen, value) = self.dynamic(&useful, 1);
-            (chosen, value, value, cells.saturating_mul(CELL_UNITS))
-        } else {
+        if cells <= DP_CELLS {
+            let table = self.dynamic(&useful, 1);
+            let work = cells.saturating_mul(CELL_UNITS);
+            let value = (table.value, table.value);
+            return finish(pattern, base, table.taken, value, table.alternatives, work);
+        }
+        let (chosen, value, upper, work) = {
             let grain = cells.div_ceil(DP_CELLS);
-            let (relaxed, upper) = self.dynamic(&useful, grain);
+            let Table {
+                taken: relaxed,
+                value: upper,
+                ..
+            } = self.dynamic(&useful, grain);
             let (repaired, repaired_value) = self.repair(relaxed);
             let (found, value, exact, expanded) = self.branch_and_bound(&useful, nodes);
             let work = (cells / grain)
@@ -117,7 +154,7 @@ impl Knapsack<'_> {
                 (found, value, upper, work)
             }
         };
-        finish(pattern, base, chosen, value, upper, work)
+        finish(pattern, base, chosen, (value, upper), Vec::new(), work)
     }
 
     /// The exact maximum by a table over the full capacity, when it has at most
@@ -128,19 +165,45 @@ impl Knapsack<'_> {
         if cells > EXACT_CELLS {
             return None;
         }
-        let (chosen, value) = self.dynamic(&useful, 1);
+        let table = self.dynamic(&useful, 1);
         let work = cells.saturating_mul(CELL_UNITS);
-        Some(finish(pattern, base, chosen, value, value, work))
+        let value = (table.value, table.value);
+        Some(finish(
+            pattern,
+            base,
+            table.taken,
+            value,
+            table.alternatives,
+            work,
+        ))
     }
 
     /// Dynamic programming over the capacity; bounded counts are split into binary pieces.
     /// With `grain` g > 1, sizes and capacity are divided by g and rounded down, so the
     /// value is an upper bound and the pattern may overrun the real capacity.
-    fn dynamic(&self, useful: &[(usize, u64)], grain: u64) -> (Vec<(usize, u64)>, u64) {
+    ///
+    /// Types of which two copies do not fit (size above half the capacity) stay out of the
+    /// table: a pattern holds at most one of them, so the maximum is the better of the
+    /// table's value at the full capacity and, for each such type, its value plus the
+    /// table's value in the room it leaves. Each of those is the best pattern holding that
+    /// type; exact ones (`grain` 1) come back as alternatives, most valuable first.
+    fn dynamic(&self, useful: &[(usize, u64)], grain: u64) -> Table {
         let size = |t: usize| self.sizes[t] / grain;
         let cap = usize::try_from(self.capacity / grain).unwrap_or(usize::MAX);
+        let to_index = |w: u64| usize::try_from(w).unwrap_or(usize::MAX);
+        let big_at_half = |t: usize| to_index(size(t)).saturating_mul(2) > cap;
+        let big: Vec<(usize, u64)> = useful
+            .iter()
+            .copied()
+            .filter(|&(t, _)| big_at_half(t))
+            .collect();
+        let small: Vec<(usize, u64)> = useful
+            .iter()
+            .copied()
+            .filter(|&(t, _)| !big_at_half(t))
+            .collect();
         let mut pieces: Vec<(usize, u64)> = Vec::new();
-        for &(t, fit) in useful {
+        for &(t, fit) in &small {
             let mut left = fit;
             let mut take = 1u64;
             while left > 0 {
@@ -156,7 +219,7 @@ impl Knapsack<'_> {
         let words = width.div_ceil(64);
         let mut chosen = vec![0u64; pieces.len() * words];
         for (p, &(t, k)) in pieces.iter().enumerate() {
-            let weight = usize::try_from(size(t) * k).unwrap_or(usize::MAX);
+            let weight = to_index(size(t) * k);
             let gain = self.values[t].saturating_mul(k);
             if weight > cap {
                 continue;
@@ -170,15 +233,40 @@ impl Knapsack<'_> {
                 }
             }
         }
-        let mut taken = Vec::new();
-        let mut c = cap;
-        for (p, &(t, k)) in pieces.iter().enumerate().rev() {
-            if chosen[p * words + c / 64] >> (c % 64) & 1 == 1 {
-                taken.push((t, k));
-                c -= usize::try_from(size(t) * k).unwrap_or(0);
+        let backtrack = |mut c: usize, head: Option<usize>| {
+            let mut taken: Vec<(usize, u64)> = head.map(|t| (t, 1)).into_iter().collect();
+            for (p, &(t, k)) in pieces.iter().enumerate().rev() {
+                if chosen[p * words + c / 64] >> (c % 64) & 1 == 1 {
+                    taken.push((t, k));
+                    c -= to_index(size(t) * k);
+                }
+            }
+            taken
+        };
+        // (value, the big type or None, room left for the table), best first.
+        let mut options: Vec<(u64, Option<usize>, usize)> = vec![(best[cap], None, cap)];
+        for &(t, _) in &big {
+            if let Some(room) = cap.checked_sub(to_index(size(t))) {
+                options.push((self.values[t].saturating_add(best[room]), Some(t), room));
             }
         }
-        (taken, best[cap])
+        options.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let (value, head, room) = options[0];
+        let alternatives = if grain == 1 {
+            options[1..]
+                .iter()
+                .filter(|&&(v, t, _)| v > 0 && t.is_some())
+                .take(ALTERNATIVES)
+                .map(|&(v, t, room)| (backtrack(room, t), v))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Table {
+            taken: backtrack(room, head),
+            value,
+            alternatives,
+        }
     }
 
     /// Makes a pattern feasible by dropping copies of the least valuable types per size;
@@ -380,6 +468,58 @@ mod tests {
             let worth: u64 = (0..n).map(|t| exact.pattern[t] * values[t]).sum();
             assert_eq!(worth, exact.value);
         }
+    }
+
+    #[test]
+    fn alternatives_are_the_best_patterns_holding_each_item_above_half() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut seen = 0;
+        for case in 0..300 {
+            let n = rng.random_range(2..9usize);
+            let capacity = rng.random_range(10..60u64);
+            let sizes: Vec<u64> = (0..n).map(|_| rng.random_range(1..=capacity)).collect();
+            let counts: Vec<u64> = (0..n).map(|_| rng.random_range(1..3)).collect();
+            let values: Vec<u64> = (0..n).map(|_| rng.random_range(0..1000)).collect();
+            let k = Knapsack {
+                sizes: &sizes,
+                counts: &counts,
+                values: &values,
+                capacity,
+            };
+            let priced = k.solve(u64::MAX);
+            let big = |t: usize| 2 * sizes[t] > capacity && values[t] > 0;
+            let head = (0..n).find(|&t| big(t) && priced.pattern[t] > 0);
+            let mut holders = Vec::new();
+            for (pattern, value) in &priced.alternatives {
+                let bigs: Vec<usize> = (0..n).filter(|&t| big(t) && pattern[t] > 0).collect();
+                assert_eq!(bigs.len(), 1, "case {case}: {pattern:?}");
+                let t = bigs[0];
+                assert_eq!(pattern[t], 1, "case {case}");
+                feasible(
+                    &k,
+                    &Priced {
+                        pattern: pattern.clone(),
+                        value: *value,
+                        ..priced.clone()
+                    },
+                );
+                // The best pattern holding t: t, then the best of the rest in the room left.
+                let mut rest = counts.clone();
+                rest[t] = 0;
+                let best = values[t] + brute(&sizes, &rest, &values, capacity - sizes[t]);
+                assert_eq!(*value, best, "case {case}: type {t}");
+                holders.push(t);
+            }
+            assert!(priced.alternatives.windows(2).all(|w| w[0].1 >= w[1].1));
+            holders.sort_unstable();
+            holders.dedup();
+            assert_eq!(holders.len(), priced.alternatives.len(), "case {case}");
+            // Every type above half the capacity but the best pattern's own has one.
+            let expected = (0..n).filter(|&t| big(t) && Some(t) != head).count();
+            assert_eq!(holders.len(), expected.min(ALTERNATIVES), "case {case}");
+            seen += holders.len();
+        }
+        assert!(seen > 300, "only {seen} alternatives in 300 cases");
     }
 
     /// Checks that `priced` is a feasible pattern worth `priced.value`.

@@ -218,21 +218,13 @@ impl Generation {
         let lp = &mut self.lp;
         let master = &mut self.master;
         let meter = master.meter().clone();
-        let mut pricing = Pricing {
-            meter: &meter,
-            sizes: &self.sizes,
-            demand: &self.demand,
-            capacity: self.capacity,
-            values: vec![0; m],
-            best_values: Vec::new(),
-            best: (0, 1),
-            exact: true,
-        };
+        let mut pricing = Pricing::new(&meter, &self.sizes, &self.demand, self.capacity);
         let mut spent = 0;
         while spent < rounds && !meter.exhausted() {
             spent += 1;
             lp.rounds += 1;
             master.optimize(pivot_limit);
+            pricing.alternatives.clear();
             lp.value = master.objective();
             let duals = master.duals().to_vec();
             // Wentges smoothing: price at a point between the best dual solution so far and
@@ -265,13 +257,25 @@ impl Generation {
             if lp.bound >= target && !to_optimality {
                 break;
             }
-            let column: Column = pattern
-                .iter()
-                .enumerate()
-                .filter(|&(_, &c)| c > 0)
-                .map(|(t, &c)| (t, c))
-                .collect();
-            master.add(column);
+            // The best pattern, and every other one the tables found that prices out at the
+            // master's duals: on instances with many items above half the capacity these
+            // fill the master many times faster than one column per round.
+            let mut columns = vec![pattern];
+            for other in pricing.alternatives.drain(..) {
+                if reduced_cost(&other, &duals) < -1e-9 && !columns.contains(&other) {
+                    columns.push(other);
+                }
+            }
+            for pattern in columns {
+                master.add(
+                    pattern
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &c)| c > 0)
+                        .map(|(t, &c)| (t, c))
+                        .collect(),
+                );
+            }
         }
         spent
     }
@@ -303,9 +307,26 @@ struct Pricing<'a> {
     best: (u128, u128),
     /// Whether the last pricing was exact.
     exact: bool,
+    /// Other patterns the pricing tables of this round found (see `Priced::alternatives`).
+    alternatives: Vec<Vec<u64>>,
 }
 
-impl Pricing<'_> {
+impl<'a> Pricing<'a> {
+    /// Pricing over `demand` copies of types of `sizes`, before its first round.
+    fn new(meter: &'a Meter, sizes: &'a [u64], demand: &'a [u64], capacity: u64) -> Self {
+        Pricing {
+            meter,
+            sizes,
+            demand,
+            capacity,
+            values: vec![0; sizes.len()],
+            best_values: Vec::new(),
+            best: (0, 1),
+            exact: true,
+            alternatives: Vec::new(),
+        }
+    }
+
     /// Sets the integer duals to `alpha · best + (1 − alpha) · duals`, scaled.
     fn set_values(&mut self, duals: &[f64], alpha: f64) {
         let smooth = alpha > 0.0 && !self.best_values.is_empty();
@@ -352,6 +373,7 @@ impl Pricing<'_> {
         self.meter.charge(priced.work);
         self.exact = priced.value == priced.upper;
         self.record(priced.upper);
+        self.keep(priced.alternatives);
         priced.pattern
     }
 
@@ -365,7 +387,14 @@ impl Pricing<'_> {
         let priced = self.knapsack().solve_exact()?;
         self.meter.charge(priced.work);
         self.record(priced.upper);
+        self.keep(priced.alternatives);
         Some(priced.pattern)
+    }
+
+    /// Keeps a table's alternative patterns for this round.
+    fn keep(&mut self, alternatives: Vec<(Vec<u64>, u64)>) {
+        self.alternatives
+            .extend(alternatives.into_iter().map(|(pattern, _)| pattern));
     }
 
     /// The best Farley bound so far, rounded up.

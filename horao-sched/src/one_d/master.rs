@@ -504,11 +504,16 @@ impl Master {
                 }
             };
             for j in 0..self.columns.len() {
-                if !self.in_basis[j] && self.allowed(j) {
-                    let alpha: f64 = self.columns[j]
-                        .iter()
-                        .map(|&(i, c)| c as f64 * row[i])
-                        .sum();
+                if self.in_basis[j] || !self.allowed(j) {
+                    continue;
+                }
+                let alpha: f64 = self.entries[self.start[j]..self.start[j + 1]]
+                    .iter()
+                    .map(|&(i, c)| c * row[i])
+                    .sum();
+                // Only a column with a negative entry in the row can enter; its reduced
+                // cost is computed for those alone.
+                if alpha < -PIVOT {
                     consider(alpha, self.reduced_cost(j), Basic::Pattern(j));
                 }
             }

@@ -18,7 +18,11 @@ use std::rc::Rc;
 pub(crate) const ENTRY_UNITS: u64 = 4;
 /// Units one elementary operation on a sparse basis factorization is charged: an entry of a
 /// factor or eta column in a solve, a step of the factorization (indexed, not vectorised).
-pub(crate) const SPARSE_UNITS: u64 = 3;
+/// Eight, not three as first set: once pricing returns several columns per table, the
+/// simplex and not the tables dominates the AI/ANI masters above 256 rows, and at three a
+/// budget spent mostly in the LU ran about twice as long as one spent mostly in tables
+/// (ANI 402 NR_0: 15 s against 8 s for the same budget; docs/PERFORMANCE.md).
+pub(crate) const SPARSE_UNITS: u64 = 8;
 /// Units one cell of a knapsack table is charged.
 pub(crate) const CELL_UNITS: u64 = 8;
 /// Units one knapsack branch-and-bound node is charged (its bound and bookkeeping).
