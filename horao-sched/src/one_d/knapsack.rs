@@ -129,10 +129,7 @@ impl Knapsack<'_> {
         let (useful, pattern, base, pieces) = self.prepare();
         let cells = pieces.saturating_mul(self.capacity.saturating_add(1));
         if cells <= DP_CELLS {
-            let table = self.dynamic(&useful, 1);
-            let work = cells.saturating_mul(CELL_UNITS);
-            let value = (table.value, table.value);
-            return finish(pattern, base, table.taken, value, table.alternatives, work);
+            return self.exact_table(&useful, pattern, base, cells);
         }
         let (chosen, value, upper, work) = {
             let grain = cells.div_ceil(DP_CELLS);
@@ -165,17 +162,22 @@ impl Knapsack<'_> {
         if cells > EXACT_CELLS {
             return None;
         }
-        let table = self.dynamic(&useful, 1);
+        Some(self.exact_table(&useful, pattern, base, cells))
+    }
+
+    /// The exact answer of the full table over `useful` (of `cells` cells), on top of the
+    /// size-zero pattern `zero` of value `base`.
+    fn exact_table(
+        &self,
+        useful: &[(usize, u64)],
+        zero: Vec<u64>,
+        base: u64,
+        cells: u64,
+    ) -> Priced {
+        let table = self.dynamic(useful, 1);
         let work = cells.saturating_mul(CELL_UNITS);
         let value = (table.value, table.value);
-        Some(finish(
-            pattern,
-            base,
-            table.taken,
-            value,
-            table.alternatives,
-            work,
-        ))
+        finish(zero, base, table.taken, value, table.alternatives, work)
     }
 
     /// Dynamic programming over the capacity; bounded counts are split into binary pieces.
