@@ -206,6 +206,33 @@ fn lp_of_exactly_filled_bins_is_their_number() {
     }
 }
 
+/// Bins filled exactly by one item above half the capacity and two below, with hundreds of
+/// distinct sizes: the master is above 256 rows, where pricing adds the best pattern holding
+/// each big item as well, and the LP value is still the number of bins.
+#[test]
+fn lp_of_exactly_filled_bins_is_their_number_on_large_masters() {
+    let capacity = 10_000u64;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for bins in [100u64, 120] {
+        let mut items = Vec::new();
+        for _ in 0..bins {
+            let big = rng.random_range(5_001..8_000);
+            let small = rng.random_range(1..capacity - big);
+            items.extend([big, small, capacity - big - small]);
+        }
+        let distinct: std::collections::BTreeSet<u64> = items.iter().copied().collect();
+        assert!(distinct.len() > 256, "{} sizes", distinct.len());
+        let lp = lp_bound(&items, capacity, &Config::default()).unwrap();
+        assert!(
+            lp.optimal,
+            "{bins} bins: not solved in {} rounds",
+            lp.rounds
+        );
+        assert_eq!(lp.bound, bins);
+        assert!((lp.value - bins as f64).abs() < 1e-6, "{}", lp.value);
+    }
+}
+
 /// The optimum by dynamic programming over subsets: the best (bins, load of the last bin)
 /// reachable for each set of packed items, packing items one at a time.
 fn brute_force_optimum(items: &[u64], capacity: u64) -> u64 {

@@ -14,7 +14,7 @@ use super::work::{ENTRY_UNITS, Meter, SPARSE_UNITS};
 
 /// Masters of up to this many rows keep an explicit basis inverse, larger ones a sparse
 /// factorization (see [`Basis`]).
-const DENSE_ROWS: usize = 256;
+pub(crate) const DENSE_ROWS: usize = 256;
 /// Pivots between two rebuilds of an explicit inverse, per row (a rebuild costs O(m³), the
 /// rank-one updates between two rebuilds as much).
 const REFRESH_PER_ROW: usize = 4;
