@@ -2,7 +2,9 @@
 //! then the LP bound by column generation), MBS' starts (plus perturbed MBS' restarts),
 //! consistent neighbourhood search (see the `cns` module) that removes one bin at a time until
 //! the packing meets the bound or the effort budget runs out, the LP dive (see `dive`) where
-//! it stopped short, and an exact finish on small instances. All work is counted against
+//! it stopped short, and the exact finish (the exact search on small instances, branch and
+//! price); where branch and price runs in full, a quarter of the dive comes before it and the
+//! whole dive after it only if it neither found nor proved. All work is counted against
 //! budgets, so results depend only on the input and the RNG.
 
 use rand::Rng;
@@ -17,6 +19,8 @@ use super::{branch, dff, dive, exact, lp, mbs};
 
 /// The share of the total search effort one attempt at one bin less may spend: 1 / this.
 const STEP_SHARE: u64 = 2;
+/// The share of the dive's rounds that the dive before the exact search may spend: 1 / this.
+const SHORT_DIVE: u64 = 4;
 
 /// Tries to repack `start` (with `k` bins) into `k - 1` bins within the effort budget: CNS
 /// runs that first empty the two lightest bins, then random pairs.
@@ -171,25 +175,49 @@ pub(crate) fn improve(
         }
     }
     best.retain(|bin| !bin.is_empty());
-    // Where local search stops short of the bound, rounding the LP solution fills bins
-    // exactly when the optimum is ⌈z_LP⌉ (Hard28, the AI instances).
-    if let Some((types, generation)) = &lp
-        && !done(&best)
-        && generation.lp.solved
-    {
-        let rounds = config.dive_rounds;
-        if let Some(bins) = dive::dive(types, capacity, generation, proof.lower, rounds)
-            && bins.len() < best.len()
-        {
-            best = bins;
-        }
-        if done(&best) {
-            return Proven { bins: best, proof };
-        }
+    if done(&best) {
+        return Proven { bins: best, proof };
     }
     let nodes = config.search_exact_nodes;
-    let bins = close(items, capacity, best, &mut proof, nodes, config, &work);
+    // Where local search stops short of the bound, rounding the LP solution fills bins
+    // exactly when the optimum is ⌈z_LP⌉ (Hard28, the AI instances). Its successes come
+    // early and its failures (an optimum above ⌈z_LP⌉, the ANI instances) spend its whole
+    // budget, so where branch and price runs in full, a short dive comes first, then the
+    // exact search, and the full dive only where the exact search neither found nor proved.
+    let Some((types, generation)) = lp.as_ref().filter(|(_, g)| g.lp.solved) else {
+        let bins = close(items, capacity, best, &mut proof, nodes, config, &work);
+        return Proven { bins, proof };
+    };
+    let target = proof.lower;
+    let dive = |rounds: u64, best: &mut Bins| {
+        if let Some(bins) = dive::dive(types, capacity, generation, target, rounds)
+            && bins.len() < best.len()
+        {
+            *best = bins;
+        }
+    };
+    if !unlimited_price(items, config) {
+        dive(config.dive_rounds, &mut best);
+        let bins = close(items, capacity, best, &mut proof, nodes, config, &work);
+        return Proven { bins, proof };
+    }
+    dive(config.dive_rounds / SHORT_DIVE, &mut best);
+    if done(&best) {
+        return Proven { bins: best, proof };
+    }
+    let mut bins = close(items, capacity, best, &mut proof, nodes, config, &work);
+    if !proof.meets(&bins) && !proof.complete {
+        // The full dive repeats the short one's path (the same choices) and goes on.
+        dive(config.dive_rounds, &mut bins);
+    }
     Proven { bins, proof }
+}
+
+/// Whether [`close`] runs branch and price on an instance of `items` without the pivot
+/// limit (larger instances rarely get a proof or a packing from it, so they dive in full
+/// first).
+fn unlimited_price(items: &[u64], config: &Config) -> bool {
+    config.price_nodes > 0 && items.len() <= config.max_price_items
 }
 
 /// Closes the gap between `bins` and `proof`'s bound where a search left one: the
