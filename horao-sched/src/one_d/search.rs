@@ -207,7 +207,7 @@ pub(crate) fn improve(
     }
     let mut bins = close(items, capacity, best, &mut proof, nodes, config, &work);
     if !proof.meets(&bins) && !proof.complete {
-        // The full dive repeats the short one's path (the same choices) and goes on.
+        // The full dive starts over from the root LP with all the dive's rounds.
         dive(config.dive_rounds, &mut bins);
     }
     Proven { bins, proof }
