@@ -19,8 +19,8 @@ const DP_CELLS: u64 = 1 << 24;
 /// Largest value-only table of [`Knapsack::exact_max`].
 const EXACT_CELLS: u64 = 1 << 27;
 
-/// Most alternative patterns one exact table hands back (see [`Knapsack::dynamic`]).
-const ALTERNATIVES: usize = 8;
+/// Most alternative patterns one exact table usefully hands back (see [`Knapsack::dynamic`]).
+pub(crate) const ALTERNATIVES: usize = 8;
 
 /// What one dynamic-programming table yields.
 struct Table {
@@ -92,6 +92,9 @@ pub(crate) struct Knapsack<'a> {
     pub(crate) values: &'a [u64],
     /// The bin capacity.
     pub(crate) capacity: u64,
+    /// Most alternative patterns an exact table hands back (0: none, and no backtracking
+    /// for them).
+    pub(crate) alternatives: usize,
 }
 
 impl Knapsack<'_> {
@@ -258,7 +261,7 @@ impl Knapsack<'_> {
             options[1..]
                 .iter()
                 .filter(|&&(v, t, _)| v > 0 && t.is_some())
-                .take(ALTERNATIVES)
+                .take(self.alternatives)
                 .map(|&(v, t, room)| (backtrack(room, t), v))
                 .collect()
         } else {
@@ -441,6 +444,7 @@ mod tests {
                 counts: &counts,
                 values: &values,
                 capacity,
+                alternatives: ALTERNATIVES,
             };
             let exact = k.solve(u64::MAX);
             assert_eq!(exact.value, expected, "case {case}");
@@ -487,6 +491,7 @@ mod tests {
                 counts: &counts,
                 values: &values,
                 capacity,
+                alternatives: ALTERNATIVES,
             };
             let priced = k.solve(u64::MAX);
             let big = |t: usize| 2 * sizes[t] > capacity && values[t] > 0;
@@ -520,6 +525,23 @@ mod tests {
             let expected = (0..n).filter(|&t| big(t) && Some(t) != head).count();
             assert_eq!(holders.len(), expected.min(ALTERNATIVES), "case {case}");
             seen += holders.len();
+            // Asking for fewer alternatives gives the same best pattern and a prefix of them.
+            let fewer = case % (ALTERNATIVES + 1);
+            let short = Knapsack {
+                alternatives: fewer,
+                ..k
+            }
+            .solve(u64::MAX);
+            assert_eq!(
+                (&short.pattern, short.value),
+                (&priced.pattern, priced.value)
+            );
+            let prefix = priced.alternatives.len().min(fewer);
+            assert_eq!(
+                short.alternatives,
+                priced.alternatives[..prefix],
+                "case {case}"
+            );
         }
         assert!(seen > 300, "only {seen} alternatives in 300 cases");
     }
@@ -554,6 +576,7 @@ mod tests {
                 counts: &counts,
                 values: &values,
                 capacity,
+                alternatives: ALTERNATIVES,
             };
             let exact = k.solve_exact().expect("small enough for the exact table");
             assert_eq!(exact.value, exact.upper);

@@ -11,7 +11,7 @@
 //! At the LP optimum it equals ⌈z_LP⌉ unless z_LP lies within about 10⁻⁶ above an integer.
 
 use super::fit::Bins;
-use super::knapsack::Knapsack;
+use super::knapsack::{ALTERNATIVES, Knapsack};
 use super::master::{Column, DENSE_ROWS, Master};
 use super::work::Meter;
 
@@ -214,12 +214,23 @@ impl Generation {
             return 0;
         }
         let to_optimality = self.to_optimality;
-        let several = m > DENSE_ROWS;
+        // The pricing tables' alternatives (the best pattern holding each item above half
+        // the capacity) go into masters above `DENSE_ROWS` rows only: with many such items
+        // these fill the master many times faster than one column per round. On smaller
+        // masters they cost more than they save (Hard28 took 73 s with them and 52 s
+        // without, the same packings and proofs), so the tables do not even build them.
+        let alternatives = if m > DENSE_ROWS { ALTERNATIVES } else { 0 };
         let pivot_limit = 20 * m + 1_000;
         let lp = &mut self.lp;
         let master = &mut self.master;
         let meter = master.meter().clone();
-        let mut pricing = Pricing::new(&meter, &self.sizes, &self.demand, self.capacity);
+        let mut pricing = Pricing::new(
+            &meter,
+            &self.sizes,
+            &self.demand,
+            self.capacity,
+            alternatives,
+        );
         let mut spent = 0;
         while spent < rounds && !meter.exhausted() {
             spent += 1;
@@ -258,15 +269,9 @@ impl Generation {
             if lp.bound >= target && !to_optimality {
                 break;
             }
-            // The best pattern, and on masters above `DENSE_ROWS` rows every other one the
-            // tables found that prices out at the master's duals: with many items above half
-            // the capacity these fill the master many times faster than one column per
-            // round. On smaller masters they cost more than they save (Hard28 took 73 s
-            // with them and 52 s without, the same packings and proofs).
+            // The best pattern, and every alternative the tables found that prices out at
+            // the master's duals.
             let mut columns = vec![pattern];
-            if !several {
-                pricing.alternatives.clear();
-            }
             for other in pricing.alternatives.drain(..) {
                 if reduced_cost(&other, &duals) < -1e-9 && !columns.contains(&other) {
                     columns.push(other);
@@ -313,13 +318,22 @@ struct Pricing<'a> {
     best: (u128, u128),
     /// Whether the last pricing was exact.
     exact: bool,
+    /// Most alternatives each pricing table hands back (see `Knapsack::alternatives`).
+    asked: usize,
     /// Other patterns the pricing tables of this round found (see `Priced::alternatives`).
     alternatives: Vec<Vec<u64>>,
 }
 
 impl<'a> Pricing<'a> {
-    /// Pricing over `demand` copies of types of `sizes`, before its first round.
-    fn new(meter: &'a Meter, sizes: &'a [u64], demand: &'a [u64], capacity: u64) -> Self {
+    /// Pricing over `demand` copies of types of `sizes`, before its first round, keeping
+    /// up to `asked` alternatives per table.
+    fn new(
+        meter: &'a Meter,
+        sizes: &'a [u64],
+        demand: &'a [u64],
+        capacity: u64,
+        asked: usize,
+    ) -> Self {
         Pricing {
             meter,
             sizes,
@@ -329,6 +343,7 @@ impl<'a> Pricing<'a> {
             best_values: Vec::new(),
             best: (0, 1),
             exact: true,
+            asked,
             alternatives: Vec::new(),
         }
     }
@@ -353,6 +368,7 @@ impl<'a> Pricing<'a> {
             counts: self.demand,
             values: &self.values,
             capacity: self.capacity,
+            alternatives: self.asked,
         }
     }
 

@@ -241,16 +241,15 @@ pub(crate) fn close(
         bins = outcome.bins;
     }
     let open = !proof.meets(&bins) && !proof.complete;
-    let large = items.len() > config.max_price_items;
     let allowed = items.len() <= config.max_price_items.saturating_mul(2);
     if open && allowed && config.price_nodes > 0 {
         let limits = branch::Limits {
             nodes: config.price_nodes,
             rounds: config.price_rounds,
-            pivots: if large {
-                config.large_price_pivots
-            } else {
+            pivots: if unlimited_price(items, config) {
                 u64::MAX
+            } else {
+                config.large_price_pivots
             },
             work: work.clone(),
         };
