@@ -42,6 +42,15 @@ fn consider(best: &mut (f64, usize), cost: f64, j: usize) {
     }
 }
 
+/// Takes pool column `j` of dual ratio `ratio` as the best so far if its ratio is lower, or
+/// equal with a lower index (the choice of a pass in index order with a strict comparison).
+#[inline(always)]
+fn take_ratio(best: &mut (f64, usize), ratio: f64, j: usize) {
+    if ratio < best.0 || (ratio == best.0 && j < best.1) {
+        *best = (ratio, j);
+    }
+}
+
 /// How the master solves with its basis B.
 ///
 /// On up to [`DENSE_ROWS`] rows, an explicit B⁻¹ with a rank-one update per pivot (m²
@@ -494,39 +503,7 @@ impl Master {
                 return true;
             };
             let row = self.inverse_row(r);
-            let mut best: Option<(f64, Basic)> = None;
-            let mut consider = |alpha: f64, cost: f64, var: Basic| {
-                if alpha < -PIVOT {
-                    let ratio = cost.max(0.0) / -alpha;
-                    if best.is_none_or(|(b, _)| ratio < b) {
-                        best = Some((ratio, var));
-                    }
-                }
-            };
-            for j in 0..self.columns.len() {
-                if self.in_basis[j] || !self.allowed(j) {
-                    continue;
-                }
-                let alpha: f64 = self.entries[self.start[j]..self.start[j + 1]]
-                    .iter()
-                    .map(|&(i, c)| c * row[i])
-                    .sum();
-                // Only a column with a negative entry in the row can enter; its reduced
-                // cost is computed for those alone.
-                if alpha < -PIVOT {
-                    consider(alpha, self.reduced_cost(j), Basic::Pattern(j));
-                }
-            }
-            for i in 0..m {
-                if !self.surplus_in_basis[i] {
-                    consider(-row[i], self.y[i], Basic::Surplus(i));
-                }
-                if self.exchanges && i + 1 < m && !self.exchange_in_basis[i] {
-                    let cost = self.y[i] - self.y[i + 1];
-                    consider(row[i + 1] - row[i], cost, Basic::Exchange(i));
-                }
-            }
-            let Some((_, var)) = best else {
+            let Some(var) = self.dual_entering(&row) else {
                 return false;
             };
             let alpha = self.direction(var);
@@ -534,6 +511,85 @@ impl Master {
             self.exchange(var, r, &alpha, &row, theta);
         }
         false
+    }
+
+    /// The dual simplex's entering variable for the leaving row whose row of B⁻¹ is `row`:
+    /// among the allowed nonbasic columns with a negative entry in that row, the least ratio
+    /// of reduced cost (clamped at zero) to minus the entry; the lowest pool index among
+    /// equal ratios, and a pool column before a surplus or exchange variable of the same
+    /// ratio.
+    ///
+    /// The pool is scanned group by group (see [`Group`]); each entry and reduced cost is the
+    /// same floating-point sum, in the same order, as a scan column by column computes, so
+    /// the choice is that of one pass over the pool in index order.
+    fn dual_entering(&self, row: &[f64]) -> Option<Basic> {
+        // (ratio, pool index); index usize::MAX: no candidate yet.
+        let mut best = (f64::INFINITY, usize::MAX);
+        for (g, group) in self.groups.iter().enumerate() {
+            match g + 1 {
+                1 => self.dual_ratios::<1>(group, row, &mut best),
+                2 => self.dual_ratios::<2>(group, row, &mut best),
+                3 => self.dual_ratios::<3>(group, row, &mut best),
+                4 => self.dual_ratios::<4>(group, row, &mut best),
+                5 => self.dual_ratios::<5>(group, row, &mut best),
+                6 => self.dual_ratios::<6>(group, row, &mut best),
+                7 => self.dual_ratios::<7>(group, row, &mut best),
+                _ => self.dual_ratios::<GROUPED>(group, row, &mut best),
+            }
+        }
+        for &j in &self.long {
+            if self.in_basis[j] || !self.allowed(j) {
+                continue;
+            }
+            let alpha: f64 = self.entries[self.start[j]..self.start[j + 1]]
+                .iter()
+                .map(|&(i, c)| c * row[i])
+                .sum();
+            if alpha < -PIVOT {
+                take_ratio(&mut best, self.reduced_cost(j).max(0.0) / -alpha, j);
+            }
+        }
+        let mut best: Option<(f64, Basic)> =
+            (best.1 != usize::MAX).then_some((best.0, Basic::Pattern(best.1)));
+        let mut consider = |alpha: f64, cost: f64, var: Basic| {
+            if alpha < -PIVOT {
+                let ratio = cost.max(0.0) / -alpha;
+                if best.is_none_or(|(b, _)| ratio < b) {
+                    best = Some((ratio, var));
+                }
+            }
+        };
+        for i in 0..self.m {
+            if !self.surplus_in_basis[i] {
+                consider(-row[i], self.y[i], Basic::Surplus(i));
+            }
+            if self.exchanges && i + 1 < self.m && !self.exchange_in_basis[i] {
+                let cost = self.y[i] - self.y[i + 1];
+                consider(row[i + 1] - row[i], cost, Basic::Exchange(i));
+            }
+        }
+        best.map(|(_, var)| var)
+    }
+
+    /// The dual ratios of the columns of `group`, of `K` entries each, into `best` (see
+    /// [`Master::dual_entering`]); basic and forbidden columns (cost +∞ there) are skipped.
+    fn dual_ratios<const K: usize>(&self, group: &Group, row: &[f64], best: &mut (f64, usize)) {
+        let rows = group.rows.chunks_exact(K);
+        let copies = group.copies.chunks_exact(K);
+        let columns = rows.zip(copies).zip(&group.cost).zip(&group.ids);
+        for (((rows, copies), &cost), &j) in columns {
+            let mut alpha = copies[0] * row[rows[0]];
+            for t in 1..K {
+                alpha += copies[t] * row[rows[t]];
+            }
+            if alpha < -PIVOT && cost.is_finite() {
+                let mut sum = copies[0] * self.y[rows[0]];
+                for t in 1..K {
+                    sum += copies[t] * self.y[rows[t]];
+                }
+                take_ratio(best, (cost - sum).max(0.0) / -alpha, j);
+            }
+        }
     }
 
     /// Brings `var` (whose column is `alpha` = B⁻¹a) into the basis at row `r` with value
@@ -681,6 +737,156 @@ mod tests {
         best.map(|(_, var)| var)
     }
 
+    /// Capacity of the random masters of the tests.
+    const CAPACITY: u64 = 100;
+
+    /// A random cutting-stock master for test `case`: 2 to 40 sizes in decreasing order
+    /// (every third case small ones, so patterns beyond [`GROUPED`] entries), demands drawn
+    /// from `demand`, homogeneous starting columns; every second case without exchanges,
+    /// every other pair of cases on the sparse basis. Returns it with its sizes and demands.
+    fn random_master(
+        rng: &mut impl Rng,
+        case: usize,
+        demand: std::ops::RangeInclusive<u64>,
+    ) -> (Master, Vec<u64>, Vec<u64>) {
+        let m = rng.random_range(2..=40);
+        let largest = if case % 3 == 0 { 12 } else { 70 };
+        let mut sizes: Vec<u64> = (0..m).map(|_| rng.random_range(3..=largest)).collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        let demand: Vec<u64> = (0..m).map(|_| rng.random_range(demand.clone())).collect();
+        let initial = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| vec![(i, CAPACITY / s)])
+            .collect();
+        let mut master = Master::new(&demand, initial);
+        if case % 2 == 1 {
+            master = master.without_exchanges();
+        }
+        if case % 4 >= 2 {
+            master = master.sparse();
+        }
+        (master, sizes, demand)
+    }
+
+    /// Adds `count` random patterns to `master` (about one in five twice, so reduced costs
+    /// tie); returns how many have more than [`GROUPED`] entries.
+    fn add_random_patterns(
+        rng: &mut impl Rng,
+        master: &mut Master,
+        sizes: &[u64],
+        count: usize,
+    ) -> usize {
+        let mut long = 0;
+        for _ in 0..count {
+            let pattern = random_pattern(rng, sizes, CAPACITY);
+            if pattern.is_empty() {
+                continue;
+            }
+            long += usize::from(pattern.len() > GROUPED);
+            if rng.random_bool(0.2) {
+                master.add(pattern.clone());
+            }
+            master.add(pattern);
+        }
+        long
+    }
+
+    /// The dual ratio test as one pass over the pool in index order, then the surplus and
+    /// exchange variables (the reference for [`Master::dual_entering`]).
+    fn dual_entering_by_scan(master: &Master, row: &[f64]) -> Option<Basic> {
+        let mut best: Option<(f64, Basic)> = None;
+        let mut consider = |alpha: f64, cost: f64, var: Basic| {
+            if alpha < -PIVOT {
+                let ratio = cost.max(0.0) / -alpha;
+                if best.is_none_or(|(b, _)| ratio < b) {
+                    best = Some((ratio, var));
+                }
+            }
+        };
+        for j in 0..master.columns.len() {
+            if master.in_basis[j] || !master.allowed(j) {
+                continue;
+            }
+            let alpha: f64 = master.entries[master.start[j]..master.start[j + 1]]
+                .iter()
+                .map(|&(i, c)| c * row[i])
+                .sum();
+            consider(alpha, master.reduced_cost(j), Basic::Pattern(j));
+        }
+        for i in 0..master.m {
+            if !master.surplus_in_basis[i] {
+                consider(-row[i], master.y[i], Basic::Surplus(i));
+            }
+            if master.exchanges && i + 1 < master.m && !master.exchange_in_basis[i] {
+                let cost = master.y[i] - master.y[i + 1];
+                consider(row[i + 1] - row[i], cost, Basic::Exchange(i));
+            }
+        }
+        best.map(|(_, var)| var)
+    }
+
+    /// The grouped ratio test of [`Master::dual_entering`] chooses, at every dual pivot, the
+    /// variable one pass over the pool in index order chooses: on random cutting-stock
+    /// masters (both bases, with and without exchanges, columns beyond [`GROUPED`] entries,
+    /// repeated and forbidden columns) made infeasible by taking basic patterns out, and the
+    /// dual simplex then restores a feasible basis.
+    #[test]
+    fn grouped_dual_ratio_test_chooses_as_a_scan_of_the_pool() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+        let (mut pivots, mut restored) = (0, 0);
+        for case in 0..150 {
+            let (mut master, sizes, demand) = random_master(&mut rng, case, 2..=6);
+            let m = sizes.len();
+            let count = rng.random_range(20..=200);
+            add_random_patterns(&mut rng, &mut master, &sizes, count);
+            master.optimize(usize::MAX);
+            if case % 5 == 0 {
+                let penalty = demand.iter().sum::<u64>() as f64 + 2.0;
+                for _ in 0..3 {
+                    let j = rng.random_range(0..master.columns.len());
+                    master.forbid(j, penalty);
+                }
+                master.reprice();
+            }
+            // Take one copy of a basic pattern of value below one: its row goes negative.
+            let Some(j) = (0..m).find_map(|r| match master.basic[r] {
+                Basic::Pattern(j) if master.x[r] > 1e-6 && master.x[r] < 1.0 - 1e-6 => Some(j),
+                _ => None,
+            }) else {
+                continue;
+            };
+            if master.columns[j]
+                .iter()
+                .any(|&(i, c)| (master.demand[i] as u64) < c)
+            {
+                continue;
+            }
+            assert!(master.take(j, 1));
+            for _ in 0..1_000 {
+                let Some(r) = (0..m)
+                    .filter(|&r| master.x[r] < -1e-9)
+                    .min_by(|&a, &b| master.x[a].total_cmp(&master.x[b]))
+                else {
+                    restored += 1;
+                    break;
+                };
+                let row = master.inverse_row(r);
+                let chosen = master.dual_entering(&row);
+                assert_eq!(chosen, dual_entering_by_scan(&master, &row), "case {case}");
+                let Some(var) = chosen else {
+                    break;
+                };
+                let alpha = master.direction(var);
+                let theta = master.x[r] / alpha[r];
+                master.exchange(var, r, &alpha, &row, theta);
+                pivots += 1;
+            }
+        }
+        assert!(pivots > 100, "{pivots}");
+        assert!(restored > 30, "{restored}");
+    }
+
     /// The grouped pricing of [`Master::entering`] chooses, at every pivot, the variable
     /// that one pass over the pool in index order chooses: on random cutting-stock masters
     /// with columns of 1 to 14 entries (so some beyond [`GROUPED`]), repeated columns (equal
@@ -691,37 +897,11 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let (mut pivots, mut long, mut forbidden) = (0, 0, 0);
         for case in 0..150 {
-            let capacity = 100;
-            let m = rng.random_range(2..=40);
-            // Every third case has small items, so patterns of more than GROUPED rows.
-            let largest = if case % 3 == 0 { 12 } else { 70 };
-            let mut sizes: Vec<u64> = (0..m).map(|_| rng.random_range(3..=largest)).collect();
-            sizes.sort_unstable_by(|a, b| b.cmp(a));
-            let demand: Vec<u64> = (0..m).map(|_| rng.random_range(1..=4)).collect();
-            let initial = sizes
-                .iter()
-                .enumerate()
-                .map(|(i, &s)| vec![(i, capacity / s)])
-                .collect();
-            let mut master = Master::new(&demand, initial);
-            if case % 2 == 1 {
-                master = master.without_exchanges();
-            }
-            if case % 4 >= 2 {
-                master = master.sparse();
-            }
+            let (mut master, sizes, demand) = random_master(&mut rng, case, 1..=4);
+            let m = sizes.len();
             for batch in 0..5 {
-                for _ in 0..rng.random_range(1..=120) {
-                    let pattern = random_pattern(&mut rng, &sizes, capacity);
-                    if pattern.is_empty() {
-                        continue;
-                    }
-                    long += usize::from(pattern.len() > GROUPED);
-                    if rng.random_bool(0.2) {
-                        master.add(pattern.clone());
-                    }
-                    master.add(pattern);
-                }
+                let count = rng.random_range(1..=120);
+                long += add_random_patterns(&mut rng, &mut master, &sizes, count);
                 if batch >= 3 {
                     let penalty = demand.iter().sum::<u64>() as f64 + 2.0;
                     for _ in 0..3 {
