@@ -5,8 +5,10 @@
 //! On instances whose optimum equals ⌈z_LP⌉ (the AI instances, most of Hard28) the LP
 //! solution is close to an integer one, and rounding it this way fills bins exactly where
 //! local search struggles. The dive abandons as soon as the bins fixed plus the LP bound of
-//! what is left exceed its target; its work is the LP's pricing rounds and the instance's
-//! work budget (the `work` module), both counts.
+//! what is left exceed its target, or the bins fixed leave more room empty than a packing in
+//! the target's bins can (on the AI instances, whose sizes sum to the target times the
+//! capacity, none); its work is the LP's pricing rounds and the instance's work budget (the
+//! `work` module), both counts.
 
 use super::fit::Bins;
 use super::lp::{Generation, Types};
@@ -34,6 +36,10 @@ struct Dive<'a> {
     capacity: u64,
     target: u64,
     rounds: u64,
+    /// The room a packing in `target` bins leaves empty in all its bins together: `target`
+    /// times the capacity less the total size. Bins fixed with more room than that in
+    /// total cannot be completed within the target.
+    allowance: u128,
 }
 
 /// Dives from the LP `start` towards a packing of at most `target` bins with limited
@@ -46,11 +52,18 @@ pub(crate) fn dive(
     target: u64,
     rounds: u64,
 ) -> Option<Bins> {
+    let total: u128 = types
+        .sizes
+        .iter()
+        .zip(&types.demand)
+        .map(|(&s, &d)| u128::from(s) * u128::from(d))
+        .sum();
     let mut search = Dive {
         types,
         capacity,
         target,
         rounds,
+        allowance: (u128::from(target) * u128::from(capacity)).saturating_sub(total),
     };
     let root = Node {
         fixed: Vec::new(),
@@ -88,7 +101,9 @@ impl Dive<'_> {
             } else {
                 vec![(solution[choice].0, 1)]
             };
-            if !self.fix(&mut child, &picks) {
+            if !self.fix(&mut child, &picks)
+                || waste(self.types, self.capacity, &child.fixed) > self.allowance
+            {
                 continue;
             }
             if let Some(done) = self.finish(&child) {
@@ -222,6 +237,21 @@ fn fix(column: &Column, residual: &mut [u64], fixed: &mut Vec<Vec<u64>>, m: usiz
     true
 }
 
+/// The room `fixed` leaves empty in its bins together.
+fn waste(types: &Types, capacity: u64, fixed: &[Vec<u64>]) -> u128 {
+    fixed
+        .iter()
+        .map(|pattern| {
+            let used: u128 = pattern
+                .iter()
+                .zip(&types.sizes)
+                .map(|(&c, &s)| u128::from(c) * u128::from(s))
+                .sum();
+            u128::from(capacity).saturating_sub(used)
+        })
+        .sum()
+}
+
 /// Bins of item indices from patterns over types.
 fn assign(types: &Types, fixed: &[Vec<u64>]) -> Bins {
     let mut next = vec![0usize; types.sizes.len()];
@@ -264,5 +294,27 @@ mod tests {
             }
         }
         assert!(solved >= 8, "solved {solved} of 10");
+    }
+
+    /// The waste of fixed bins is the capacity left empty in each, summed; a dive whose
+    /// target leaves no room at all (every bin exactly full) still finds its packings.
+    #[test]
+    fn waste_is_the_room_left_in_the_fixed_bins() {
+        let types = Types::new(&[50, 30, 30, 20, 20, 20]);
+        // Sizes 50, 30, 20 with 1, 2 and 3 items.
+        assert_eq!(types.sizes, vec![50, 30, 20]);
+        assert_eq!(waste(&types, 100, &[]), 0);
+        assert_eq!(waste(&types, 100, &[vec![1, 1, 1]]), 0);
+        assert_eq!(waste(&types, 100, &[vec![1, 1, 1], vec![0, 1, 2]]), 30);
+        assert_eq!(waste(&types, 100, &[vec![0, 0, 1], vec![1, 0, 0]]), 130);
+        let unlimited = super::super::work::Meter::unlimited();
+        let start = super::super::lp::generate(&types, 100, Vec::new(), u64::MAX, 100, &unlimited);
+        // 170 in bins of 100: two bins leave 30 empty, which the dive may spend.
+        let found = dive(&types, 100, &start, 2, 1_000).expect("two bins hold 170");
+        assert_eq!(
+            check_packing(&[50, 30, 30, 20, 20, 20], 100, &found),
+            Ok(())
+        );
+        assert_eq!(found.len(), 2);
     }
 }
