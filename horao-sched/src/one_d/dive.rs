@@ -297,7 +297,8 @@ mod tests {
     }
 
     /// The waste of fixed bins is the capacity left empty in each, summed; a dive whose
-    /// target leaves no room at all (every bin exactly full) still finds its packings.
+    /// target leaves some room (30 in two bins) still finds its packing (the test above
+    /// covers targets that leave none).
     #[test]
     fn waste_is_the_room_left_in_the_fixed_bins() {
         let types = Types::new(&[50, 30, 30, 20, 20, 20]);
