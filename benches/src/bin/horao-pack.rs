@@ -53,7 +53,8 @@ struct Args {
     /// and --lp-work), NAME one of: harmonic_k, mbs_nodes_per_bin, mbs_restarts,
     /// search_effort, exact_nodes, max_search_items, search_exact_nodes, max_exact_items,
     /// lp_rounds, max_lp_rows, dive_rounds, price_nodes, price_rounds, max_price_items,
-    /// large_price_pivots, lp_work (see horao_sched::one_d::Config). Counts, not time.
+    /// large_price_pivots, lp_work, shape_share (see horao_sched::one_d::Config). Counts, not
+    /// time.
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     limits: Vec<String>,
     /// Instead of packing, solve the LP bound of each 1-D instance to optimality (column

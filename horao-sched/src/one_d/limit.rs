@@ -39,7 +39,7 @@ fn canonical(name: &str) -> Option<&'static str> {
 
 impl Config {
     /// The name of every limit, as its field is named.
-    pub const LIMITS: [&'static str; 16] = [
+    pub const LIMITS: [&'static str; 17] = [
         "harmonic_k",
         "mbs_nodes_per_bin",
         "mbs_restarts",
@@ -56,6 +56,7 @@ impl Config {
         "max_price_items",
         "large_price_pivots",
         "lp_work",
+        "shape_share",
     ];
 
     /// The field of the limit `name` (one of [`Config::LIMITS`]).
@@ -77,6 +78,7 @@ impl Config {
             "max_price_items" => Field::Size(&mut self.max_price_items),
             "large_price_pivots" => Field::Count(&mut self.large_price_pivots),
             "lp_work" => Field::Count(&mut self.lp_work),
+            "shape_share" => Field::Count(&mut self.shape_share),
             _ => return None,
         })
     }

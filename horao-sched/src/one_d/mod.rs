@@ -36,6 +36,7 @@ mod master;
 mod mbs;
 mod proof;
 mod search;
+mod shape;
 mod subset;
 #[cfg(test)]
 mod tests;
@@ -107,6 +108,12 @@ pub struct Config {
     /// one pivot or pricing call costs a thousand times what it costs on a small one, and on
     /// none of the literature set.
     pub lp_work: u64,
+    /// Where the items fill the lower bound's bins exactly and one shape of bin recurs among
+    /// the completions of the large items (the AI and ANI instances), the bins of that shape
+    /// are fixed first and the other items packed with 1 / this of the search effort, the
+    /// dive's rounds, branch and price's nodes and rounds and the LP work; the whole method
+    /// runs only if they do not fill their bins. 0 turns the shape phase off.
+    pub shape_share: u64,
 }
 
 impl Default for Config {
@@ -128,6 +135,7 @@ impl Default for Config {
             max_price_items: 250,
             large_price_pivots: 8_000,
             lp_work: LP_WORK,
+            shape_share: 8,
         }
     }
 }

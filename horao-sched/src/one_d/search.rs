@@ -4,7 +4,9 @@
 //! the packing meets the bound or the effort budget runs out, the LP dive (see `dive`) where
 //! it stopped short, and the exact finish (the exact search on small instances, branch and
 //! price); where branch and price runs in full, a quarter of the dive comes before it and the
-//! whole dive after it only if it neither found nor proved. All work is counted against
+//! whole dive after it only if it neither found nor proved. Where the items must fill every
+//! bin and a shape of bin recurs (see `shape`), the bins of that shape are fixed first and
+//! the rest packed by the same method on a share of the budgets. All work is counted against
 //! budgets, so results depend only on the input and the RNG.
 
 use rand::Rng;
@@ -15,7 +17,8 @@ use super::exact::Proven;
 use super::fit::{self, Bins};
 use super::proof::{Certificate, Proof};
 use super::work::Meter;
-use super::{branch, dff, dive, exact, lp, mbs};
+use super::{branch, dff, dive, exact, lp, mbs, shape};
+use crate::bounds::l2_sorted;
 
 /// The share of the total search effort one attempt at one bin less may spend: 1 / this.
 const STEP_SHARE: u64 = 2;
@@ -119,6 +122,72 @@ pub(crate) fn improve(
     config: &Config,
     rng: &mut impl Rng,
 ) -> Proven {
+    improve_from(items, capacity, lower_bound, config, rng, Goal::Whole)
+}
+
+/// What [`improve_from`] packs.
+#[derive(Clone, Copy)]
+enum Goal {
+    /// A whole instance: a recurring shape is tried first.
+    Whole,
+    /// The items a recurring shape left, worth packing only into at most this many bins.
+    Rest(u64),
+}
+
+/// Where `items` fill `target` bins exactly and a recurring shape fixes some of them (see
+/// `shape`), packs the other items by the improvement method with 1 / `config.shape_share`
+/// of each budget and returns the whole packing if they too fill their bins exactly.
+fn by_shape(
+    items: &[u64],
+    capacity: u64,
+    target: u64,
+    config: &Config,
+    rng: &mut impl Rng,
+) -> Option<Bins> {
+    let share = config.shape_share;
+    if share == 0 {
+        return None;
+    }
+    let split = shape::split(items, capacity, target)?;
+    let room = target.checked_sub(split.fixed.len() as u64)?;
+    let mut bins = split.fixed;
+    if split.rest.is_empty() {
+        return Some(bins);
+    }
+    let rest: Vec<u64> = split.rest.iter().map(|&i| items[i]).collect();
+    let mut sorted = rest.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    let lower = l2_sorted(&sorted, capacity);
+    if lower > room {
+        return None;
+    }
+    let budget = Config {
+        search_effort: config.search_effort / share,
+        dive_rounds: config.dive_rounds / share,
+        price_nodes: config.price_nodes / share,
+        price_rounds: config.price_rounds / share,
+        lp_work: config.lp_work / share,
+        ..config.clone()
+    };
+    let packed = improve_from(&rest, capacity, lower, &budget, rng, Goal::Rest(room));
+    if packed.bins.len() as u64 > room {
+        return None;
+    }
+    let back = |bin: Vec<usize>| bin.into_iter().map(|i| split.rest[i]).collect();
+    bins.extend(packed.bins.into_iter().map(back));
+    Some(bins)
+}
+
+/// [`improve`] for `goal`; the rest of a packing stops as soon as a bound shows it cannot
+/// fit its room.
+fn improve_from(
+    items: &[u64],
+    capacity: u64,
+    lower_bound: u64,
+    config: &Config,
+    rng: &mut impl Rng,
+    goal: Goal,
+) -> Proven {
     let sized = fit::decreasing(items);
     let mut best = fit::first_fit(&sized, capacity);
     let bfd = fit::best_fit(&sized, capacity);
@@ -130,12 +199,18 @@ pub(crate) fn improve(
     if proof.meets(&best) || items.len() > config.max_search_items {
         return Proven { bins: best, proof };
     }
+    if matches!(goal, Goal::Whole)
+        && let Some(bins) = by_shape(items, capacity, proof.lower, config, rng)
+    {
+        return Proven { bins, proof };
+    }
     // Stronger bounds prove many packings above L2 optimal, so no effort is wasted on them.
     // The LP-based phases (the bound, the dive, branch and price) share one work budget.
     let work = Meter::new(config.lp_work);
     let lp = strengthen(items, capacity, &best, &mut proof, config, &work);
     let done = |b: &Bins| proof.meets(b);
-    if done(&best) {
+    let beyond = matches!(goal, Goal::Rest(room) if proof.lower > room);
+    if done(&best) || beyond {
         return Proven { bins: best, proof };
     }
     let mbs = mbs::mbs_prime(items, &order, capacity, config.mbs_nodes_per_bin);
@@ -258,4 +333,46 @@ pub(crate) fn close(
         bins = outcome.bins;
     }
     bins
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::check::check_packing;
+    use crate::one_d::shape::tests::planted;
+
+    #[test]
+    fn a_recurring_shape_leaves_the_rest_to_the_search() {
+        let items = planted(12, &[[600, 200, 200], [700, 150, 150]]);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let config = Config::default();
+        let bins = by_shape(&items, 1_000, 14, &config, &mut rng).expect("fills 14 bins");
+        assert_eq!(bins.len(), 14);
+        assert_eq!(check_packing(&items, 1_000, &bins), Ok(()));
+        let off = Config {
+            shape_share: 0,
+            ..config
+        };
+        assert_eq!(by_shape(&items, 1_000, 14, &off, &mut rng), None);
+    }
+
+    #[test]
+    fn a_wrong_guess_falls_back_to_the_whole_search() {
+        // The item of 620 has one completion of the planted shape, (317, 63), but its bin
+        // is (620, 200, 180): 317 belongs with 600 and 63 with 937. Fixing the guess leaves
+        // 600, 937, 200, 180 and 83 for two bins, which L2 rules out.
+        let mut items = planted(10, &[]);
+        items.extend([620, 600, 317, 83, 200, 180, 937, 63]);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        assert_eq!(
+            by_shape(&items, 1_000, 13, &Config::default(), &mut rng),
+            None
+        );
+        let packed = improve(&items, 1_000, 13, &Config::default(), &mut rng);
+        assert_eq!(packed.bins.len(), 13);
+        assert_eq!(check_packing(&items, 1_000, &packed.bins), Ok(()));
+    }
 }
