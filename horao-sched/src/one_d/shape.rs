@@ -22,6 +22,8 @@ const WINDOW: u32 = 2;
 const SHARE: usize = 2;
 /// Fewest large items with a completion of the shape for it to count as recurring.
 const MIN_RECURRING: usize = 8;
+/// Most completions kept per item of the instance (the AI and ANI instances have 1.3 to 4.4).
+const MAX_COMPLETIONS: usize = 16;
 
 /// Bins fixed by the recurring shape and the items left for the search.
 #[derive(Debug, PartialEq, Eq)]
@@ -92,6 +94,34 @@ fn completions(room: u64, sizes: &[u64], members: &[Vec<usize>]) -> Vec<Completi
     found
 }
 
+/// The completions of each distinct size among the `large` items (many large items of one
+/// size must not make their completions look like a shape), or `None` once they number
+/// more than `MAX_COMPLETIONS` per item: a generated perfect packing has a few per large
+/// item, and an instance of many small sizes that complete everything would only cost
+/// memory.
+fn by_large_size(
+    items: &[u64],
+    capacity: u64,
+    large: &[usize],
+    sizes: &[u64],
+    members: &[Vec<usize>],
+) -> Option<BTreeMap<u64, Vec<Completion>>> {
+    let most = MAX_COMPLETIONS.saturating_mul(items.len());
+    let mut stored = 0usize;
+    let mut by_size = BTreeMap::new();
+    for &i in large {
+        if let std::collections::btree_map::Entry::Vacant(slot) = by_size.entry(items[i]) {
+            let found = completions(capacity - items[i], sizes, members);
+            stored += found.len();
+            if stored > most {
+                return None;
+            }
+            slot.insert(found);
+        }
+    }
+    Some(by_size)
+}
+
 /// The first of `WINDOW` consecutive buckets that hold the most of `all` completions (the
 /// lowest such start on ties), and how many they hold.
 fn densest_window<'a>(all: impl Iterator<Item = &'a Vec<Completion>>) -> Option<(u32, usize)> {
@@ -138,12 +168,7 @@ pub(crate) fn split(items: &[u64], capacity: u64, target: u64) -> Option<Split> 
     let large: Vec<usize> = (0..items.len())
         .filter(|&i| 2 * u128::from(items[i]) > u128::from(capacity))
         .collect();
-    // Completions per distinct large size: many large items of one size must not make
-    // their completions look like a shape.
-    let by_size: BTreeMap<u64, Vec<Completion>> = large
-        .iter()
-        .map(|&i| (items[i], completions(capacity - items[i], &sizes, &members)))
-        .collect();
+    let by_size = by_large_size(items, capacity, &large, &sizes, &members)?;
     let (start, _) = densest_window(by_size.values())?;
     let all = large
         .iter()
@@ -306,6 +331,32 @@ pub(crate) mod tests {
         let split_with = |n| split(&planted(12, &assorted(n)), 1_000, 12 + n);
         assert_eq!(split_with(12).map(|s| s.fixed.len()), Some(12));
         assert_eq!(split_with(13), None);
+    }
+
+    #[test]
+    fn completions_are_kept_per_large_size_and_within_bounds() {
+        let count = |items: &[u64]| {
+            let (sizes, members) = small_types(items, 1_000);
+            let large: Vec<usize> = (0..items.len()).filter(|&i| items[i] > 500).collect();
+            by_large_size(items, 1_000, &large, &sizes, &members)
+                .map(|m| (m.len(), m.values().map(Vec::len).sum::<usize>()))
+        };
+        // Twelve planted large sizes; twelve copies of a thirteenth with one completion,
+        // (200, 200), count once.
+        let Some((12, planted_pairs)) = count(&planted(12, &[])) else {
+            panic!("twelve large sizes");
+        };
+        let mut items = planted(12, &[]);
+        items.extend([600; 12]);
+        items.extend([200; 24]);
+        assert_eq!(count(&items), Some((13, planted_pairs + 1)));
+        // Every size from 1 to 400 completes every large item from 501 to 600 in up to 199
+        // ways: about 15,000 completions for 501 items, over the bound.
+        // With 750 they sum to 136 bins exactly.
+        let dense: Vec<u64> = (1..=400).chain(501..=600).chain([750]).collect();
+        assert_eq!(dense.iter().sum::<u64>(), 136_000);
+        assert_eq!(count(&dense), None);
+        assert_eq!(split(&dense, 1_000, 136), None);
     }
 
     #[test]
