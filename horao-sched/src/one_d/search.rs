@@ -18,7 +18,7 @@ use super::fit::{self, Bins};
 use super::proof::{Certificate, Proof};
 use super::work::Meter;
 use super::{branch, dff, dive, exact, lp, mbs, shape};
-use crate::bounds::l2_sorted;
+use crate::bounds;
 
 /// The share of the total search effort one attempt at one bin less may spend: 1 / this.
 const STEP_SHARE: u64 = 2;
@@ -155,9 +155,8 @@ fn by_shape(
         return Some(bins);
     }
     let rest: Vec<u64> = split.rest.iter().map(|&i| items[i]).collect();
-    let mut sorted = rest.clone();
-    sorted.sort_unstable_by(|a, b| b.cmp(a));
-    let lower = l2_sorted(&sorted, capacity);
+    // The rest's items come from checked input, so the bound cannot fail.
+    let lower = bounds::l2(&rest, capacity).ok()?;
     if lower > room {
         return None;
     }
