@@ -346,8 +346,10 @@ impl<'a> Search<'a> {
         order.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let mut packed = vec![false; self.items.len()];
         let mut bins: Bins = Vec::new();
+        // No pattern is used more often than there are items, whatever the LP says.
+        let most = self.items.len() as f64;
         for (pattern, x) in &order {
-            for _ in 0..(x + EPS).floor() as u64 {
+            for _ in 0..(x + EPS).floor().min(most) as u64 {
                 take(pattern, &mut packed, &mut bins);
             }
         }
@@ -547,6 +549,39 @@ mod tests {
             assert!(seen.iter().all(|&k| k == 1), "case {case}");
         }
         assert!(compared >= 300, "{compared}");
+    }
+
+    /// A rounding takes a pattern at most once per item whatever value the LP solution
+    /// gives it (a numerically broken master could report a huge one), and still packs
+    /// every item exactly once.
+    #[test]
+    fn rounding_survives_absurd_lp_values() {
+        let items = [60, 50, 40, 30, 20];
+        let ffd = fit::first_fit(&fit::decreasing(&items), 100);
+        let limits = Limits {
+            nodes: 1,
+            rounds: 1,
+            pivots: 1,
+            work: Meter::unlimited(),
+        };
+        let search = Search::new(&items, 100, 0, ffd, limits);
+        let solution = [
+            (vec![0, 2], 1e15),
+            (vec![1, 3, 4], f64::NAN),
+            (vec![3], 0.5),
+        ];
+        let bins = search.round(&solution);
+        let mut seen = [0; 5];
+        for bin in &bins {
+            assert!(
+                bin.iter().map(|&i| items[i]).sum::<u64>() <= 100,
+                "{bins:?}"
+            );
+            for &i in bin {
+                seen[i] += 1;
+            }
+        }
+        assert_eq!(seen, [1; 5], "{bins:?}");
     }
 
     /// A pivot limit stops the search, possibly in the middle of a node's LP: what it
