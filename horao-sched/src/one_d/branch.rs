@@ -556,6 +556,8 @@ mod tests {
     /// every item exactly once.
     #[test]
     fn rounding_survives_absurd_lp_values() {
+        use crate::check::check_packing;
+
         let items = [60, 50, 40, 30, 20];
         let ffd = fit::first_fit(&fit::decreasing(&items), 100);
         let limits = Limits {
@@ -571,17 +573,7 @@ mod tests {
             (vec![3], 0.5),
         ];
         let bins = search.round(&solution);
-        let mut seen = [0; 5];
-        for bin in &bins {
-            assert!(
-                bin.iter().map(|&i| items[i]).sum::<u64>() <= 100,
-                "{bins:?}"
-            );
-            for &i in bin {
-                seen[i] += 1;
-            }
-        }
-        assert_eq!(seen, [1; 5], "{bins:?}");
+        assert_eq!(check_packing(&items, 100, &bins), Ok(()), "{bins:?}");
     }
 
     /// A pivot limit stops the search, possibly in the middle of a node's LP: what it
