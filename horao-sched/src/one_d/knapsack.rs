@@ -10,6 +10,7 @@
 //! branch and bound with a small node limit looks for a better one; when it finishes, the
 //! maximum is exact again.
 
+use super::row;
 use super::work::{CELL_UNITS, NODE_UNITS};
 
 /// Largest dynamic-programming table, in (item pieces × capacity) cells: 2²⁴, so that the
@@ -218,10 +219,10 @@ impl Knapsack<'_> {
                 take *= 2;
             }
         }
-        let width = cap + 1;
-        let mut best = vec![0u64; width];
-        // One bit per (piece, capacity): was the piece taken at this capacity?
-        let words = width.div_ceil(64);
+        // One bit per (piece, capacity): was the piece taken at this capacity? The values
+        // run past the capacity to a whole word of bits; those above it are never read.
+        let words = (cap + 1).div_ceil(64);
+        let mut best = vec![0u64; words * 64];
         let mut chosen = vec![0u64; pieces.len() * words];
         for (p, &(t, k)) in pieces.iter().enumerate() {
             let weight = to_index(size(t) * k);
@@ -229,14 +230,12 @@ impl Knapsack<'_> {
             if weight > cap {
                 continue;
             }
-            let row = &mut chosen[p * words..(p + 1) * words];
-            for c in (weight..width).rev() {
-                let with = best[c - weight].saturating_add(gain);
-                if with > best[c] {
-                    best[c] = with;
-                    row[c / 64] |= 1 << (c % 64);
-                }
-            }
+            row::take(
+                &mut best,
+                &mut chosen[p * words..(p + 1) * words],
+                weight,
+                gain,
+            );
         }
         let backtrack = |mut c: usize, head: Option<usize>| {
             let mut taken: Vec<(usize, u64)> = head.map(|t| (t, 1)).into_iter().collect();

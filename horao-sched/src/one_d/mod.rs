@@ -35,6 +35,7 @@ mod lp;
 mod master;
 mod mbs;
 mod proof;
+mod row;
 mod search;
 mod shape;
 mod subset;
