@@ -11,28 +11,28 @@
 //! The wide path is compiled for AVX-512 by `multiversion` (runtime dispatch needs `unsafe`,
 //! which the macro keeps out of this crate's code) and taken only when the processor has
 //! it: measured on a 2-core AMD EPYC, the 64-cell blocks are 2.3 to 3.5 times faster than
-//! the branch per cell there, and slower than it with 256-bit vectors or none.
+//! the branch per cell there, and slower than it with 256-bit vectors or none, so every
+//! other processor runs the cells one by one.
 
 /// Cells per block of the wide path, one word of bits.
 const BLOCK: usize = 64;
 
 /// Takes the piece (`weight`, `gain`) into `best` (values by capacity, a multiple of 64
 /// long) for every capacity from `weight` up, setting the bit of `taken` (one bit per
-/// capacity) where it improves the value.
+/// capacity) where it improves the value: by blocks where this runs compiled for AVX-512,
+/// cell by cell elsewhere.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx512dq+avx2+bmi1+bmi2"))]
 pub(crate) fn take(best: &mut [u64], taken: &mut [u64], weight: usize, gain: u64) {
     debug_assert_eq!(best.len() % BLOCK, 0);
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512bw")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-    {
-        return by_blocks(best, taken, weight, gain);
+    if multiversion::target::target_cfg_f!(target_feature = "avx512bw") {
+        by_blocks(best, taken, weight, gain);
+    } else {
+        by_cells(best, taken, weight, gain, best.len());
     }
-    by_cells(best, taken, weight, gain, best.len());
 }
 
 /// The row cell by cell from capacity `below` − 1 down to `weight`.
+#[inline(always)]
 fn by_cells(best: &mut [u64], taken: &mut [u64], weight: usize, gain: u64, below: usize) {
     for c in (weight..below).rev() {
         let with = best[c - weight].saturating_add(gain);
@@ -45,7 +45,7 @@ fn by_cells(best: &mut [u64], taken: &mut [u64], weight: usize, gain: u64, below
 
 /// The row by blocks of 64 cells from the top, then cell by cell below the lowest block that
 /// lies wholly at or above `weight`.
-#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx512dq+avx2+bmi1+bmi2"))]
+#[inline(always)]
 fn by_blocks(best: &mut [u64], taken: &mut [u64], weight: usize, gain: u64) {
     let words = best.len() / BLOCK;
     let first = weight.div_ceil(BLOCK);
