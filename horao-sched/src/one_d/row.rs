@@ -10,9 +10,10 @@
 //!
 //! The wide path is compiled for AVX-512 by `multiversion` (runtime dispatch needs `unsafe`,
 //! which the macro keeps out of this crate's code) and taken only when the processor has
-//! it: measured on a 2-core AMD EPYC, the 64-cell blocks are 2.3 to 3.5 times faster than
-//! the branch per cell there, and slower than it with 256-bit vectors or none, so every
-//! other processor runs the cells one by one.
+//! it. With 256-bit vectors or none the blocks were no faster than the branch per cell
+//! (a standalone timing of both on tables like Scholl_3's, not kept), so every other
+//! processor runs the cells one by one. On the literature set the blocks took Scholl_3 from
+//! 9.8 s to 2.7 s (docs/PERFORMANCE.md).
 
 /// Cells per block of the wide path, one word of bits.
 const BLOCK: usize = 64;
