@@ -198,6 +198,20 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
 
+    /// The reference update of one column, scalar: it loses `factor` × `alpha` and takes
+    /// `factor` in row `r`.
+    fn update_alone(column: &mut [f64], alpha: &[f64], factor: f64, r: usize) {
+        for (b, &a) in column.iter_mut().zip(alpha) {
+            *b -= a * factor;
+        }
+        column[r] = factor;
+    }
+
+    /// The bits of every value, for comparisons to the bit.
+    fn bits(values: &[f64]) -> Vec<u64> {
+        values.iter().map(|f| f.to_bits()).collect()
+    }
+
     /// Four columns updated in one pass hold, to the bit, what the update of each column
     /// alone gives (factor × alpha subtracted, the factor written in the pivot row).
     #[test]
@@ -211,10 +225,7 @@ mod tests {
             let start: Vec<f64> = (0..4 * m).map(|_| rng.random_range(-5.0..5.0)).collect();
             let mut expected = start.clone();
             for (column, &factor) in expected.chunks_exact_mut(m).zip(&factors) {
-                for (b, &a) in column.iter_mut().zip(&alpha) {
-                    *b -= a * factor;
-                }
-                column[r] = factor;
+                update_alone(column, &alpha, factor, r);
             }
             let mut got = start;
             let mut batch: Vec<(&mut [f64], f64)> = got
@@ -223,7 +234,6 @@ mod tests {
                 .collect();
             update_four(&mut batch, &alpha, r);
             assert!(batch.is_empty());
-            let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&expected), "case {case}");
         }
     }
@@ -252,17 +262,12 @@ mod tests {
             let mut expected = start.clone();
             for (column, &entry) in expected.chunks_exact_mut(m).zip(&row) {
                 let factor = entry / alpha[r];
-                if factor == 0.0 {
-                    continue;
+                if factor != 0.0 {
+                    update_alone(column, &alpha, factor, r);
                 }
-                for (b, &a) in column.iter_mut().zip(&alpha) {
-                    *b -= a * factor;
-                }
-                column[r] = factor;
             }
             let mut inverse = Inverse { m, values: start };
             inverse.update(r, &alpha, &row);
-            let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&inverse.values), bits(&expected), "case {case}");
         }
     }

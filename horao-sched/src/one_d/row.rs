@@ -54,10 +54,7 @@ fn by_blocks(best: &mut [u64], taken: &mut [u64], weight: usize, gain: u64) {
         let start = word * BLOCK;
         let mut below = [0u64; BLOCK];
         below.copy_from_slice(&best[start - weight..start - weight + BLOCK]);
-        let Some(cells) = best.get_mut(start..start + BLOCK) else {
-            continue;
-        };
-        taken[word] |= block(&below, cells, gain);
+        taken[word] |= block(&below, &mut best[start..start + BLOCK], gain);
     }
     by_cells(best, taken, weight, gain, (first * BLOCK).min(best.len()));
 }
